@@ -1,0 +1,79 @@
+"""A message broker that needs no server: kombu's filesystem transport, made safe.
+
+Registered with kombu as the ``fsatomic://`` scheme. Two changes to the stock transport:
+
+* ``_put`` writes each message under a temporary name and ``os.replace``-s it into place.
+  The stock one creates the file and then writes it, so a polling worker can read it empty
+  and die with ``JSONDecodeError`` (celery/kombu#1551).
+* ``_get`` claims a message by renaming it into ``processed_folder`` on the same filesystem
+  (an atomic step, so two workers never both take it) and deletes it once read. The stock one
+  moves it to the system temp dir, which is a copy when that is another filesystem.
+
+Folders named in the transport options are created when a channel opens.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from queue import Empty
+from time import monotonic
+from typing import Any
+
+from kombu.exceptions import ChannelError
+from kombu.transport import TRANSPORT_ALIASES, filesystem, virtual
+from kombu.utils.encoding import bytes_to_str, str_to_bytes
+from kombu.utils.json import dumps, loads
+
+SCHEME = "fsatomic"
+
+
+class Channel(filesystem.Channel):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+            folder = self.transport_options.get(key)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+        # Same name pattern as kombu's: the millisecond prefix keeps FIFO order on sort.
+        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        final = os.path.join(self.data_folder_out, name)
+        # A leading dot keeps the half-written file out of every queue's name pattern.
+        temporary = os.path.join(self.data_folder_out, f".{name}.tmp")
+        try:
+            with open(temporary, "wb") as f:
+                f.write(str_to_bytes(dumps(payload)))
+            os.replace(temporary, final)
+        except OSError as exc:
+            raise ChannelError(f"Cannot add message {name!r} to the queue") from exc
+
+    def _get(self, queue: str) -> Any:
+        wanted = f"{queue}.msg"
+        for name in sorted(os.listdir(self.data_folder_in)):
+            if name.partition(".")[2] != wanted:
+                continue
+            claimed = os.path.join(self.processed_folder, name)
+            try:
+                os.rename(os.path.join(self.data_folder_in, name), claimed)
+            except FileNotFoundError:
+                continue  # another consumer claimed it first
+            try:
+                with open(claimed, "rb") as f:
+                    payload = f.read()
+            finally:
+                os.remove(claimed)
+            return loads(bytes_to_str(payload))
+        raise Empty()
+
+
+class Transport(filesystem.Transport):
+    Channel = Channel
+    # Each transport class keeps its own in-process state of declared exchanges.
+    global_state = virtual.BrokerState()
+    driver_type = SCHEME
+    driver_name = SCHEME
+
+
+TRANSPORT_ALIASES[SCHEME] = f"{__name__}:Transport"

@@ -1,0 +1,18 @@
+"""The Celery app. Workers run ``celery -A llmplanner.celery worker``.
+
+Configuration is the ``CELERY_*`` block of ``llmplanner.settings``. The web process imports
+this module from ``apps.common.apps.CommonConfig.ready()`` so that ``@shared_task`` binds to
+this app there too (``llmplanner/__init__.py`` stays import-free on purpose).
+"""
+
+import os
+
+from celery import Celery
+
+import llmplanner.broker  # noqa: F401  registers the fsatomic:// transport with kombu
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmplanner.settings")
+
+app = Celery("llmplanner")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
