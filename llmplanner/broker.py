@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import uuid
 from queue import Empty
-from time import monotonic
+from time import monotonic_ns
 from typing import Any
 
 from kombu.exceptions import ChannelError
@@ -37,8 +37,9 @@ class Channel(filesystem.Channel):
                 os.makedirs(folder, exist_ok=True)
 
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
-        # Same name pattern as kombu's: the millisecond prefix keeps FIFO order on sort.
-        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        # kombu's name pattern, with a zero-padded nanosecond prefix so that sorting the names
+        # keeps FIFO order (kombu's millisecond one ties within a millisecond).
+        name = f"{monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         # A leading dot keeps the half-written file out of every queue's name pattern.
         temporary = os.path.join(self.data_folder_out, f".{name}.tmp")

@@ -41,9 +41,8 @@ def demo_job_claim(*, job_id: int, worker: str) -> bool:
     claimable = Q(status=DemoJob.Status.QUEUED) | Q(
         status=DemoJob.Status.RUNNING, started_at__lt=stale
     )
-    updated = (
-        DemoJob.objects.filter(claimable, pk=job_id)
-        .update(status=DemoJob.Status.RUNNING, started_at=now, worker=worker, updated_at=now)
+    updated = DemoJob.objects.filter(claimable, pk=job_id).update(
+        status=DemoJob.Status.RUNNING, started_at=now, worker=worker, updated_at=now
     )
     return updated == 1
 

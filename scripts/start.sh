@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Start llmplanner on this machine: the web app (gunicorn) and a Celery worker process.
+#
+# Needs nothing running: SQLite and a filesystem message broker under var/ by default
+# (DATABASE_URL / REDIS_URL switch to Postgres / Redis). Sets up .venv on first run.
+# Honours PORT (default 8000) and everything in .env.example; reads ./.env if present.
+# Ctrl-C stops every process it started.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+"$ROOT/scripts/setup.sh"
+
+if [ -f "$ROOT/.env" ]; then
+  set -a
+  # shellcheck disable=SC1091
+  . "$ROOT/.env"
+  set +a
+fi
+export DEBUG="${DEBUG:-true}"
+export DJANGO_SETTINGS_MODULE=llmplanner.settings
+PORT="${PORT:-8000}"
+PY="$ROOT/.venv/bin/python"
+say() { printf '[start] %s\n' "$*" >&2; }
+
+case "${DEBUG,,}" in 1|true|yes|on) debug=1 ;; *) debug=0 ;; esac
+
+if ! "$PY" - "$PORT" <<'PYCODE'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+PYCODE
+then
+  say "ERROR: port $PORT on 127.0.0.1 is in use (is llmplanner already running?). Try PORT=8001 $0"
+  exit 1
+fi
+
+say "applying migrations"
+"$PY" manage.py migrate --noinput -v 0
+if [ "$debug" = 1 ]; then
+  "$PY" manage.py load_demo
+else
+  "$PY" manage.py collectstatic --noinput -v 0
+fi
+
+if [ -z "${CELERY_BROKER_URL:-}${REDIS_URL:-}" ]; then
+  # Filesystem broker: drop remote-control leftovers of workers that were killed without a
+  # clean shutdown, or every ping keeps writing messages for them.
+  broker="${VAR_DIR:-$ROOT/var}/broker"
+  rm -f "$broker"/control/*pidbox.exchange "$broker"/queue/*pidbox.msg 2>/dev/null || true
+fi
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  local pid i alive
+  [ ${#pids[@]} -gt 0 ] || return 0
+  say "stopping"
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for i in $(seq 1 100); do  # up to 10 s for a warm shutdown
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
+trap 'stop_all' EXIT
+
+# Each child leads its own process group (setsid), so stopping one group ends its children
+# too (gunicorn's and celery's pool processes).
+setsid "$PY" -m celery -A llmplanner.celery worker --loglevel INFO \
+  --concurrency "${WORKER_CONCURRENCY:-2}" --hostname "local-$$@%h" &
+pids+=("$!")
+setsid "$PY" -m gunicorn llmplanner.wsgi --bind "127.0.0.1:$PORT" \
+  --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --graceful-timeout 5 &
+pids+=("$!")
+
+URL="http://127.0.0.1:$PORT/"
+ready=0
+for _ in $(seq 1 150); do
+  if "$PY" -c "import urllib.request as u; u.urlopen('${URL}accounts/login/', timeout=1)" 2>/dev/null; then
+    ready=1
+    break
+  fi
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || { say "ERROR: a process exited during start-up (see above)"; exit 1; }
+  done
+  sleep 0.2
+done
+[ "$ready" = 1 ] || { say "ERROR: the web app did not answer within 30 s"; exit 1; }
+
+echo
+echo "  llmplanner is running at $URL"
+if [ "$debug" = 1 ]; then
+  echo "  Log in as demo / demo"
+fi
+echo "  Health: ${URL}healthz    Stop: Ctrl-C"
+echo
+
+# Return when either process exits; then stop the other one.
+set +e
+wait -n "${pids[@]}"
+status=$?
+set -e
+say "a process exited (status $status); shutting down"
+exit 1

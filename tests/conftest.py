@@ -1,0 +1,51 @@
+import pytest
+from django.test import Client
+
+from tests.accounts.factories import MembershipFactory, OrganizationFactory
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def owner(organization):
+    return MembershipFactory(organization=organization, role="owner").user
+
+
+@pytest.fixture
+def editor(organization):
+    return MembershipFactory(organization=organization, role="editor").user
+
+
+@pytest.fixture
+def viewer(organization):
+    return MembershipFactory(organization=organization, role="viewer").user
+
+
+@pytest.fixture
+def outsider(db):
+    """A logged-in user of another organization: sees none of ``organization``'s data."""
+    return MembershipFactory(role="owner").user
+
+
+def login(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(owner):
+    return login(owner)
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    return login(viewer)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    return login(outsider)
