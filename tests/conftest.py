@@ -4,6 +4,12 @@ from django.test import Client
 from tests.accounts.factories import MembershipFactory, OrganizationFactory
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The real hasher is slow by design; tests do not need that.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def organization(db):
     return OrganizationFactory()

@@ -1,0 +1,84 @@
+"""Project-level contracts: the README's two commands, CI, vendored assets, the core boundary."""
+
+import ast
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = ROOT / "llmplanner" / "simulation"
+
+
+def quick_start_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1]
+    block = re.search(r"```(?:sh|bash|shell)?\n(.*?)```", section, flags=re.DOTALL)
+    assert block, "README's Quick start has no fenced block"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_it_documents_exactly_two_commands_start_then_test():
+    commands = quick_start_commands()
+    assert len(commands) == 2
+    assert not any(line.lstrip().startswith("#") for line in commands)
+    for line in commands:
+        script = ROOT / line.split()[0]
+        assert script.is_file() and os.access(script, os.X_OK), line
+
+
+def test_it_runs_the_readme_test_command_in_ci():
+    ci = ROOT / ".ci" / "run"
+    assert os.access(ci, os.X_OK)
+    assert quick_start_commands()[1] in ci.read_text()
+
+
+def test_it_documents_every_configuration_variable_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    example = (ROOT / ".env.example").read_text()
+    for name in re.findall(r"^([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE):
+        assert f"`{name}`" in readme, name
+
+
+@pytest.mark.parametrize("asset", ["htmx.min.js", "plotly.min.js", "pico.min.css"])
+def test_it_vendors_front_end_assets(asset):
+    # No CDN: the app must work offline.
+    assert (ROOT / "static" / "vendor" / asset).stat().st_size > 10_000
+
+
+def test_it_loads_no_script_or_style_from_another_host():
+    for template in (ROOT / "templates").rglob("*.html"):
+        assert not re.search(r"""(src|href)=["']https?://""", template.read_text()), template
+
+
+def _imported_top_level_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.skipif(not CORE.is_dir(), reason="no simulation core yet")
+def test_it_keeps_the_simulation_core_to_stdlib_and_numpy():
+    allowed = set(sys.stdlib_module_names) | {"numpy", "llmplanner"}
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imported_top_level_modules(path) - allowed)
+        for path in CORE.rglob("*.py")
+    }
+    assert {path: mods for path, mods in offenders.items() if mods} == {}
+
+
+@pytest.mark.skipif(not CORE.is_dir(), reason="no simulation core yet")
+def test_it_keeps_the_simulation_core_apart_from_the_rest_of_the_project():
+    for path in CORE.rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                if node.module.startswith("llmplanner."):
+                    assert node.module.startswith("llmplanner.simulation"), (path, node.module)
