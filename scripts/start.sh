@@ -58,16 +58,21 @@ fi
 pids=()
 stop_all() {
   trap - INT TERM EXIT
+  # Whatever happens to our output (a closed pipe after Ctrl-C), finish stopping the children.
+  trap '' PIPE
+  set +e
   local pid i alive
   [ ${#pids[@]} -gt 0 ] || return 0
-  say "stopping"
-  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  say "stopping" 2>/dev/null
+  # TERM to each leader: gunicorn and celery stop their own children gracefully.
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for i in $(seq 1 100); do  # up to 10 s for a warm shutdown
     alive=0
     for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
     [ "$alive" = 0 ] && break
     sleep 0.1
   done
+  # Whatever is left of each process group after that goes now.
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
@@ -75,8 +80,8 @@ trap 'stop_all; exit 130' INT
 trap 'stop_all; exit 143' TERM
 trap 'stop_all' EXIT
 
-# Each child leads its own process group (setsid), so stopping one group ends its children
-# too (gunicorn's and celery's pool processes).
+# Each child leads its own process group (setsid): Ctrl-C reaches only this script, which stops
+# them in order, and a group can be killed whole if a process hangs.
 setsid "$PY" -m celery -A llmplanner.celery worker --loglevel INFO \
   --concurrency "${WORKER_CONCURRENCY:-2}" --hostname "local-$$@%h" &
 pids+=("$!")
