@@ -1,0 +1,274 @@
+"""Predict published throughput benchmarks and report the error (the ``calibrate`` command).
+
+Reads rows in the format of ``shared/calibration/published_runs.json``. For every
+``throughput_benchmark`` row it builds the model (a preset when the row names a known model, the
+row's own shape when it gives one, else a shape inferred from ``params_b``), takes the row's layout
+where given and searches the rest, and compares the predicted MFU — on the row's own peak basis —
+with the measured one. Rows that report only HFU (Megatron-LM 2021 counts the recompute pass) are
+compared on HFU. A row that cannot be predicted is listed with its reason, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .architecture import PRESETS, ModelSpec, infer_from_params, with_seq_len
+from .errors import ValidationError
+from .hardware import gpu_by_name
+from .perf import DEFAULT_EFFICIENCY, Efficiency
+from .search import LayoutConstraints, search
+from .specs import ClusterSpec, TrainingSpec, normalise_precision
+
+_NAMED_PRESETS = (
+    (re.compile(r"llama[ -]?3(\.\d)?[ -]+8b", re.I), "llama3-8b"),
+    (re.compile(r"llama[ -]?3(\.\d)?[ -]+70b", re.I), "llama3-70b"),
+    (re.compile(r"llama[ -]?3(\.\d)?[ -]+405b", re.I), "llama3-405b"),
+    (re.compile(r"llama[ -]?2[ -]+7b", re.I), "llama2-7b"),
+    (re.compile(r"llama[ -]?2[ -]+13b", re.I), "llama2-13b"),
+    (re.compile(r"llama[ -]?2[ -]+70b", re.I), "llama2-70b"),
+    (re.compile(r"gpt-?3[ -]+175b", re.I), "gpt3-175b"),
+)
+
+
+@dataclass(frozen=True)
+class RowPrediction:
+    id: str
+    source: str
+    metric: str  # "mfu" or "hfu"
+    predicted: float | None
+    measured: float | None
+    predicted_model_tflops_per_gpu: float | None
+    measured_model_tflops_per_gpu: float | None
+    layout: str
+    reason: str = ""
+
+    @property
+    def ape(self) -> float | None:
+        if self.predicted is None or not self.measured:
+            return None
+        return abs(self.predicted - self.measured) / self.measured
+
+
+def source_name(row: dict[str, Any]) -> str:
+    """Group rows by publication: repository or paper, without commit or table details."""
+    source = str(row.get("source") or "unknown")
+    framework = str(row.get("framework") or "")
+    if "llm-foundry" in source:
+        return "MosaicML llm-foundry"
+    if "dgxc-benchmarking" in source or framework.startswith("NeMo"):
+        return "NVIDIA NeMo (dgxc-benchmarking)"
+    if "Megatron" in source or "Megatron" in framework:
+        year = re.search(r"\((20\d\d)", framework) or re.search(r"(20\d\d)", source)
+        return f"Megatron-LM {year.group(1)}" if year else "Megatron-LM"
+    return source.split(" ")[0]
+
+
+def row_model(row: dict[str, Any]) -> ModelSpec:
+    name = str(row.get("model") or "")
+    seq_len = int(row["seq_len"])
+    for pattern, key in _NAMED_PRESETS:
+        if pattern.search(name):
+            return with_seq_len(PRESETS[key], seq_len)
+    layers, hidden = row.get("layers"), row.get("hidden")
+    if layers and hidden:
+        heads = int(row.get("heads") or max(1, hidden // 128))
+        return ModelSpec(
+            name or "published model",
+            layers=int(layers),
+            hidden=int(hidden),
+            heads=heads,
+            ffn_hidden=int(row.get("ffn_hidden") or 4 * hidden),
+            kv_heads=int(row.get("kv_heads") or 0),
+            vocab=int(row.get("vocab") or 51_200),
+            seq_len=seq_len,
+        ).validate()
+    if row.get("params_b"):
+        return infer_from_params(
+            float(row["params_b"]) * 1e9,
+            seq_len=seq_len,
+            vocab=int(row.get("vocab") or 50_368),
+            name=name,
+        )
+    raise ValidationError("model", "neither a known model, a shape nor params_b")
+
+
+def has_flash_attention(row: dict[str, Any]) -> bool:
+    """FlashAttention appeared in May 2022 (Dao et al.); older software ran unfused attention."""
+    year = re.search(r"(20\d\d)", str(row.get("framework") or ""))
+    return not (year and int(year.group(1)) < 2022)
+
+
+_EAGER_STACKS = re.compile(
+    r"composer|llm[- ]?foundry|fsdp|deepspeed(?!.*megatron)|accelerate|hugging ?face|torchtitan",
+    re.I,
+)
+
+
+def row_framework(row: dict[str, Any]) -> str:
+    """Kernel class of the row's software: PyTorch-eager stacks vs Megatron-style fused kernels.
+
+    Megatron-LM, Megatron-Core, NeMo, Megatron-DeepSpeed and metaseq use fused kernels; Composer/LLM
+    Foundry, plain FSDP, DeepSpeed ZeRO and Hugging Face stacks run eager PyTorch kernels. Unknown
+    software defaults by its sharding: FSDP/ZeRO-3 rows are eager, tensor/pipeline-parallel ones
+    fused.
+    """
+    text = f"{row.get('framework') or ''} {row.get('sharding') or ''}"
+    if re.search(r"megatron|nemo|metaseq", str(row.get("framework") or ""), re.I):
+        return "megatron"
+    return "fsdp" if _EAGER_STACKS.search(text) or "SHARD" in text.upper() else "megatron"
+
+
+def row_constraints(row: dict[str, Any]) -> LayoutConstraints:
+    recompute_text = str(row.get("activation_recompute") or "").lower()
+    recompute = None
+    if recompute_text.startswith("none") or recompute_text == "no":
+        recompute = "none"
+    elif "selective" in recompute_text:
+        recompute = "selective"
+    elif "full" in recompute_text or recompute_text.startswith("yes"):
+        recompute = "full"
+    sharding = str(row.get("sharding") or "").upper()
+    fsdp = "FULL_SHARD" in sharding or "ZERO-3" in sharding
+    tp = row.get("tp")
+    pp = row.get("pp")
+    if fsdp:
+        tp, pp = tp or 1, pp or 1
+    return LayoutConstraints(
+        tp=tp,
+        pp=pp,
+        dp=row.get("dp") if row.get("gpu_count") else None,
+        cp=row.get("cp") or (1 if (tp and pp) else None),
+        ep=row.get("ep") or 1,
+        vp=row.get("vp") or (1 if pp == 1 else None),
+        micro_batch=row.get("micro_batch"),
+        recompute=recompute,
+        zero=3 if fsdp else None,
+        offload="none",
+    )
+
+
+def predict_row(row: dict[str, Any], efficiency: Efficiency = DEFAULT_EFFICIENCY) -> RowPrediction:
+    rid, source = str(row.get("id")), source_name(row)
+    measured_mfu, measured_hfu = row.get("mfu"), row.get("hfu")
+    metric = "mfu" if measured_mfu else "hfu"
+    measured = measured_mfu or measured_hfu
+    base: dict[str, Any] = dict(
+        id=rid,
+        source=source,
+        metric=metric,
+        measured=measured,
+        measured_model_tflops_per_gpu=row.get("model_tflops_per_gpu"),
+    )
+
+    def unpredictable(reason: str) -> RowPrediction:
+        return RowPrediction(
+            predicted=None, predicted_model_tflops_per_gpu=None, layout="", reason=reason, **base
+        )
+
+    if not measured:
+        return unpredictable("no measured MFU or HFU")
+    if not row.get("gpu_count"):
+        return unpredictable("gpu_count not given: the layout cannot be searched")
+    if not row.get("seq_len"):
+        return unpredictable("seq_len not given")
+    try:
+        model = row_model(row)
+        gpu = gpu_by_name(str(row.get("gpu_type")))
+        precision = normalise_precision(str(row.get("precision") or "bf16"))
+        seqs = row.get("global_batch_seqs") or (
+            int(row["global_batch_tokens"] // row["seq_len"])
+            if row.get("global_batch_tokens")
+            else None
+        )
+        if not seqs:
+            return unpredictable("global batch not given")
+        training = TrainingSpec(
+            tokens=1e9,
+            global_batch_seqs=int(seqs),
+            seq_len=int(row["seq_len"]),
+            precision=precision,
+            flash_attention=has_flash_attention(row),
+            framework=row_framework(row),
+        ).validate()
+        cluster = ClusterSpec(gpu=gpu, gpu_count=int(row["gpu_count"])).validate()
+        result = search(
+            model, training, cluster, row_constraints(row), top_k=1, efficiency=efficiency
+        )
+    except ValidationError as exc:
+        return unpredictable(str(exc))
+    if not result.top:
+        return unpredictable(f"no layout fits in memory (short by {result.shortfall_gib:.1f} GiB)")
+    best = result.top[0]
+    basis = float(row.get("mfu_peak_basis_tflops") or gpu.peak_tflops[precision]) * 1e12
+    own_peak = gpu.peak_flops(precision)
+    value = (best.mfu if metric == "mfu" else best.hfu) * own_peak / basis
+    return RowPrediction(
+        predicted=value,
+        predicted_model_tflops_per_gpu=best.model_tflops_per_gpu,
+        layout=best.layout.describe(),
+        **base,
+    )
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    rows: tuple[RowPrediction, ...]
+    mape: float | None
+    per_source: dict[str, dict[str, Any]]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rows": [
+                {
+                    "id": r.id,
+                    "source": r.source,
+                    "metric": r.metric,
+                    "predicted_mfu": r.predicted,
+                    "measured_mfu": r.measured,
+                    "ape": r.ape,
+                    "layout": r.layout,
+                    "reason": r.reason or None,
+                }
+                for r in self.rows
+            ],
+            "mape": self.mape,
+            "per_source": self.per_source,
+        }
+
+
+def calibrate_rows(
+    rows: list[dict[str, Any]], efficiency: Efficiency = DEFAULT_EFFICIENCY
+) -> CalibrationReport:
+    preds = tuple(
+        predict_row(r, efficiency) for r in rows if r.get("category") == "throughput_benchmark"
+    )
+    scored = [p for p in preds if p.ape is not None]
+    per_source: dict[str, dict[str, Any]] = {}
+    for p in preds:
+        entry = per_source.setdefault(p.source, {"rows": 0, "predicted": 0, "mape": 0.0})
+        entry["rows"] += 1
+        if p.ape is not None:
+            entry["predicted"] += 1
+            entry["mape"] += p.ape
+    for entry in per_source.values():
+        entry["mape"] = entry["mape"] / entry["predicted"] if entry["predicted"] else None
+    mape = sum(p.ape for p in scored if p.ape is not None) / len(scored) if scored else None
+    return CalibrationReport(preds, mape, per_source)
+
+
+def load_rows(path: str | Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ValidationError("RUNS", f"file not found: {path}") from exc
+    except json.JSONDecodeError as exc:
+        raise ValidationError("RUNS", f"not valid JSON (line {exc.lineno}): {exc.msg}") from exc
+    if isinstance(data, dict):
+        data = data.get("rows") or data.get("runs")
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise ValidationError("RUNS", "must be a JSON list of run objects")
+    return data

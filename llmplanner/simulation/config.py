@@ -1,0 +1,260 @@
+"""Parse a JSON plan config into the core's dataclasses, naming the field of every error.
+
+Format (every section but ``model``, ``training.tokens`` and ``cluster`` optional)::
+
+    {"model": {"preset": "gpt3-175b"} | {"params_b": 7} | {"layers": …, "hidden": …, …},
+     "training": {"tokens": 3e11, "global_batch_seqs": 1536 | "global_batch_tokens": 3.1e6,
+                  "seq_len": 2048, "precision": "bf16", "optimizer": "adam", "flash_attention":
+                  true},
+     "cluster": {"gpu_type": "A100-80GB", "gpu_count": 1024, "gpus_per_server": 8,
+                 "scaleup_gbps_bidir": 600, "scaleout_gbit_per_gpu": 200},
+     "layout": {"tp": 8, "pp": 8, …} (any subset; the rest is searched),
+     "cost": {"currency": "CNY", "usd_to_cny": 7.2, "mode": "rent", "price_per_gpu_hour": 12, …}}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .architecture import ModelSpec, infer_from_params, preset
+from .cost import CostInputs
+from .errors import ValidationError, require_positive
+from .hardware import gpu_by_name
+from .search import LayoutConstraints
+from .specs import OFFLOAD, RECOMPUTE, ClusterSpec, TrainingSpec, normalise_precision
+
+_MODEL_FIELDS = {f.name for f in fields(ModelSpec)} - {"name"}
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    model: ModelSpec
+    training: TrainingSpec
+    cluster: ClusterSpec
+    constraints: LayoutConstraints
+    cost: CostInputs
+
+
+def _section(
+    data: dict[str, Any], name: str, allowed: set[str], required: bool = False
+) -> dict[str, Any]:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise ValidationError(name, "is required")
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(name, "must be an object")
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise ValidationError(
+            f"{name}.{unknown[0]}", f"unknown field; allowed: {', '.join(sorted(allowed))}"
+        )
+    return value
+
+
+def _int(section: str, key: str, value: Any, maximum: float = 1e12) -> int:
+    require_positive(f"{section}.{key}", value, integer=True, maximum=maximum)
+    return int(value)
+
+
+def parse_model(raw: dict[str, Any]) -> ModelSpec:
+    allowed = _MODEL_FIELDS | {"preset", "params_b", "name"}
+    sec = _section({"model": raw}, "model", allowed, required=True)
+    overrides = {k: v for k, v in sec.items() if k in _MODEL_FIELDS}
+    for key, value in overrides.items():
+        if key in ("gated_mlp", "tied_embeddings"):
+            if not isinstance(value, bool):
+                raise ValidationError(f"model.{key}", "must be true or false")
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or value != value
+            or int(value) != value
+            or value < 0
+        ):
+            raise ValidationError(f"model.{key}", f"must be a whole number ≥ 0, got {value!r}")
+        else:
+            overrides[key] = int(value)
+    if "preset" in sec:
+        model = replace(preset(sec["preset"]), **overrides)
+    elif "params_b" in sec and not {"layers", "hidden"} & set(overrides):
+        require_positive("model.params_b", sec["params_b"], maximum=100_000)
+        model = infer_from_params(
+            float(sec["params_b"]) * 1e9, seq_len=int(overrides.get("seq_len", 2048))
+        )
+        model = replace(model, **overrides)
+    else:
+        missing = [k for k in ("layers", "hidden", "heads") if k not in overrides]
+        if missing:
+            raise ValidationError(
+                f"model.{missing[0]}", "is required (or give a preset or params_b)"
+            )
+        overrides.setdefault("ffn_hidden", 4 * overrides["hidden"])
+        model = ModelSpec(str(sec.get("name") or "custom model"), **overrides)
+    if sec.get("name"):
+        model = replace(model, name=str(sec["name"]))
+    return model.validate()
+
+
+def round_batch(seqs: float) -> int:
+    """A batch given in tokens, as whole sequences divisible by many data-parallel sizes.
+
+    "4M tokens" means 2^22; rounding to a multiple of the largest power of two (≤ 64) that keeps
+    the batch within 5% leaves the layout search room — 977 sequences (a prime) would force DP=1.
+    """
+    for step in (64, 32, 16, 8, 4, 2):
+        rounded = max(step, round(seqs / step) * step)
+        if abs(rounded - seqs) <= 0.05 * seqs:
+            return int(rounded)
+    return max(1, int(round(seqs)))
+
+
+def parse_config(data: Any) -> PlanConfig:
+    if not isinstance(data, dict):
+        raise ValidationError("config", "must be a JSON object")
+    unknown = sorted(set(data) - {"model", "training", "cluster", "layout", "cost", "name"})
+    if unknown:
+        raise ValidationError(
+            unknown[0], "unknown section; allowed: model, training, cluster, layout, cost"
+        )
+    model = parse_model(data.get("model"))  # type: ignore[arg-type]
+
+    tr = _section(
+        data,
+        "training",
+        {
+            "tokens",
+            "global_batch_seqs",
+            "global_batch_tokens",
+            "seq_len",
+            "precision",
+            "optimizer",
+            "flash_attention",
+        },
+        required=True,
+    )
+    seq_len = _int("training", "seq_len", tr.get("seq_len", model.seq_len), 10_485_760)
+    if "tokens" not in tr:
+        raise ValidationError("training.tokens", "is required")
+    require_positive("training.tokens", tr["tokens"], maximum=1e16)
+    if "global_batch_seqs" in tr:
+        seqs = _int("training", "global_batch_seqs", tr["global_batch_seqs"], 1e8)
+    elif "global_batch_tokens" in tr:
+        require_positive("training.global_batch_tokens", tr["global_batch_tokens"], maximum=1e11)
+        seqs = round_batch(float(tr["global_batch_tokens"]) / seq_len)
+    else:
+        seqs = round_batch(4 * 2**20 / seq_len)  # ≈ 4M tokens, as LLaMA and Llama 2 used
+    flash = tr.get("flash_attention", True)
+    if not isinstance(flash, bool):
+        raise ValidationError("training.flash_attention", "must be true or false")
+    training = TrainingSpec(
+        tokens=float(tr["tokens"]),
+        global_batch_seqs=seqs,
+        seq_len=seq_len,
+        precision=normalise_precision(tr.get("precision", "bf16")),
+        optimizer=str(tr.get("optimizer", "adam")),
+        flash_attention=flash,
+    ).validate()
+    model = replace(model, seq_len=seq_len)
+
+    cl = _section(
+        data,
+        "cluster",
+        {"gpu_type", "gpu_count", "gpus_per_server", "scaleup_gbps_bidir", "scaleout_gbit_per_gpu"},
+        required=True,
+    )
+    if "gpu_type" not in cl:
+        raise ValidationError("cluster.gpu_type", "is required")
+    if "gpu_count" not in cl:
+        raise ValidationError("cluster.gpu_count", "is required")
+    gpu = gpu_by_name(cl["gpu_type"])
+    if training.precision not in gpu.peak_tflops:
+        raise ValidationError(
+            "training.precision", f"{gpu.name} does not support {training.precision}"
+        )
+    cluster = ClusterSpec(
+        gpu=gpu,
+        gpu_count=_int("cluster", "gpu_count", cl["gpu_count"], 1_000_000),
+        gpus_per_server=_int("cluster", "gpus_per_server", cl["gpus_per_server"], 256)
+        if "gpus_per_server" in cl
+        else 0,
+        scaleup_gbps_bidir=float(cl.get("scaleup_gbps_bidir") or 0.0),
+        scaleout_gbit_per_gpu=float(cl.get("scaleout_gbit_per_gpu") or 0.0),
+    ).validate()
+
+    lay = _section(
+        data,
+        "layout",
+        {
+            "tp",
+            "pp",
+            "dp",
+            "cp",
+            "ep",
+            "vp",
+            "micro_batch",
+            "recompute",
+            "zero",
+            "offload",
+            "allow_offload",
+        },
+    )
+    ints = {}
+    for key in ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch"):
+        if lay.get(key) is not None:
+            ints[key] = _int("layout", key, lay[key], 1_000_000)
+    if lay.get("recompute") is not None and lay["recompute"] not in RECOMPUTE:
+        raise ValidationError("layout.recompute", f"must be one of {', '.join(RECOMPUTE)}")
+    if lay.get("offload") is not None and lay["offload"] not in OFFLOAD:
+        raise ValidationError("layout.offload", f"must be one of {', '.join(OFFLOAD)}")
+    if lay.get("zero") is not None and lay["zero"] not in (0, 1, 2, 3):
+        raise ValidationError("layout.zero", "must be 0, 1, 2 or 3")
+    if "tp" in ints and model.heads % ints["tp"]:
+        raise ValidationError(
+            "layout.tp", f"heads ({model.heads}) must be divisible by tp ({ints['tp']})"
+        )
+    if "tp" in ints and ints["tp"] > cluster.per_server:
+        raise ValidationError(
+            "layout.tp",
+            f"tensor parallelism must stay within a server of {cluster.per_server} GPUs",
+        )
+    if "pp" in ints and ints["pp"] > model.layers:
+        raise ValidationError(
+            "layout.pp", f"pp ({ints['pp']}) cannot exceed the number of layers ({model.layers})"
+        )
+    constraints = LayoutConstraints(
+        **ints,
+        recompute=lay.get("recompute"),
+        zero=lay.get("zero"),
+        offload=lay.get("offload"),
+        allow_offload=bool(lay.get("allow_offload", False)),
+    )
+
+    co = _section(data, "cost", {f.name for f in fields(CostInputs)})
+    for key, value in co.items():
+        if (
+            key not in ("currency", "mode")
+            and value is not None
+            and (isinstance(value, bool) or not isinstance(value, (int, float)))
+        ):
+            raise ValidationError(f"cost.{key}", f"must be a number, got {value!r}")
+    cost = CostInputs(**co).validate()
+    return PlanConfig(model, training, cluster, constraints, cost)
+
+
+def load_config(path: str | Path) -> PlanConfig:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        raise ValidationError("CONFIG", f"cannot read {path}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            "CONFIG", f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+        ) from exc
+    return parse_config(data)

@@ -1,0 +1,188 @@
+"""Input dataclasses of the core: training run, cluster, parallel layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ValidationError, require_positive
+from .hardware import GPUSpec
+
+RECOMPUTE = ("none", "selective", "full")
+OFFLOAD = ("none", "cpu", "nvme")
+OPTIMIZERS = ("adam", "sgd", "adafactor")
+FRAMEWORKS = ("megatron", "fsdp")
+PRECISION_ALIASES = {
+    "fp32": "fp32",
+    "float32": "fp32",
+    "tf32": "tf32",
+    "fp16": "fp16",
+    "float16": "fp16",
+    "fp16 mixed": "fp16",
+    "amp_fp16": "fp16",
+    "bf16": "bf16",
+    "bfloat16": "bf16",
+    "amp_bf16": "bf16",
+    "fp16/bf16 mixed": "bf16",
+    "bf16 mixed": "bf16",
+    "fp8": "fp8",
+    "amp_fp8": "fp8",
+    "fp8 mixed": "fp8",
+}
+
+
+def normalise_precision(value: str, field: str = "training.precision") -> str:
+    key = str(value).strip().lower()
+    if key not in PRECISION_ALIASES:
+        raise ValidationError(
+            field, f"unknown precision {value!r}; use fp32, tf32, fp16, bf16 or fp8"
+        )
+    return PRECISION_ALIASES[key]
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """What is trained: the token budget, batch and numerics.
+
+    ``global_batch_seqs`` sequences of ``seq_len`` tokens per optimizer step. ``precision`` is the
+    compute precision of the matrix multiplies (fp8 ⇒ FP8 GEMMs with BF16 attention, as Transformer
+    Engine does); weights/gradients are kept in 16 bits and the optimizer in fp32 except for fp32.
+    """
+
+    tokens: float
+    global_batch_seqs: int
+    seq_len: int
+    precision: str = "bf16"
+    optimizer: str = "adam"
+    flash_attention: bool = True
+    # "megatron": fused kernels (Megatron-Core, NeMo); "fsdp": PyTorch eager (FSDP, DeepSpeed).
+    framework: str = "megatron"
+
+    @property
+    def global_batch_tokens(self) -> int:
+        return self.global_batch_seqs * self.seq_len
+
+    @property
+    def steps(self) -> float:
+        return self.tokens / self.global_batch_tokens
+
+    def validate(self) -> TrainingSpec:
+        require_positive("training.tokens", self.tokens, maximum=1e16)
+        require_positive(
+            "training.global_batch_seqs", self.global_batch_seqs, integer=True, maximum=1e8
+        )
+        require_positive("training.seq_len", self.seq_len, integer=True, maximum=10_485_760)
+        normalise_precision(self.precision)
+        if self.framework not in FRAMEWORKS:
+            raise ValidationError(
+                "training.framework",
+                f"unknown framework {self.framework!r}; use one of {FRAMEWORKS}",
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValidationError(
+                "training.optimizer",
+                f"unknown optimizer {self.optimizer!r}; use one of {OPTIMIZERS}",
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """The GPUs a run gets; bandwidth overrides (GB/s both ways, Gbit/s per GPU) win."""
+
+    gpu: GPUSpec
+    gpu_count: int
+    gpus_per_server: int = 0  # 0 ⇒ the catalog's
+    scaleup_gbps_bidir: float = 0.0
+    scaleout_gbit_per_gpu: float = 0.0
+
+    @property
+    def per_server(self) -> int:
+        return self.gpus_per_server or self.gpu.gpus_per_server
+
+    @property
+    def scaleup_bytes_per_s(self) -> float:
+        return (
+            (self.scaleup_gbps_bidir * 1e9 / 2)
+            if self.scaleup_gbps_bidir
+            else self.gpu.scaleup_bytes_per_s
+        )
+
+    @property
+    def scaleout_bytes_per_s(self) -> float:
+        return (
+            (self.scaleout_gbit_per_gpu * 1e9 / 8)
+            if self.scaleout_gbit_per_gpu
+            else self.gpu.scaleout_bytes_per_s
+        )
+
+    def validate(self) -> ClusterSpec:
+        require_positive("cluster.gpu_count", self.gpu_count, integer=True, maximum=1_000_000)
+        if self.gpus_per_server:
+            require_positive(
+                "cluster.gpus_per_server", self.gpus_per_server, integer=True, maximum=256
+            )
+        if self.scaleup_gbps_bidir:
+            require_positive("cluster.scaleup_gbps_bidir", self.scaleup_gbps_bidir, maximum=1e6)
+        if self.scaleout_gbit_per_gpu:
+            require_positive(
+                "cluster.scaleout_gbit_per_gpu", self.scaleout_gbit_per_gpu, maximum=1e6
+            )
+        if self.gpu_count > self.per_server and self.gpu_count % self.per_server:
+            raise ValidationError(
+                "cluster.gpu_count",
+                f"{self.gpu_count} GPUs do not fill whole servers of {self.per_server}",
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A parallel layout. GPUs = tp·pp·cp·dp; ep splits the experts within the data-parallel ranks.
+
+    ``vp`` is the number of interleaved virtual stages per pipeline rank (1 = plain 1F1B), ``zero``
+    the ZeRO stage (3 = FSDP full shard), ``offload`` where optimizer states live.
+    """
+
+    tp: int = 1
+    pp: int = 1
+    dp: int = 1
+    cp: int = 1
+    ep: int = 1
+    vp: int = 1
+    micro_batch: int = 1
+    recompute: str = "none"
+    zero: int = 0
+    offload: str = "none"
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp * self.cp * self.dp
+
+    def describe(self) -> str:
+        parts = [f"TP{self.tp}", f"PP{self.pp}"]
+        if self.vp > 1:
+            parts.append(f"VP{self.vp}")
+        if self.cp > 1:
+            parts.append(f"CP{self.cp}")
+        if self.ep > 1:
+            parts.append(f"EP{self.ep}")
+        parts += [
+            f"DP{self.dp}",
+            f"MB{self.micro_batch}",
+            f"recompute={self.recompute}",
+            f"ZeRO-{self.zero}",
+        ]
+        if self.offload != "none":
+            parts.append(f"offload={self.offload}")
+        return " ".join(parts)
+
+    def validate(self) -> Layout:
+        for name in ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch"):
+            require_positive(f"layout.{name}", getattr(self, name), integer=True, maximum=1_000_000)
+        if self.recompute not in RECOMPUTE:
+            raise ValidationError("layout.recompute", f"must be one of {RECOMPUTE}")
+        if self.offload not in OFFLOAD:
+            raise ValidationError("layout.offload", f"must be one of {OFFLOAD}")
+        if self.zero not in (0, 1, 2, 3):
+            raise ValidationError("layout.zero", "must be 0, 1, 2 or 3")
+        return self
