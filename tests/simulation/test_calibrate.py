@@ -1,0 +1,96 @@
+"""Accuracy on the published runs (the targets of issue 3) and the calibrate command's contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from llmplanner.simulation.calibrate import calibrate_rows, load_rows, predict_row, row_framework
+
+from .conftest import REPO
+
+
+def test_it_meets_the_accuracy_targets_on_the_published_runs(published_runs_path):
+    report = calibrate_rows(load_rows(published_runs_path))
+    assert report.mape is not None and report.mape <= 0.12
+    for source, stats in report.per_source.items():
+        if stats["predicted"]:
+            assert stats["mape"] <= 0.20, source
+    predicted = sum(1 for r in report.rows if r.predicted is not None)
+    assert predicted >= 220  # of 231: only rows without a GPU count are left out
+
+
+def test_rows_it_cannot_predict_are_listed_with_a_reason(published_runs_path):
+    report = calibrate_rows(load_rows(published_runs_path))
+    skipped = [r for r in report.rows if r.predicted is None]
+    assert skipped and all(r.reason for r in skipped)
+    assert all("gpu_count" in r.reason for r in skipped)
+
+
+def test_a_row_with_a_given_layout_is_predicted_with_that_layout():
+    row = {
+        "id": "x",
+        "category": "throughput_benchmark",
+        "model": "Llama 3.1 70B",
+        "seq_len": 8192,
+        "gpu_type": "H100",
+        "gpu_count": 64,
+        "tp": 4,
+        "pp": 4,
+        "cp": 2,
+        "vp": 5,
+        "dp": 2,
+        "micro_batch": 1,
+        "global_batch_seqs": 128,
+        "precision": "BF16",
+        "mfu": 0.54,
+        "mfu_peak_basis_tflops": 989,
+        "framework": "NeMo (Megatron-Core) 24.09",
+    }
+    pred = predict_row(row)
+    assert pred.layout.startswith("TP4 PP4 VP5 CP2 DP2 MB1")
+    assert 0.4 < pred.predicted < 0.7
+
+
+def test_frameworks_are_classified_by_their_kernels():
+    assert row_framework({"framework": "Composer/LLM Foundry (MosaicML platform)"}) == "fsdp"
+    assert row_framework({"framework": "NeMo (Megatron-Core) 24.09"}) == "megatron"
+    assert row_framework({"framework": "Megatron-DeepSpeed"}) == "megatron"
+    assert row_framework({"framework": None, "sharding": "FULL_SHARD"}) == "fsdp"
+    assert row_framework({"framework": None, "sharding": None}) == "megatron"
+
+
+def test_cli_calibrate_json_has_the_documented_shape(published_runs_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmplanner.simulation",
+            "calibrate",
+            str(published_runs_path),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert {"rows", "mape", "per_source"} <= set(data)
+    assert {"id", "predicted_mfu", "measured_mfu", "ape"} <= set(data["rows"][0])
+    assert 0 < data["mape"] <= 0.12
+
+
+def test_cli_calibrate_rejects_a_file_that_is_not_a_list(tmp_path):
+    bad = tmp_path / "runs.json"
+    bad.write_text('{"nope": 1}')
+    out = subprocess.run(
+        [sys.executable, "-m", "llmplanner.simulation", "calibrate", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "RUNS" in out.stderr
