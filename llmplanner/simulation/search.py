@@ -72,6 +72,7 @@ class RankedLayout:
     hfu: float
     memory_gib: float
     memory_headroom_gib: float
+    memory_breakdown_gib: dict[str, float]
     dominant: str
     breakdown_s: dict[str, float]
     explanation: str
@@ -216,6 +217,16 @@ def ranked(ev: Evaluation, cand: Candidates, i: int, cluster: ClusterSpec) -> Ra
         hfu=float(ev.hfu[i]),
         memory_gib=memory / GIB,
         memory_headroom_gib=cluster.gpu.memory_gib - memory / GIB,
+        memory_breakdown_gib={
+            name: float(np.asarray(getattr(ev, attr))[i]) / GIB
+            for name, attr in (
+                ("weights", "weights_bytes"),
+                ("gradients", "grads_bytes"),
+                ("optimizer states", "optimizer_bytes"),
+                ("activations", "activations_bytes"),
+                ("buffers and reserves", "other_bytes"),
+            )
+        },
         dominant=dominant,
         breakdown_s=breakdown,
         explanation=explanation,
@@ -232,6 +243,9 @@ def search(
     efficiency: Efficiency = DEFAULT_EFFICIENCY,
 ) -> SearchResult:
     """Rank every feasible layout by step time; report the memory shortfall when none fits."""
+    model.validate()
+    training.validate()
+    cluster.validate()
     cons = constraints or LayoutConstraints()
     cand = build_candidates(model, training, cluster, cons)
     examined = len(cand)

@@ -86,6 +86,7 @@ def test_it_explains_what_dominates_each_layout():
     for r in top:
         assert r.dominant in r.breakdown_s and r.explanation
         assert sum(r.breakdown_s.values()) == pytest.approx(r.step_time_s, rel=1e-6)
+        assert sum(r.memory_breakdown_gib.values()) == pytest.approx(r.memory_gib, rel=1e-6)
 
 
 def test_it_raises_a_validation_error_when_no_layout_divides_the_model():
