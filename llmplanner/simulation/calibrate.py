@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,10 @@ _NAMED_PRESETS = (
     (re.compile(r"llama[ -]?2[ -]+13b", re.I), "llama2-13b"),
     (re.compile(r"llama[ -]?2[ -]+70b", re.I), "llama2-70b"),
     (re.compile(r"gpt-?3[ -]+175b", re.I), "gpt3-175b"),
+    (re.compile(r"mixtral[ -]+8x7b", re.I), "mixtral-8x7b"),
+    (re.compile(r"deepseek[ -]?v3", re.I), "deepseek-v3"),
+    (re.compile(r"qwen[0-9.]*[ -]+7b", re.I), "qwen-7b"),
+    (re.compile(r"qwen[0-9.]*[ -]+72b", re.I), "qwen-72b"),
 )
 
 
@@ -67,6 +71,20 @@ def source_name(row: dict[str, Any]) -> str:
     return source.split(" ")[0]
 
 
+def _heads_for_tp(model: ModelSpec, tp: int | None) -> ModelSpec:
+    """An inferred shape's head count, moved to the nearest one a published TP degree divides.
+
+    The published model must have had heads divisible by its TP; only our inferred guess may not.
+    """
+    if not tp or model.heads % tp == 0:
+        return model
+    candidates = [n for n in range(tp, model.hidden + 1, tp) if model.hidden % n == 0]
+    if not candidates:
+        return model
+    heads = min(candidates, key=lambda n: abs(n - model.heads))
+    return replace(model, heads=heads)
+
+
 def row_model(row: dict[str, Any]) -> ModelSpec:
     name = str(row.get("model") or "")
     seq_len = int(row["seq_len"])
@@ -74,6 +92,10 @@ def row_model(row: dict[str, Any]) -> ModelSpec:
         if pattern.search(name):
             return with_seq_len(PRESETS[key], seq_len)
     layers, hidden = row.get("layers"), row.get("hidden")
+    experts, top_k = int(row.get("moe_experts") or 0), int(row.get("moe_top_k") or 0)
+    moe = (
+        {"moe_experts": experts, "moe_top_k": top_k, "gated_mlp": True} if experts and top_k else {}
+    )
     if layers and hidden:
         heads = int(row.get("heads") or max(1, hidden // 128))
         return ModelSpec(
@@ -85,14 +107,26 @@ def row_model(row: dict[str, Any]) -> ModelSpec:
             kv_heads=int(row.get("kv_heads") or 0),
             vocab=int(row.get("vocab") or 51_200),
             seq_len=seq_len,
+            **moe,  # type: ignore[arg-type]
         ).validate()
+    if moe and row.get("active_params_b"):
+        # A dense shape for the active parameters, its MLP split into top_k experts of equal width.
+        dense = infer_from_params(
+            float(row["active_params_b"]) * 1e9,
+            seq_len=seq_len,
+            vocab=int(row.get("vocab") or 50_368),
+        )
+        width = max(128, int(dense.ffn_hidden * 2 / 3 / top_k) // 128 * 128)
+        spec = replace(dense, name=name or dense.name, moe_ffn_hidden=width, **moe)  # type: ignore[arg-type]
+        return _heads_for_tp(spec, row.get("tp")).validate()
     if row.get("params_b"):
-        return infer_from_params(
+        inferred = infer_from_params(
             float(row["params_b"]) * 1e9,
             seq_len=seq_len,
             vocab=int(row.get("vocab") or 50_368),
             name=name,
         )
+        return _heads_for_tp(inferred, row.get("tp"))
     raise ValidationError("model", "neither a known model, a shape nor params_b")
 
 
@@ -131,29 +165,62 @@ def row_constraints(row: dict[str, Any]) -> LayoutConstraints:
         recompute = "selective"
     elif "full" in recompute_text or recompute_text.startswith("yes"):
         recompute = "full"
-    sharding = str(row.get("sharding") or "").upper()
-    fsdp = "FULL_SHARD" in sharding or "ZERO-3" in sharding
+    zero = row_zero_stage(row)
     tp = row.get("tp")
     pp = row.get("pp")
-    if fsdp:
-        tp, pp = tp or 1, pp or 1
+    if zero == 3 and "TP" not in str(row.get("sharding") or "").upper():
+        tp, pp = tp or 1, pp or 1  # plain FSDP / ZeRO-3 runs have no tensor or pipeline split
     return LayoutConstraints(
         tp=tp,
         pp=pp,
-        dp=row.get("dp") if row.get("gpu_count") else None,
+        dp=row.get("dp"),
         cp=row.get("cp") or (1 if (tp and pp) else None),
-        ep=row.get("ep") or 1,
+        ep=row.get("ep"),
         vp=row.get("vp") or (1 if pp == 1 else None),
         micro_batch=row.get("micro_batch"),
         recompute=recompute,
-        zero=3 if fsdp else None,
+        zero=zero,
         offload="none",
     )
+
+
+def row_zero_stage(row: dict[str, Any]) -> int | None:
+    """ZeRO stage named by the row's sharding text (FSDP FULL_SHARD/HYBRID_SHARD = 3), else None."""
+    text = str(row.get("sharding") or "").upper().replace(" ", "")
+    if not text:
+        return None
+    if any(k in text for k in ("FULL_SHARD", "HYBRID_SHARD", "ZERO-3", "ZERO3", "STAGE3", "FSDP")):
+        return 3
+    if any(k in text for k in ("SHARD_GRAD_OP", "ZERO-2", "ZERO2", "STAGE2")):
+        return 2
+    if any(k in text for k in ("ZERO-1", "ZERO1", "STAGE1", "DISTRIBUTEDOPTIMIZER")):
+        return 1
+    return None
+
+
+def row_gpu_count(row: dict[str, Any]) -> int | None:
+    """The row's GPU count, or TP·PP·DP·CP when only a complete layout is given."""
+    if row.get("gpu_count"):
+        return int(row["gpu_count"])
+    if row.get("tp") and row.get("pp") and row.get("dp"):
+        return int(row["tp"] * row["pp"] * row["dp"] * (row.get("cp") or 1))
+    return None
 
 
 def predict_row(row: dict[str, Any], efficiency: Efficiency = DEFAULT_EFFICIENCY) -> RowPrediction:
     rid, source = str(row.get("id")), source_name(row)
     measured_mfu, measured_hfu = row.get("mfu"), row.get("hfu")
+    if not measured_mfu and not measured_hfu and row.get("model_tflops_per_gpu"):
+        basis = row.get("mfu_peak_basis_tflops")
+        if not basis:
+            try:
+                gpu = gpu_by_name(str(row.get("gpu_type")))
+                basis = gpu.peak_tflops.get(
+                    normalise_precision(str(row.get("precision") or "bf16"))
+                )
+            except ValidationError:
+                basis = None
+        measured_mfu = row["model_tflops_per_gpu"] / basis if basis else None
     metric = "mfu" if measured_mfu else "hfu"
     measured = measured_mfu or measured_hfu
     base: dict[str, Any] = dict(
@@ -171,7 +238,8 @@ def predict_row(row: dict[str, Any], efficiency: Efficiency = DEFAULT_EFFICIENCY
 
     if not measured:
         return unpredictable("no measured MFU or HFU")
-    if not row.get("gpu_count"):
+    gpu_count = row_gpu_count(row)
+    if not gpu_count:
         return unpredictable("gpu_count not given: the layout cannot be searched")
     if not row.get("seq_len"):
         return unpredictable("seq_len not given")
@@ -194,7 +262,7 @@ def predict_row(row: dict[str, Any], efficiency: Efficiency = DEFAULT_EFFICIENCY
             flash_attention=has_flash_attention(row),
             framework=row_framework(row),
         ).validate()
-        cluster = ClusterSpec(gpu=gpu, gpu_count=int(row["gpu_count"])).validate()
+        cluster = ClusterSpec(gpu=gpu, gpu_count=gpu_count).validate()
         result = search(
             model, training, cluster, row_constraints(row), top_k=1, efficiency=efficiency
         )

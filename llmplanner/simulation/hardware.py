@@ -236,6 +236,43 @@ CATALOG: tuple[GPUSpec, ...] = (
         price_cny_per_gpu_hour=15.0,  # estimate
         capex_usd_per_gpu=30_000.0,
     ),
+    # V100 SXM2 32GB (Volta): 125 TFLOP/s FP16 tensor, no BF16, 900 GB/s HBM2, 300 GB/s NVLink2,
+    # 100 Gb/s EDR per GPU in DGX-1/Selene-era clusters (NVIDIA V100 datasheet). Common in pre-2021
+    # published runs (Megatron-LM 2019, GPT-3-era cost estimates).
+    GPUSpec(
+        key="v100-32gb",
+        name="V100 SXM2 32GB",
+        aliases=("v100", "v100-32", "v100-sxm2-32gb", "v100 32gb", "tesla v100"),
+        vendor="NVIDIA",
+        generation="volta",
+        peak_tflops={"fp32": 15.7, "fp16": 125.0},
+        memory_gib=32.0,
+        hbm_tbps=0.9,
+        scaleup_gbps_bidir=300.0,
+        scaleout_gbit_per_gpu=100.0,
+        tdp_w=300.0,
+        price_usd_per_gpu_hour=0.80,  # GPU cloud list prices 2024, rounded
+        price_cny_per_gpu_hour=3.0,  # estimate
+        capex_usd_per_gpu=8_000.0,
+    ),
+    # RTX 4090 24GB (Ada, consumer; common for small SFT runs in China): 165 TFLOP/s dense BF16/FP16
+    # tensor with FP32 accumulate, 330 FP8, 1.0 TB/s GDDR6X, PCIe 4.0 ×16 only (Ada whitepaper).
+    GPUSpec(
+        key="rtx4090-24gb",
+        name="RTX 4090 24GB",
+        aliases=("4090", "rtx4090", "rtx 4090", "rtx-4090"),
+        vendor="NVIDIA",
+        generation="ada",
+        peak_tflops={"fp32": 82.6, "fp16": 165.2, "bf16": 165.2, "fp8": 330.3},
+        memory_gib=24.0,
+        hbm_tbps=1.008,
+        scaleup_gbps_bidir=64.0,  # PCIe 4.0 ×16: 32 GB/s each way
+        scaleout_gbit_per_gpu=25.0 / 8,
+        tdp_w=450.0,
+        price_usd_per_gpu_hour=0.40,  # consumer-GPU marketplaces, 2024
+        price_cny_per_gpu_hour=2.0,  # Chinese GPU rental platforms, 2024, estimate
+        capex_usd_per_gpu=2_500.0,
+    ),
     # RTX 2080 Ti (Turing, consumer): 53.8 TFLOP/s FP16 tensor with FP32 accumulate (GeForce Turing
     # whitepaper), no BF16, 11 GB GDDR6 at 616 GB/s, PCIe 3.0 ×16 between cards, 10–25 GbE between
     # servers. Seed 000: GPT-2 once needed 512 of these where two A100 servers would do.

@@ -90,15 +90,18 @@ class Efficiency:
     step_overhead_s: float = 0.031
 
     def gemm_fraction(self, generation: str) -> float:
+        # Blackwell runs the Hopper software stack; older or less mature stacks (Volta, Turing, Ada,
+        # ROCm on CDNA3) are not in the calibration data and get the conservative ``other``.
         return {
             "ampere": self.gemm_peak_fraction_ampere,
             "hopper": self.gemm_peak_fraction_hopper,
+            "blackwell": self.gemm_peak_fraction_hopper,
         }.get(generation, self.gemm_peak_fraction_other)
 
     def attention_fraction(self, generation: str) -> float:
         if generation == "ampere":
             return self.attention_peak_fraction_ampere
-        if generation == "turing":
+        if generation in ("turing", "volta"):
             return self.attention_peak_fraction_ampere * 0.6
         return self.attention_peak_fraction_hopper
 

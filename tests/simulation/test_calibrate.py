@@ -6,7 +6,17 @@ import json
 import subprocess
 import sys
 
-from llmplanner.simulation.calibrate import calibrate_rows, load_rows, predict_row, row_framework
+import pytest
+
+from llmplanner.simulation.calibrate import (
+    calibrate_rows,
+    load_rows,
+    predict_row,
+    row_framework,
+    row_gpu_count,
+    row_model,
+    row_zero_stage,
+)
 
 from .conftest import REPO
 
@@ -94,3 +104,56 @@ def test_cli_calibrate_rejects_a_file_that_is_not_a_list(tmp_path):
         timeout=60,
     )
     assert out.returncode == 2 and "RUNS" in out.stderr
+
+
+def test_it_reads_zero_stages_and_gpu_counts_from_other_sources():
+    assert row_zero_stage({"sharding": "DeepSpeed ZeRO stage 3"}) == 3
+    assert row_zero_stage({"sharding": "ZeRO-1"}) == 1
+    assert row_zero_stage({"sharding": "SHARD_GRAD_OP"}) == 2
+    assert row_zero_stage({"sharding": None}) is None
+    assert row_gpu_count({"tp": 8, "pp": 8, "dp": 4}) == 256
+    assert row_gpu_count({"tp": 8}) is None
+
+
+def test_an_inferred_shape_respects_the_published_tensor_parallelism():
+    # Megatron-LM 2019's 8.3B on 512 V100 (TP 8): the inferred width must split into 8 head groups.
+    row = {
+        "id": "megatron-8b",
+        "category": "throughput_benchmark",
+        "model": "GPT 8.3B",
+        "params_b": 8.3,
+        "seq_len": 1024,
+        "gpu_type": "V100",
+        "gpu_count": 512,
+        "tp": 8,
+        "pp": 1,
+        "dp": 64,
+        "global_batch_seqs": 512,
+        "precision": "fp16",
+        "model_tflops_per_gpu": 39,
+    }
+    pred = predict_row(row)
+    assert pred.predicted is not None and pred.layout.startswith("TP8 PP1")
+    assert pred.measured == 39 / 125  # MFU from TFLOP/s on the V100's FP16 peak
+
+
+def test_a_moe_row_known_only_by_sizes_is_modelled_as_moe():
+    row = {
+        "id": "moe",
+        "category": "throughput_benchmark",
+        "model": "Some MoE",
+        "params_b": 47,
+        "active_params_b": 13,
+        "moe_experts": 8,
+        "moe_top_k": 2,
+        "seq_len": 4096,
+        "gpu_type": "H100",
+        "gpu_count": 64,
+        "global_batch_seqs": 256,
+        "precision": "bf16",
+        "mfu": 0.4,
+    }
+    model = row_model(row)
+    assert model.is_moe and model.moe_top_k == 2
+    assert model.active_params() / 1e9 == pytest.approx(13, rel=0.25)
+    assert predict_row(row).predicted is not None

@@ -20,6 +20,8 @@ from llmplanner.simulation import CATALOG, ValidationError, gpu_by_name
         ("B200", "b200-180gb"),
         ("MI300X", "mi300x-192gb"),
         ("2080Ti", "rtx2080ti-11gb"),
+        ("V100", "v100-32gb"),
+        ("RTX 4090", "rtx4090-24gb"),
     ],
 )
 def test_it_finds_gpus_by_common_names(name, key):
