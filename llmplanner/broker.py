@@ -1,6 +1,6 @@
 """A message broker that needs no server: kombu's filesystem transport, made safe.
 
-Registered with kombu as the ``fsatomic://`` scheme. Two changes to the stock transport:
+Registered with kombu as the ``fsatomic://`` scheme. Three changes to the stock transport:
 
 * ``_put`` writes each message under a temporary name and ``os.replace``-s it into place.
   The stock one creates the file and then writes it, so a polling worker can read it empty
@@ -8,14 +8,22 @@ Registered with kombu as the ``fsatomic://`` scheme. Two changes to the stock tr
 * ``_get`` claims a message by renaming it into ``processed_folder`` on the same filesystem
   (an atomic step, so two workers never both take it) and deletes it once read. The stock one
   moves it to the system temp dir, which is a copy when that is another filesystem.
+* Exchange tables (the queue bindings in ``control_folder``, read on every publish) are
+  rewritten under a lock file and ``os.replace``-d too. The stock transport truncates the
+  file before locking it, so a concurrent publish could read it empty and fail or misroute.
+
+POSIX only (``fcntl``), like the deployments this serves.
 
 Folders named in the transport options are created when a channel opens.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from queue import Empty
 from time import monotonic_ns
 from typing import Any
@@ -67,6 +75,38 @@ class Channel(filesystem.Channel):
                 os.remove(claimed)
             return loads(bytes_to_str(payload))
         raise Empty()
+
+    def _queue_bind(self, exchange: str, routing_key: str, pattern: str, queue: str) -> None:
+        binding = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        self._update_table(exchange, lambda table: table if binding in table else [binding, *table])
+
+    def _delete(
+        self, queue: str, exchange: str, routing_key: str, pattern: str, *args: Any, **kwargs: Any
+    ) -> None:
+        # The in-memory part of the virtual transport, without the stock file rewrite.
+        virtual.Channel._delete(self, queue, exchange, routing_key, pattern, *args, **kwargs)
+        binding = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        self._update_table(exchange, lambda table: [b for b in table if b != binding])
+
+    def _update_table(self, exchange: str, change: Callable[[list[Any]], list[Any]]) -> None:
+        """Read-modify-write an exchange table, serialised by a lock file, replaced atomically."""
+        file: Path = self._exchange_file(exchange)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with open(file.with_name(f".{file.name}.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                try:
+                    current = [filesystem.exchange_queue_t(*q) for q in loads(file.read_text())]
+                except FileNotFoundError:
+                    current = []
+                updated = change(current)
+                if updated == current and file.exists():
+                    return
+                temporary = file.with_name(f".{file.name}.{uuid.uuid4().hex}.tmp")
+                temporary.write_text(dumps(updated))
+                os.replace(temporary, file)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class Transport(filesystem.Transport):
