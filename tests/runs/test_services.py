@@ -1,5 +1,4 @@
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.db import transaction
@@ -11,12 +10,6 @@ from apps.runs.services import demo_job_claim, demo_job_create, demo_job_execute
 from tests.runs.factories import DemoJobFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def delay():
-    with mock.patch("apps.runs.tasks.demo_job_run.delay") as delay:
-        yield delay
 
 
 def test_it_creates_a_queued_job_and_enqueues_it_after_commit(

@@ -1,5 +1,3 @@
-from unittest import mock
-
 import pytest
 from django.urls import reverse
 
@@ -7,12 +5,6 @@ from apps.runs.models import DemoJob
 from tests.runs.factories import DemoJobFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def delay():
-    with mock.patch("apps.runs.tasks.demo_job_run.delay") as delay:
-        yield delay
 
 
 def test_it_shows_the_dashboard_with_the_organizations_jobs(owner_client, organization):
