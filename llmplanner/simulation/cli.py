@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from typing import Any
 
 from .errors import ValidationError
@@ -137,6 +138,30 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_goodput(args: argparse.Namespace) -> int:
+    from .config import load_json, parse_goodput
+    from .reliability import simulate_goodput
+
+    spec = parse_goodput(load_json(args.run))
+    if args.trials is not None:
+        spec = replace(spec, trials=args.trials).validate()
+    if args.seed is not None:
+        spec = replace(spec, seed=args.seed).validate()
+    summary = simulate_goodput(spec).summary()
+    if args.json:
+        _print_json(summary)
+        return 0
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            print(
+                f"{key:34s} P10 {value['p10']:10.3g}  P50 {value['p50']:10.3g}  "
+                f"P90 {value['p90']:10.3g}"
+            )
+        else:
+            print(f"{key:34s} {value:.4g}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
@@ -169,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_calibrate)
+    p = sub.add_parser("goodput", help="reliability Monte Carlo of one training run")
+    p.add_argument("run")
+    p.add_argument("--trials", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_goodput)
     p = sub.add_parser("bench", help="speed benchmarks (medians)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--repeats", type=int, default=5)

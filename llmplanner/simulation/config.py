@@ -23,6 +23,8 @@ from .architecture import ModelSpec, infer_from_params, preset
 from .cost import CostInputs
 from .errors import ValidationError, require_positive
 from .hardware import gpu_by_name
+from .perf import state_bytes
+from .reliability import GoodputSpec
 from .search import LayoutConstraints
 from .specs import OFFLOAD, RECOMPUTE, ClusterSpec, TrainingSpec, normalise_precision
 
@@ -246,15 +248,121 @@ def parse_config(data: Any) -> PlanConfig:
     return PlanConfig(model, training, cluster, constraints, cost)
 
 
-def load_config(path: str | Path) -> PlanConfig:
+def load_json(path: str | Path) -> Any:
+    """Read a JSON file; a missing file or bad syntax is a ``ValidationError`` naming the line."""
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError("CONFIG", f"cannot read {path}") from exc
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(
             "CONFIG", f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
         ) from exc
-    return parse_config(data)
+
+
+def load_config(path: str | Path) -> PlanConfig:
+    return parse_config(load_json(path))
+
+
+GOODPUT_FIELDS = {
+    "gpu_type", "gpu_count", "gpus_per_server", "wall_clock_days", "tokens", "model", "training",
+    "checkpoint_interval_min", "checkpoint_save_s", "checkpoint_storage_gbps", "restart_min",
+    "reliability_class", "provider_class", "precision", "lottery", "trials", "seed",
+}  # fmt: skip
+DEFAULT_CHECKPOINT_STORAGE_GBPS = (
+    20.0  # a parallel file system; BLOOM's saved 2.3 TB in ~40 s (57 GB/s)
+)
+
+
+def parse_goodput(data: Any) -> GoodputSpec:
+    """A ``goodput`` run: ideal ``wall_clock_days`` or ``tokens`` + ``model`` on ``gpu_count`` GPUs.
+
+    With tokens and a model, the ideal time comes from the best layout core I finds, and the
+    checkpoint save time from the checkpoint size over ``checkpoint_storage_gbps`` (GB/s).
+    """
+    if not isinstance(data, dict):
+        raise ValidationError("config", "must be a JSON object")
+    unknown = sorted(set(data) - GOODPUT_FIELDS)
+    if unknown:
+        raise ValidationError(
+            unknown[0], f"unknown field; allowed: {', '.join(sorted(GOODPUT_FIELDS))}"
+        )
+    for key in ("gpu_type", "gpu_count"):
+        if key not in data:
+            raise ValidationError(key, "is required")
+    gpu = gpu_by_name(data["gpu_type"], "gpu_type")
+    gpu_count = _int_field("gpu_count", data["gpu_count"], 1_000_000)
+    per_server = _int_field(
+        "gpus_per_server", data.get("gpus_per_server", gpu.gpus_per_server), 256
+    )
+    precision = normalise_precision(data.get("precision", "bf16"), "precision")
+    storage = data.get("checkpoint_storage_gbps", DEFAULT_CHECKPOINT_STORAGE_GBPS)
+    require_positive("checkpoint_storage_gbps", storage, maximum=1e5)
+    params = 7e9
+    save_s = data.get("checkpoint_save_s")
+    if "wall_clock_days" in data:
+        require_positive("wall_clock_days", data["wall_clock_days"], maximum=3650)
+        work_hours = float(data["wall_clock_days"]) * 24.0
+        if "model" in data:
+            params = float(parse_model(data["model"]).total_params())
+    elif "tokens" in data and "model" in data:
+        from .estimate import estimate
+
+        plan = parse_config(
+            {
+                "model": data["model"],
+                "training": {
+                    "tokens": data["tokens"],
+                    "precision": precision,
+                    **(data.get("training") or {}),
+                },
+                "cluster": {
+                    "gpu_type": data["gpu_type"],
+                    "gpu_count": gpu_count,
+                    "gpus_per_server": per_server,
+                },
+            }
+        )
+        est = estimate(plan)
+        work_hours = est.wall_clock_hours
+        params = float(plan.model.total_params())
+    else:
+        raise ValidationError("wall_clock_days", "give wall_clock_days, or tokens and a model")
+    if save_s is None:
+        save_s = checkpoint_bytes_for(params, precision) / (float(storage) * 1e9)
+    lottery = data.get("lottery", True)
+    if not isinstance(lottery, bool):
+        raise ValidationError("lottery", "must be true or false")
+    return GoodputSpec(
+        gpu_count=gpu_count,
+        work_hours=work_hours,
+        gpus_per_server=per_server,
+        checkpoint_save_s=float(save_s),
+        checkpoint_interval_min=data.get("checkpoint_interval_min"),
+        restart_min=data.get("restart_min"),
+        reliability_class=str(data.get("reliability_class", "standard")),
+        provider_class=str(data.get("provider_class", "standard")),
+        precision=precision,
+        params=params,
+        lottery=lottery,
+        trials=_int_field("trials", data.get("trials", 2000), 1_000_000),
+        seed=_seed(data.get("seed", 0)),
+    ).validate()
+
+
+def checkpoint_bytes_for(params: float, precision: str) -> float:
+    w_b, _, o_b = state_bytes(precision, "adam")
+    return params * (w_b + o_b)
+
+
+def _int_field(field: str, value: Any, maximum: float) -> int:
+    require_positive(field, value, integer=True, maximum=maximum)
+    return int(value)
+
+
+def _seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError("seed", "must be a whole number ≥ 0")
+    return value

@@ -300,10 +300,13 @@ def evaluate(
 
     # ---- validity (divisibility, placement) ----------------------------------------------------
     n_gpu = tp * pp * cp * dp
-    m = B / (dp * mb)  # micro-batches per step per pipeline
+    # The batch a layout runs: the requested one rounded to whole micro-batches on every
+    # data-parallel rank (OPT-175B ran 992 sequences on 124 ranks for a "2M-token" batch), ±5%.
+    m = np.maximum(1.0, np.round(B / (dp * mb)))  # micro-batches per step per pipeline
+    batch = m * dp * mb
     valid = n_gpu == cluster.gpu_count
     valid &= (np.mod(model.heads, tp) == 0) & (np.mod(model.ffn_hidden, tp) == 0)
-    valid &= (pp * vp <= L) & (np.mod(B, dp * mb) == 0)
+    valid &= (pp * vp <= L) & (np.abs(batch - B) <= 0.05 * B)
     valid &= tp <= per_server
     valid &= (cp == 1) | (np.mod(s, 2 * cp) == 0)
     valid &= (vp == 1) | ((pp > 1) & (np.mod(m, pp) == 0))
@@ -540,7 +543,7 @@ def evaluate(
     optimizer_s = opt_s + offload_s
 
     step = pipeline_s + dp_exposed + optimizer_s + eff.step_overhead_s
-    tokens_step = B * s
+    tokens_step = batch * s
     tokens_per_s = tokens_step / step
     per_gpu_flops = tokens_per_s / cluster.gpu_count
     mfu = per_gpu_flops * model_flops_tok / peak
