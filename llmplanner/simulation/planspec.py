@@ -1,0 +1,505 @@
+"""The whole-program plan — strategy, model, clusters, team, data inventory — parsed and checked.
+
+The JSON format (every section optional but ``strategy``; see ``examples/plan-*.json``)::
+
+    {"name": "7B domain model", "strategy": "from_scratch" | "cpt" | "sft" | "rag" | "icl",
+     "start_date": "2027-01-04", "deadline_days": 365, "budget_cap": 3e7, "currency": "CNY",
+     "usd_to_cny": 7.2, "contingency": 0.1,
+     "model": {...}, "training": {"tokens": 2e12, "precision": "bf16", ...},
+     "cluster": {"gpu_type": "H100", "gpu_count": 512, "mode": "rent", "price_per_gpu_hour": 16,
+                 "reliability_class": "standard", "provider_class": "standard",
+                 "checkpoint_storage_gbps": 20},
+     "ladder": [1e9, 8e9], "full_runs": 1,
+     "sft": {"samples": 100000, "tokens_per_sample": 1000, "epochs": 3, "gpu_count": 8, "runs": 3},
+     "rlhf": {"method": "dpo" | "ppo" | "none", "preference_pairs": 50000},
+     "serving": {"requests_per_day": 1e4, "tokens_per_request": 2000, "months": 12,
+                 "price_per_million_tokens": 14.0},
+     "rag": {"corpus_tokens": 5e9, "embedding_price_per_million_tokens": 0.7,
+             "vector_db_monthly": 3000},
+     "team": [{"role": "algorithm_researcher", "headcount": 4, "monthly_cost": 39607,
+               "allocation": 1.0}],
+     "data": [{"name": "CommonCrawl-zh", "tokens": 1e12, "language": "zh", "kind": "general",
+               "source": "web", "licence": "cleared", "quality": "medium",
+               "cleaning": "deduplicated", "cost": 0, "stage": "pretrain"}]}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from .architecture import ModelSpec
+from .config import parse_model
+from .cost import CostInputs
+from .errors import ValidationError, require_positive
+from .hardware import GPUSpec, gpu_by_name
+from .reliability import PROVIDER_CLASSES, RELIABILITY_CLASSES
+from .specs import normalise_precision
+
+STRATEGIES = ("from_scratch", "cpt", "sft", "rag", "icl")
+ROLES = (
+    "data_engineer",
+    "legal",
+    "algorithm_researcher",
+    "distributed_training_engineer",
+    "run_watcher",
+    "frontend",
+    "backend",
+    "product_manager",
+)
+# Monthly salaries in China, seed 004 (AI operations 18,457; AI engineer 37,336; LLM algorithm
+# 39,607 CNY); other roles estimated against those.
+DEFAULT_MONTHLY_CNY = {
+    "data_engineer": 37_336,
+    "legal": 30_000,
+    "algorithm_researcher": 39_607,
+    "distributed_training_engineer": 39_607,
+    "run_watcher": 37_336,
+    "frontend": 30_000,
+    "backend": 33_000,
+    "product_manager": 35_000,
+}
+SOURCES = ("web", "books", "papers", "code", "qa", "instructions", "preference", "other")
+LICENCES = ("cleared", "unknown", "restricted")
+DATA_STAGES = ("pretrain", "cpt", "sft", "rlhf", "rag")
+
+
+@dataclass(frozen=True)
+class TeamLine:
+    role: str
+    headcount: float
+    monthly_cost: float  # in the plan's currency, per person
+    allocation: float = 1.0
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    tokens: float
+    language: str = "en"
+    kind: str = "general"  # general | domain
+    source: str = "web"
+    licence: str = "unknown"
+    quality: str = "medium"
+    cleaning: str = "raw"
+    cost: float = 0.0  # acquisition or labelling, in the plan's currency
+    stage: str = "pretrain"
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    gpu: GPUSpec
+    gpu_count: int
+    cost: CostInputs
+    reliability_class: str = "standard"
+    provider_class: str = "standard"
+    checkpoint_storage_gbps: float = 20.0
+
+
+@dataclass(frozen=True)
+class PlanSpec:
+    """A whole program, ready to simulate. Money in ``currency``; times in days from the start."""
+
+    name: str
+    strategy: str
+    model: ModelSpec | None
+    tokens: float  # main training run (pretraining or CPT); 0 when the strategy trains nothing big
+    precision: str
+    global_batch_tokens: float
+    cluster: ClusterPlan
+    currency: str = "CNY"
+    usd_to_cny: float = 7.2
+    start_date: dt.date | None = None
+    deadline_days: float | None = None
+    budget_cap: float | None = None
+    contingency: float = 0.10
+    ladder: tuple[float, ...] = ()
+    full_runs: int = 1
+    sft: dict[str, float] = field(default_factory=dict)
+    rlhf_method: str = "none"
+    rlhf_pairs: float = 0.0
+    serving: dict[str, float] = field(default_factory=dict)
+    rag: dict[str, float] = field(default_factory=dict)
+    team: tuple[TeamLine, ...] = ()
+    data: tuple[Dataset, ...] = ()
+
+    def headcount(self, role: str) -> float:
+        return sum(t.headcount for t in self.team if t.role == role)
+
+    def data_tokens(self, stage: str, kind: str | None = None) -> float:
+        return sum(
+            d.tokens for d in self.data if d.stage == stage and (kind is None or d.kind == kind)
+        )
+
+
+def _obj(data: Any, name: str) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValidationError(name, "must be an object")
+    return data
+
+
+def _check_keys(data: dict[str, Any], allowed: set[str], prefix: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        where = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
+        raise ValidationError(where, f"unknown field; allowed: {', '.join(sorted(allowed))}")
+
+
+def _num(
+    data: dict[str, Any],
+    key: str,
+    prefix: str,
+    default: float,
+    *,
+    maximum: float = 1e16,
+    allow_zero: bool = False,
+    integer: bool = False,
+) -> float:
+    value = data.get(key, default)
+    name = f"{prefix}.{key}" if prefix else key
+    if allow_zero and value == 0 and not isinstance(value, bool):
+        return 0.0
+    require_positive(name, value, integer=integer, maximum=maximum)
+    return float(value)
+
+
+def _choice(
+    data: dict[str, Any], key: str, prefix: str, default: str, options: tuple[str, ...]
+) -> str:
+    value = data.get(key, default)
+    if value not in options:
+        raise ValidationError(
+            f"{prefix}.{key}" if prefix else key, f"must be one of {', '.join(options)}"
+        )
+    return str(value)
+
+
+TOP_LEVEL = {
+    "name",
+    "strategy",
+    "start_date",
+    "deadline_days",
+    "deadline",
+    "budget_cap",
+    "currency",
+    "usd_to_cny",
+    "contingency",
+    "model",
+    "training",
+    "cluster",
+    "ladder",
+    "full_runs",
+    "sft",
+    "rlhf",
+    "serving",
+    "rag",
+    "team",
+    "data",
+}
+
+
+def parse_plan(data: Any) -> PlanSpec:
+    """Parse and check a plan; every error is a ``ValidationError`` naming its field."""
+    if not isinstance(data, dict):
+        raise ValidationError("plan", "must be a JSON object")
+    _check_keys(data, TOP_LEVEL, "")
+    strategy = _choice(data, "strategy", "", "from_scratch", STRATEGIES)
+    currency = _choice(data, "currency", "", "CNY", ("CNY", "USD"))
+    usd_to_cny = _num(data, "usd_to_cny", "", 7.2, maximum=1000)
+    start = None
+    if data.get("start_date") is not None:
+        try:
+            start = dt.date.fromisoformat(str(data["start_date"]))
+        except ValueError as exc:
+            raise ValidationError("start_date", "must be a date like 2027-01-04") from exc
+    deadline_days = None
+    if data.get("deadline") is not None:
+        if start is None:
+            raise ValidationError("deadline", "needs a start_date (or give deadline_days)")
+        try:
+            deadline_days = float((dt.date.fromisoformat(str(data["deadline"])) - start).days)
+        except ValueError as exc:
+            raise ValidationError("deadline", "must be a date like 2027-12-31") from exc
+        if deadline_days <= 0:
+            raise ValidationError("deadline", "must be after start_date")
+    elif data.get("deadline_days") is not None:
+        deadline_days = _num(data, "deadline_days", "", 0, maximum=3650 * 3)
+    budget = (
+        _num(data, "budget_cap", "", 0, maximum=1e13)
+        if data.get("budget_cap") is not None
+        else None
+    )
+    contingency = float(data.get("contingency", 0.10))
+    if isinstance(data.get("contingency"), bool) or not 0 <= contingency <= 1:
+        raise ValidationError("contingency", "must be a fraction from 0 to 1")
+
+    trains_big = strategy in ("from_scratch", "cpt")
+    model = parse_model(data["model"]) if data.get("model") is not None else None
+    if model is None and strategy in ("from_scratch", "cpt", "sft"):
+        raise ValidationError("model", f"is required for strategy {strategy}")
+
+    tr = _obj(data.get("training"), "training")
+    _check_keys(tr, {"tokens", "precision", "global_batch_tokens", "seq_len"}, "training")
+    if trains_big and "tokens" not in tr:
+        raise ValidationError("training.tokens", f"is required for strategy {strategy}")
+    tokens = _num(tr, "tokens", "training", 0, allow_zero=not trains_big)
+    precision = normalise_precision(tr.get("precision", "bf16"), "training.precision")
+    batch_tokens = _num(tr, "global_batch_tokens", "training", 4 * 2**20, maximum=1e10)
+    if model is not None and tr.get("seq_len") is not None:
+        from dataclasses import replace
+
+        model = replace(
+            model, seq_len=int(_num(tr, "seq_len", "training", 0, integer=True, maximum=1e7))
+        )
+
+    cl = _obj(data.get("cluster"), "cluster")
+    _check_keys(
+        cl,
+        {
+            "gpu_type",
+            "gpu_count",
+            "mode",
+            "price_per_gpu_hour",
+            "discount",
+            "utilisation",
+            "reliability_class",
+            "provider_class",
+            "checkpoint_storage_gbps",
+            "depreciation_years",
+            "pue",
+            "power_price_per_kwh",
+        },
+        "cluster",
+    )
+    gpu = gpu_by_name(cl.get("gpu_type", "H100"))
+    if precision not in gpu.peak_tflops:
+        raise ValidationError("training.precision", f"{gpu.name} does not support {precision}")
+    gpu_count = int(_num(cl, "gpu_count", "cluster", 8, integer=True, maximum=1_000_000))
+    if gpu_count > gpu.gpus_per_server and gpu_count % gpu.gpus_per_server:
+        raise ValidationError(
+            "cluster.gpu_count", f"must fill whole servers of {gpu.gpus_per_server} GPUs"
+        )
+    cost_fields = {
+        k: cl[k]
+        for k in (
+            "mode",
+            "price_per_gpu_hour",
+            "discount",
+            "utilisation",
+            "depreciation_years",
+            "pue",
+            "power_price_per_kwh",
+        )
+        if k in cl
+    }
+    for key, value in cost_fields.items():
+        if key != "mode" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValidationError(f"cluster.{key}", f"must be a number, got {value!r}")
+    try:
+        cost = CostInputs(currency=currency, usd_to_cny=usd_to_cny, **cost_fields).validate()
+    except ValidationError as exc:
+        raise ValidationError(exc.field.replace("cost.", "cluster."), exc.message) from exc
+    cluster = ClusterPlan(
+        gpu=gpu,
+        gpu_count=gpu_count,
+        cost=cost,
+        reliability_class=_choice(
+            cl, "reliability_class", "cluster", "standard", tuple(RELIABILITY_CLASSES)
+        ),
+        provider_class=_choice(
+            cl, "provider_class", "cluster", "standard", tuple(PROVIDER_CLASSES)
+        ),
+        checkpoint_storage_gbps=_num(cl, "checkpoint_storage_gbps", "cluster", 20.0, maximum=1e5),
+    )
+
+    ladder_raw = data.get("ladder")
+    if ladder_raw is None:
+        ladder = default_ladder(model) if strategy == "from_scratch" and model is not None else ()
+    else:
+        if not isinstance(ladder_raw, list):
+            raise ValidationError("ladder", "must be a list of model sizes in parameters")
+        for i, size in enumerate(ladder_raw):
+            require_positive(f"ladder.{i}", size, maximum=1e13)
+        ladder = tuple(float(x) for x in ladder_raw)
+    full_runs = int(_num(data, "full_runs", "", 1, integer=True, maximum=20))
+
+    sft = _obj(data.get("sft"), "sft")
+    _check_keys(
+        sft,
+        {"samples", "tokens_per_sample", "epochs", "gpu_count", "runs", "cost_per_sample"},
+        "sft",
+    )
+    sft_spec = {
+        "samples": _num(sft, "samples", "sft", 20_000, maximum=1e10),
+        "tokens_per_sample": _num(sft, "tokens_per_sample", "sft", 800, maximum=1e7),
+        "epochs": _num(sft, "epochs", "sft", 3, maximum=100),
+        "gpu_count": _num(sft, "gpu_count", "sft", min(gpu_count, 8), integer=True, maximum=1e6),
+        "runs": _num(sft, "runs", "sft", 3, integer=True, maximum=100),
+        "cost_per_sample": _num(sft, "cost_per_sample", "sft", 0, allow_zero=True, maximum=1e6),
+    }
+    rl = _obj(data.get("rlhf"), "rlhf")
+    _check_keys(rl, {"method", "preference_pairs"}, "rlhf")
+    rlhf_method = _choice(
+        rl,
+        "method",
+        "rlhf",
+        "dpo" if strategy == "from_scratch" else "none",
+        ("none", "dpo", "ppo"),
+    )
+    rlhf_pairs = _num(rl, "preference_pairs", "rlhf", 50_000, maximum=1e10)
+
+    sv = _obj(data.get("serving"), "serving")
+    _check_keys(
+        sv,
+        {"requests_per_day", "tokens_per_request", "months", "price_per_million_tokens", "gpus"},
+        "serving",
+    )
+    serving: dict[str, float] = {}
+    if sv or strategy in ("rag", "icl"):
+        default_price = 14.0 if currency == "CNY" else 2.0  # API list prices, 2024–2025, rounded
+        serving = {
+            "requests_per_day": _num(sv, "requests_per_day", "serving", 5_000, maximum=1e12),
+            "tokens_per_request": _num(
+                sv,
+                "tokens_per_request",
+                "serving",
+                3_000 if strategy == "icl" else 1_500,
+                maximum=1e7,
+            ),
+            "months": _num(sv, "months", "serving", 12, maximum=240),
+            "price_per_million_tokens": _num(
+                sv,
+                "price_per_million_tokens",
+                "serving",
+                default_price,
+                allow_zero=True,
+                maximum=1e6,
+            ),
+            "gpus": _num(sv, "gpus", "serving", 0, allow_zero=True, integer=True, maximum=1e6),
+        }
+    rg = _obj(data.get("rag"), "rag")
+    _check_keys(
+        rg, {"corpus_tokens", "embedding_price_per_million_tokens", "vector_db_monthly"}, "rag"
+    )
+    rag = {}
+    if rg or strategy == "rag":
+        rag = {
+            "corpus_tokens": _num(rg, "corpus_tokens", "rag", 2e9, maximum=1e15),
+            "embedding_price_per_million_tokens": _num(
+                rg,
+                "embedding_price_per_million_tokens",
+                "rag",
+                0.7 if currency == "CNY" else 0.1,
+                allow_zero=True,
+            ),
+            "vector_db_monthly": _num(
+                rg, "vector_db_monthly", "rag", 3000 if currency == "CNY" else 400, allow_zero=True
+            ),
+        }
+
+    team = tuple(_parse_team(data.get("team"), currency, usd_to_cny))
+    datasets = tuple(_parse_data(data.get("data")))
+    return PlanSpec(
+        name=str(data.get("name") or "plan"),
+        strategy=strategy,
+        model=model,
+        tokens=tokens,
+        precision=precision,
+        global_batch_tokens=batch_tokens,
+        cluster=cluster,
+        currency=currency,
+        usd_to_cny=usd_to_cny,
+        start_date=start,
+        deadline_days=deadline_days,
+        budget_cap=budget,
+        contingency=contingency,
+        ladder=ladder,
+        full_runs=full_runs,
+        sft=sft_spec,
+        rlhf_method=rlhf_method,
+        rlhf_pairs=rlhf_pairs,
+        serving=serving,
+        rag=rag,
+        team=team,
+        data=datasets,
+    )
+
+
+def default_ladder(model: ModelSpec) -> tuple[float, ...]:
+    """Scaling-ladder steps for a from-scratch model: ~8× apart below the target (seed 003: 1B → 8B
+    → 64B → 300B), at least 1B and no more than three steps."""
+    target = float(model.total_params())
+    steps: list[float] = []
+    size = target / 8
+    while size >= 1e9 and len(steps) < 3:
+        steps.append(size)
+        size /= 8
+    return tuple(sorted(steps)) or ((1e9,) if target > 2e9 else ())
+
+
+def _parse_team(raw: Any, currency: str, usd_to_cny: float) -> list[TeamLine]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ValidationError("team", "must be a list of roles")
+    lines = []
+    for i, item in enumerate(raw):
+        row = _obj(item, f"team.{i}")
+        _check_keys(row, {"role", "headcount", "monthly_cost", "allocation"}, f"team.{i}")
+        role = _choice(row, "role", f"team.{i}", "", ROLES)
+        default = DEFAULT_MONTHLY_CNY[role] / (1.0 if currency == "CNY" else usd_to_cny)
+        allocation = _num(row, "allocation", f"team.{i}", 1.0, maximum=1.0)
+        lines.append(
+            TeamLine(
+                role=role,
+                headcount=_num(row, "headcount", f"team.{i}", 1, maximum=10_000),
+                monthly_cost=_num(row, "monthly_cost", f"team.{i}", default, maximum=1e8),
+                allocation=allocation,
+            )
+        )
+    return lines
+
+
+def _parse_data(raw: Any) -> list[Dataset]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ValidationError("data", "must be a list of datasets")
+    out = []
+    for i, item in enumerate(raw):
+        p = f"data.{i}"
+        row = _obj(item, p)
+        _check_keys(
+            row,
+            {
+                "name",
+                "tokens",
+                "language",
+                "kind",
+                "source",
+                "licence",
+                "quality",
+                "cleaning",
+                "cost",
+                "stage",
+            },
+            p,
+        )
+        out.append(
+            Dataset(
+                name=str(row.get("name") or f"dataset {i + 1}"),
+                tokens=_num(row, "tokens", p, 0, maximum=1e16),
+                language=_choice(row, "language", p, "en", ("en", "zh", "multi", "code")),
+                kind=_choice(row, "kind", p, "general", ("general", "domain")),
+                source=_choice(row, "source", p, "web", SOURCES),
+                licence=_choice(row, "licence", p, "unknown", LICENCES),
+                quality=_choice(row, "quality", p, "medium", ("high", "medium", "low")),
+                cleaning=_choice(row, "cleaning", p, "raw", ("raw", "cleaned", "deduplicated")),
+                cost=_num(row, "cost", p, 0, allow_zero=True, maximum=1e12),
+                stage=_choice(row, "stage", p, "pretrain", DATA_STAGES),
+            )
+        )
+    return out
