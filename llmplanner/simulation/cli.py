@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import replace
 from typing import Any
@@ -162,6 +163,52 @@ def cmd_goodput(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .config import load_json
+    from .report import run_plan
+
+    if not 1 <= args.trials <= 200_000:
+        raise ValidationError("--trials", "must be between 1 and 200000")
+    if args.seed < 0:
+        raise ValidationError("--seed", "must be ≥ 0")
+    result = run_plan(load_json(args.plan), trials=args.trials, seed=args.seed)
+    if args.json:
+        _print_json(result)
+        return 0
+    plan, totals = result["plan"], result["totals"]
+    cur = plan["currency"]
+    print(f"{plan['name']} — {plan['strategy']}, {plan['gpu_count']} × {plan['gpu_type']}")
+    c, f = totals["cost"], totals["finish_days"]
+    print(f"Cost      P10 {c['p10']:>16,.0f}  P50 {c['p50']:>16,.0f}  P90 {c['p90']:>16,.0f} {cur}")
+    print(
+        f"Finish    P10 {f['p10']:>12.0f} d    P50 {f['p50']:>12.0f} d    P90 {f['p90']:>12.0f} d"
+    )
+    if totals["p_miss_deadline"] is not None:
+        print(f"P(miss the deadline) {totals['p_miss_deadline']:.0%}")
+    if totals["p_over_budget"] is not None:
+        print(f"P(over budget) {totals['p_over_budget']:.0%}")
+    if result["main_run"]:
+        m = result["main_run"]
+        ettr = m["goodput"]["effective_training_time"]["p50"]
+        print(
+            f"Main run  {m['layout']}, MFU {m['mfu']:.0%}, ideal {m['ideal_days']:.1f} days; "
+            f"effective training time P50 {ettr:.0%}"
+        )
+    print("\nStages")
+    for s in result["stages"]:
+        print(
+            f"  {s['name']:34s} day {s['start_days']['p50']:6.0f} → {s['finish_days']['p50']:6.0f} "
+            f"(P90 {s['finish_days']['p90']:6.0f})  {s['note']}"
+        )
+    print("\nTop risks")
+    for r in result["risks"][:5]:
+        print(f"  {r['likelihood']:4.0%}  {r['title']}  — {r['mitigation']}")
+    print("\nData checks")
+    for d in result["data_checks"]:
+        print(f"  {d['level']:7s} {d['message']}  [{d['rule']}; {d['source']}]")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
@@ -200,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_goodput)
+    p = sub.add_parser("plan", help="the whole program: stages, Monte Carlo, milestones, risks")
+    p.add_argument("plan")
+    p.add_argument("--trials", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plan)
     p = sub.add_parser("bench", help="speed benchmarks (medians)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--repeats", type=int, default=5)
@@ -220,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--top must be at least 1")
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
     except ValidationError as exc:
         print(f"error: {exc.field}: {exc.message}", file=sys.stderr)
         return 2

@@ -55,8 +55,10 @@ class Efficiency:
     (in units of hidden size) that norms, activations and residuals move through HBM per token and
     layer, forward and backward. ``net_efficiency``: achieved fraction of link bandwidth for large
     collectives. ``tp_exposed_fraction``: share of tensor-parallel communication not hidden behind
-    compute. ``dp_overlap``: how much of one micro-batch's compute can hide data-parallel
-    collectives.
+    compute (not fitted: the published runs cannot separate it; half, as Megatron-Core overlaps TP
+    communication on Hopper and older stacks do not). ``dp_overlap``: how much of one micro-batch's
+    compute can hide data-parallel collectives (not fitted either: half, for prefetch one layer deep
+    and stream contention).
     ``hop_latency_s``: per-hop latency of a ring collective. ``step_overhead_s``: fixed time per
     optimizer step (data loading, logging, synchronisation). ``recompute_forward_fraction``: share
     of
@@ -79,7 +81,7 @@ class Efficiency:
     elementwise_bytes_per_token_layer_h: float = 46.15
     net_efficiency: float = 0.80
     tp_exposed_fraction: float = 0.5
-    dp_overlap: float = 0.8
+    dp_overlap: float = 0.5
     hop_latency_s: float = 10e-6
     recompute_forward_fraction: float = 1.16
     fp8_cast_bytes_per_token_layer_h: float = 251.2

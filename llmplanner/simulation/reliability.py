@@ -171,14 +171,15 @@ class GoodputResult:
     lost_work_hours: np.ndarray
     recovery_hours: np.ndarray
     checkpoint_hours: np.ndarray
-    work_hours: np.ndarray  # after the hardware lottery
+    work_hours: np.ndarray  # after the hardware lottery, including work redone after a restart
+    useful_hours: np.ndarray  # after the hardware lottery: the training itself
     start_delay_days: np.ndarray
     whole_run_restarts: np.ndarray
 
     @property
     def effective_training_time(self) -> np.ndarray:
         """Share of wall-clock time spent on training that survives (ETTR, Kokolis et al. 2024)."""
-        return self.spec.work_hours / self.wall_hours
+        return np.asarray(self.useful_hours / self.wall_hours)
 
     def summary(self) -> dict[str, object]:
         def pct(a: np.ndarray) -> dict[str, float]:
@@ -230,6 +231,7 @@ class _Draws:
     """Per-trial draws shared by the vectorised simulation and the plain-Python loop."""
 
     work: np.ndarray
+    useful: np.ndarray
     failure_rate_h: np.ndarray
     restarts: np.ndarray
     delay_days: np.ndarray
@@ -242,7 +244,8 @@ def _draw_trials(spec: GoodputSpec, rng: np.random.Generator) -> _Draws:
         speed = np.clip(rng.lognormal(0.0, 0.08, n), 0.7, 1.15)
     else:
         fail_mult, speed = np.ones(n), np.ones(n)
-    work = spec.work_hours / speed
+    useful = spec.work_hours / speed
+    work = useful
     # Whole-run restarts: a divergence no rollback fixes (seed 000: GPT-3 reportedly trained four
     # times). A planning assumption: 2% per run in BF16, 8% in FP16, redoing 5–30% of the work.
     p_restart = 0.08 if spec.precision == "fp16" else 0.02
@@ -251,7 +254,7 @@ def _draw_trials(spec: GoodputSpec, rng: np.random.Generator) -> _Draws:
     p_late, median_late = PROVIDER_CLASSES[spec.provider_class]
     late = rng.random(n) < p_late
     delay = np.where(late, rng.lognormal(math.log(median_late), 0.6, n), 0.0)
-    return _Draws(work, spec.failures_per_day / 24.0 * fail_mult, restarts, delay)
+    return _Draws(work, useful, spec.failures_per_day / 24.0 * fail_mult, restarts, delay)
 
 
 RESTART_SIGMA = 0.5
@@ -321,6 +324,7 @@ def simulate_goodput(spec: GoodputSpec) -> GoodputResult:
         recovery_hours=recovery + spike_recovery,
         checkpoint_hours=d.work * (overhead - 1.0),
         work_hours=d.work,
+        useful_hours=d.useful,
         start_delay_days=d.delay_days,
         whole_run_restarts=d.restarts.astype(np.int64),
     )

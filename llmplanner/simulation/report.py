@@ -1,0 +1,172 @@
+"""A simulated program as plain JSON-ready data: the ``plan`` command's output and what the web
+layer stores on a run. Money is in the plan's currency as numbers rounded to cents (the web and
+API layers turn them into decimals); days count from the program start, dates follow when the
+plan has a ``start_date``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from . import __version__ as CORE_VERSION
+from .planspec import PlanSpec, parse_plan
+from .program import CATEGORIES, DAYS_PER_MONTH, ProgramResult, simulate_program
+from .risks import as_dicts, data_checks, milestones, risk_register
+
+
+def _pct(values: np.ndarray, digits: int = 2) -> dict[str, float]:
+    p10, p50, p90 = np.percentile(values, [10, 50, 90])
+    return {
+        "p10": round(float(p10), digits),
+        "p50": round(float(p50), digits),
+        "p90": round(float(p90), digits),
+    }
+
+
+def _date(spec: PlanSpec, day: float) -> str | None:
+    if spec.start_date is None:
+        return None
+    return (spec.start_date + dt.timedelta(days=int(round(day)))).isoformat()
+
+
+def _histogram(values: np.ndarray, bins: int = 30) -> dict[str, list[float]]:
+    counts, edges = np.histogram(values, bins=bins)
+    return {"edges": [round(float(e), 2) for e in edges], "counts": [int(c) for c in counts]}
+
+
+def month_labels(spec: PlanSpec, months: int) -> list[str]:
+    if spec.start_date is None:
+        return [f"M{i + 1}" for i in range(months)]
+    labels = []
+    for i in range(months):
+        day = spec.start_date + dt.timedelta(days=int(round(i * DAYS_PER_MONTH)))
+        labels.append(f"{day.year:04d}-{day.month:02d}")
+    return labels
+
+
+def report(result: ProgramResult) -> dict[str, Any]:
+    """Everything the dashboard, the API and the PDF need, from one simulated program."""
+    spec = result.spec
+    findings = data_checks(spec)
+    risks = risk_register(result, findings)
+    gates = milestones(result)
+    total = result.total_cost
+    finish = result.finish_days
+    months = result.monthly.shape[1]
+    main = None
+    if result.main_run is not None and result.goodput is not None:
+        est = result.main_run
+        main = {
+            "layout": est.layout.layout.describe(),
+            "layout_fields": asdict(est.layout.layout),
+            "mfu": est.layout.mfu,
+            "hfu": est.layout.hfu,
+            "tokens_per_s": est.layout.tokens_per_s,
+            "model_tflops_per_gpu": est.layout.model_tflops_per_gpu,
+            "memory_gib": est.layout.memory_gib,
+            "memory_breakdown_gib": est.layout.memory_breakdown_gib,
+            "step_breakdown_s": est.layout.breakdown_s,
+            "explanation": est.layout.explanation,
+            "ideal_days": est.wall_clock_days,
+            "ideal_gpu_hours": est.gpu_hours,
+            "fits": est.fits,
+            "alternatives": [
+                {
+                    "layout": r.layout.describe(),
+                    "step_time_s": r.step_time_s,
+                    "mfu": r.mfu,
+                    "memory_gib": r.memory_gib,
+                }
+                for r in est.alternatives
+            ],
+            "goodput": result.goodput.summary(),
+        }
+    stages = []
+    for s in result.stages:
+        stages.append(
+            {
+                "key": s.key,
+                "name": s.name,
+                "stream": s.stream,
+                "depends_on": list(s.depends_on),
+                "start_days": _pct(s.start_days),
+                "finish_days": _pct(s.finish_days),
+                "start_date_p50": _date(spec, float(np.median(s.start_days))),
+                "finish_date_p50": _date(spec, float(np.median(s.finish_days))),
+                "finish_date_p90": _date(spec, float(np.percentile(s.finish_days, 90))),
+                "gpu_type": s.gpu_type,
+                "gpu_count": s.gpu_count,
+                "gpu_hours_p50": round(float(np.median(s.gpu_hours)), 1),
+                "cost_p50": {
+                    c: round(float(np.median(v)), 2) for c, v in s.costs.items() if v.any()
+                },
+                "note": s.note,
+            }
+        )
+    monthly_total = result.monthly.sum(axis=2)
+    return {
+        "core_version": CORE_VERSION,
+        "plan": {
+            "name": spec.name,
+            "strategy": spec.strategy,
+            "currency": spec.currency,
+            "usd_to_cny": spec.usd_to_cny,
+            "start_date": spec.start_date.isoformat() if spec.start_date else None,
+            "deadline_days": spec.deadline_days,
+            "budget_cap": spec.budget_cap,
+            "gpu_type": spec.cluster.gpu.name,
+            "gpu_count": spec.cluster.gpu_count,
+            "model": spec.model.name if spec.model else None,
+            "params_total": spec.model.total_params() if spec.model else None,
+            "tokens": spec.tokens,
+            "precision": spec.precision,
+        },
+        "trials": result.trials,
+        "seed": result.seed,
+        "totals": {
+            "cost": _pct(total),
+            "cost_by_category": {c: _pct(v) for c, v in result.cost_by_category.items()},
+            "finish_days": _pct(finish),
+            "finish_date_p50": _date(spec, float(np.median(finish))),
+            "finish_date_p90": _date(spec, float(np.percentile(finish, 90))),
+            "gpu_hours": _pct(result.gpu_hours, 1),
+            "p_miss_deadline": None
+            if spec.deadline_days is None
+            else float(np.mean(finish > spec.deadline_days)),
+            "p_over_budget": None
+            if spec.budget_cap is None
+            else float(np.mean(total > spec.budget_cap)),
+        },
+        "main_run": main,
+        "stages": stages,
+        "monthly": {
+            "labels": month_labels(spec, months),
+            "categories": list(CATEGORIES),
+            "p50": np.round(np.percentile(result.monthly, 50, axis=0), 2).tolist(),
+            "p90": np.round(np.percentile(result.monthly, 90, axis=0), 2).tolist(),
+            "total_p50": np.round(np.percentile(monthly_total, 50, axis=0), 2).tolist(),
+            "total_p90": np.round(np.percentile(monthly_total, 90, axis=0), 2).tolist(),
+        },
+        "histograms": {"finish_days": _histogram(finish), "total_cost": _histogram(total)},
+        "team": [asdict(t) for t in result.team],
+        "team_is_default": result.team_is_default,
+        "milestones": [
+            m
+            | {
+                "p50_date": _date(spec, float(m["p50_day"])),
+                "p90_date": _date(spec, float(m["p90_day"])),
+            }
+            for m in as_dicts(gates)
+        ],
+        "risks": as_dicts(risks),
+        "data_checks": as_dicts(findings),
+    }
+
+
+def run_plan(data: Any, trials: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Parse, simulate and report a plan given as JSON data."""
+    return report(simulate_program(parse_plan(data), trials=trials, seed=seed))
