@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +16,8 @@ import numpy as np
 from .architecture import PRESETS, ModelSpec
 from .hardware import gpu_by_name
 from .perf import DEFAULT_EFFICIENCY, Candidates, evaluate
+from .reliability import GoodputSpec, simulate_goodput, simulate_goodput_loop
+from .report import run_plan
 from .search import LayoutConstraints, build_candidates, search
 from .specs import ClusterSpec, TrainingSpec
 
@@ -51,6 +56,42 @@ def loop_evaluate(
     return out
 
 
+def monte_carlo_spec(seed: int = 0) -> GoodputSpec:
+    """10,000 trials of a 90-day run on 16,384 GPUs (the target of issue 4)."""
+    return GoodputSpec(
+        gpu_count=16_384,
+        work_hours=90 * 24,
+        checkpoint_save_s=300,
+        params=405e9,
+        trials=10_000,
+        seed=seed,
+    )
+
+
+def bench_monte_carlo(repeats: int = 5, loop_trials: int = 100) -> dict[str, float]:
+    results: dict[str, float] = {}
+    spec = monte_carlo_spec()
+    results["monte_carlo_10k_s"] = _median_seconds(lambda: simulate_goodput(spec), repeats)
+    tracemalloc.start()
+    simulate_goodput(spec)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    results["monte_carlo_peak_mb"] = peak / 2**20
+    start = time.perf_counter()
+    looped = simulate_goodput_loop(spec, trials=loop_trials)
+    loop_s = (time.perf_counter() - start) * spec.trials / loop_trials
+    vector = simulate_goodput(spec).wall_hours[:loop_trials]
+    if abs(looped.mean() / vector.mean() - 1.0) > 0.05:
+        raise AssertionError("loop and vectorised Monte Carlo disagree")
+    results["monte_carlo_loop_s"] = loop_s
+    results["monte_carlo_speedup_vs_loop"] = loop_s / results["monte_carlo_10k_s"]
+    plan = json.loads((Path(__file__).parent / "examples" / "plan-gpt3-175b.json").read_text())
+    results["plan_gpt3_2000_trials_s"] = _median_seconds(
+        lambda: run_plan(plan, trials=2000, seed=0), repeats
+    )
+    return results
+
+
 def run_bench(repeats: int = 5, loop_sample: int = 0) -> dict[str, float]:
     """Time the searches; ``loop_sample`` > 0 loops over that many candidates and extrapolates
     (0 loops over the whole GPT-3 space, as the target asks)."""
@@ -74,4 +115,5 @@ def run_bench(repeats: int = 5, loop_sample: int = 0) -> dict[str, float]:
     results["search_vectorised_eval_s"] = vector_s
     results["search_loop_eval_s"] = loop_s
     results["search_speedup_vs_loop"] = loop_s / vector_s
+    results.update(bench_monte_carlo(repeats))
     return results

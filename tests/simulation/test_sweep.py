@@ -1,0 +1,61 @@
+"""Sweeps: variants of one plan, in chunks, with impossible points reported, not raised."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from llmplanner.simulation import ValidationError
+from llmplanner.simulation.sweep import chunks, run_sweep, sweep_variants
+
+from .conftest import EXAMPLES, REPO
+
+
+def test_variants_are_the_cartesian_product_in_a_stable_order():
+    variants = sweep_variants({"gpu_count": [64, 128], "gpu_type": ["A800", "H100"]})
+    assert variants == [
+        {"gpu_count": 64, "gpu_type": "A800"}, {"gpu_count": 64, "gpu_type": "H100"},
+        {"gpu_count": 128, "gpu_type": "A800"}, {"gpu_count": 128, "gpu_type": "H100"},
+    ]  # fmt: skip
+    assert [len(c) for c in chunks(variants, 3)] == [3, 1]
+
+
+def test_more_gpus_finish_sooner_and_an_impossible_point_says_why():
+    plan = json.loads((EXAMPLES / "plan-cpt-7b-domain.json").read_text())
+    points = run_sweep(
+        plan, sweep_variants({"gpu_count": [32, 128]}) + [{"precision": "fp8"}], trials=200
+    )
+    small, large, fp8 = points
+    assert small.ok and large.ok
+    assert large.finish_days_p50 < small.finish_days_p50
+    assert not fp8.ok and "fp8" in fp8.error
+
+
+@pytest.mark.parametrize(
+    "axes, field",
+    [({}, "axes"), ({"colour": [1]}, "axes.colour"), ({"gpu_count": []}, "axes.gpu_count")],
+)
+def test_bad_axes_name_the_field(axes, field):
+    with pytest.raises(ValidationError) as err:
+        sweep_variants(axes)
+    assert err.value.field == field
+
+
+def test_cli_plan_json_and_bad_plan_exit_codes(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "llmplanner.simulation", "plan", str(EXAMPLES / "plan-rag.json"),
+         "--trials", "200", "--json"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["plan"]["strategy"] == "rag"
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps({"strategy": "cpt", "model": {"preset": "qwen-7b"}, "training": {"tokens": -1}})
+    )
+    out = subprocess.run([sys.executable, "-m", "llmplanner.simulation", "plan", str(bad)],
+                         capture_output=True, text=True, cwd=REPO, timeout=60)  # fmt: skip
+    assert out.returncode == 2 and "training.tokens" in out.stderr
