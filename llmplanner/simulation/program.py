@@ -25,6 +25,13 @@ from .specs import ClusterSpec, TrainingSpec
 CATEGORIES = ("gpu_compute", "storage", "people", "data", "inference", "contingency")
 DAYS_PER_MONTH = 365.25 / 12
 STREAMS = ("data", "algorithm", "engineering", "operations")
+# Who works on a stage, by stream (seed 000/004 roles).
+STREAM_ROLES = {
+    "data": ("data_engineer", "legal"),
+    "algorithm": ("algorithm_researcher",),
+    "engineering": ("distributed_training_engineer", "run_watcher"),
+    "operations": ("backend", "frontend", "product_manager"),
+}
 # Storage list prices, 2024 (parallel file system / object store), per TB-month.
 STORAGE_USD_PER_TB_MONTH = 20.0
 CHECKPOINTS_KEPT = 5

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import __version__ as CORE_VERSION
 from .planspec import PlanSpec, parse_plan
-from .program import CATEGORIES, DAYS_PER_MONTH, ProgramResult, simulate_program
+from .program import CATEGORIES, DAYS_PER_MONTH, STREAM_ROLES, ProgramResult, simulate_program
 from .risks import as_dicts, data_checks, milestones, risk_register
 
 
@@ -105,6 +105,7 @@ def report(result: ProgramResult) -> dict[str, Any]:
                     c: round(float(np.median(v)), 2) for c, v in s.costs.items() if v.any()
                 },
                 "note": s.note,
+                "roles": list(STREAM_ROLES[s.stream]),
             }
         )
     monthly_total = result.monthly.sum(axis=2)
@@ -151,7 +152,19 @@ def report(result: ProgramResult) -> dict[str, Any]:
             "total_p50": np.round(np.percentile(monthly_total, 50, axis=0), 2).tolist(),
             "total_p90": np.round(np.percentile(monthly_total, 90, axis=0), 2).tolist(),
         },
-        "histograms": {"finish_days": _histogram(finish), "total_cost": _histogram(total)},
+        "histograms": {
+            "finish_days": _histogram(finish),
+            "total_cost": _histogram(total),
+            "gpu_hours": _histogram(result.gpu_hours),
+            **(
+                {
+                    "effective_training_time": _histogram(result.goodput.effective_training_time),
+                    "interruptions": _histogram(result.goodput.interruptions.astype(float)),
+                }
+                if result.goodput is not None
+                else {}
+            ),
+        },
         "team": [asdict(t) for t in result.team],
         "team_is_default": result.team_is_default,
         "milestones": [

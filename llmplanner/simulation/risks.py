@@ -399,6 +399,22 @@ def risk_register(result: ProgramResult, findings: list[Finding] | None = None) 
                 "seed 000/003; Kokolis et al. 2024",
             )
         )
+        per_day_fail = g.interruptions / np.maximum(g.wall_hours / 24.0, 1e-9)
+        n_day = 3.0
+        recovery_days = float(np.percentile(g.recovery_hours, 90)) / 24.0
+        out.append(
+            Risk(
+                "interruptions_per_day",
+                f"More than {n_day:.0f} interruptions a day (on-call load)",
+                float(np.mean(per_day_fail > n_day)),
+                "monte carlo",
+                recovery_days,
+                recovery_days * 24 * rate,
+                "automate detection and restart; rotate on-call; keep spare nodes warm",
+                "run_watcher",
+                "seed 000: with thousands of GPUs a card fails almost daily; Kokolis et al. 2024",
+            )
+        )
         save_s = g.spec.checkpoint_save_s
         p_io = 0.8 if save_s > 600 else (0.4 if save_s > 120 else 0.1)
         ckpt_days = float(np.median(g.checkpoint_hours)) / 24.0
