@@ -13,9 +13,18 @@ from typing import Any
 import numpy as np
 
 from . import __version__ as CORE_VERSION
+from .errors import ValidationError
 from .planspec import PlanSpec, parse_plan
-from .program import CATEGORIES, DAYS_PER_MONTH, STREAM_ROLES, ProgramResult, simulate_program
+from .program import (
+    CATEGORIES,
+    DAYS_PER_MONTH,
+    STREAM_ROLES,
+    ProgramResult,
+    _train,
+    simulate_program,
+)
 from .risks import as_dicts, data_checks, milestones, risk_register
+from .specs import ClusterSpec
 
 
 def _pct(values: np.ndarray, digits: int = 2) -> dict[str, float]:
@@ -46,6 +55,43 @@ def month_labels(spec: PlanSpec, months: int) -> list[str]:
         day = spec.start_date + dt.timedelta(days=int(round(i * DAYS_PER_MONTH)))
         labels.append(f"{day.year:04d}-{day.month:02d}")
     return labels
+
+
+def scaling_curve(spec: PlanSpec) -> list[dict[str, Any]]:
+    """The main run on ¼×…4× the planned GPUs (whole servers): throughput, MFU and ideal days.
+
+    Seed 001: scaling is sub-linear (10× the GPUs gave ~3.6× the speed); this shows by how much.
+    """
+    if spec.model is None or spec.strategy not in ("from_scratch", "cpt"):
+        return []
+    per_server = spec.cluster.gpu.gpus_per_server
+    points: list[dict[str, Any]] = []
+    for factor in (0.25, 0.5, 1.0, 2.0, 4.0):
+        count = max(
+            per_server, int(round(spec.cluster.gpu_count * factor / per_server)) * per_server
+        )
+        if points and points[-1]["gpu_count"] == count:
+            continue
+        try:
+            est = _train(
+                spec.model,
+                spec.tokens,
+                spec.precision,
+                ClusterSpec(spec.cluster.gpu, count).validate(),
+                spec.global_batch_tokens,
+            )
+        except ValidationError:
+            continue
+        points.append(
+            {
+                "gpu_count": count,
+                "tokens_per_s": est.layout.tokens_per_s,
+                "mfu": est.layout.mfu,
+                "ideal_days": est.wall_clock_days,
+                "fits": est.fits,
+            }
+        )
+    return points
 
 
 def report(result: ProgramResult) -> dict[str, Any]:
@@ -120,6 +166,7 @@ def report(result: ProgramResult) -> dict[str, Any]:
             "deadline_days": spec.deadline_days,
             "budget_cap": spec.budget_cap,
             "gpu_type": spec.cluster.gpu.name,
+            "gpu_memory_gib": spec.cluster.gpu.memory_gib,
             "gpu_count": spec.cluster.gpu_count,
             "model": spec.model.name if spec.model else None,
             "params_total": spec.model.total_params() if spec.model else None,
@@ -143,6 +190,7 @@ def report(result: ProgramResult) -> dict[str, Any]:
             else float(np.mean(total > spec.budget_cap)),
         },
         "main_run": main,
+        "scaling": scaling_curve(spec),
         "stages": stages,
         "monthly": {
             "labels": month_labels(spec, months),
