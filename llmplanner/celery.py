@@ -16,3 +16,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmplanner.settings")
 app = Celery("llmplanner")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Periodic jobs (no django-celery-beat: it pins Django < 6.1, see PITFALLS). One beat process runs
+# them: `celery worker -B` under scripts/start.sh, the `beat` service under compose.
+app.conf.beat_schedule = {
+    "sweep-stale-runs": {"task": "runs.sweep_stale_runs", "schedule": 60.0},
+}

@@ -82,7 +82,9 @@ trap 'stop_all' EXIT
 
 # Each child leads its own process group (setsid): Ctrl-C reaches only this script, which stops
 # them in order, and a group can be killed whole if a process hangs.
-setsid "$PY" -m celery -A llmplanner.celery worker --loglevel INFO \
+# -B embeds the periodic scheduler (the stale-run sweeper) in this single worker.
+setsid "$PY" -m celery -A llmplanner.celery worker --loglevel INFO -B \
+  --schedule "${VAR_DIR:-$ROOT/var}/celerybeat-schedule" \
   --concurrency "${WORKER_CONCURRENCY:-2}" --hostname "local-$$@%h" &
 pids+=("$!")
 setsid "$PY" -m gunicorn llmplanner.wsgi --bind "127.0.0.1:$PORT" \

@@ -50,3 +50,127 @@ class DemoJob(BaseModel):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.created_at).total_seconds() * 1000
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class PlanRun(BaseModel):
+    """One simulation of a scenario: the inputs snapshot, then the core's report.
+
+    Status machine: queued → running → succeeded | failed. A worker claims the row with a
+    conditional UPDATE, so a duplicate delivery or a retry never yields two results; the periodic
+    sweeper re-queues a run whose worker stopped sending heartbeats, and fails it ("worker lost")
+    after ``MAX_ATTEMPTS``. Identical inputs with the same core version reuse a stored result.
+    """
+
+    MAX_ATTEMPTS = 3
+    Status = RunStatus
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="plan_runs"
+    )
+    scenario = models.ForeignKey("programs.Scenario", on_delete=models.CASCADE, related_name="runs")
+    scenario_version = models.PositiveIntegerField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    phase = models.CharField(max_length=40, blank=True)
+    inputs = models.JSONField(help_text="The plan as sent to the core (a snapshot).")
+    input_hash = models.CharField(max_length=64, db_index=True)
+    core_version = models.CharField(max_length=20)
+    trials = models.PositiveIntegerField(default=2000)
+    seed = models.PositiveIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    reused_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # NULL, not "": runs without a key must not collide in the unique constraint below.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"], name="plan_run_idempotency_key_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["scenario", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} of {self.scenario_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+
+
+class Sweep(BaseModel):
+    """A "what if" over one scenario: variants fanned out to workers in chunks.
+
+    Each chunk is a ``SweepChunk`` row that one task fills; the task that completes the last
+    chunk (a conditional counter UPDATE) aggregates the points onto this row. No Celery result
+    backend is involved — results live on the rows.
+    """
+
+    Status = RunStatus
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sweeps")
+    scenario = models.ForeignKey(
+        "programs.Scenario", on_delete=models.CASCADE, related_name="sweeps"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
+    inputs = models.JSONField(help_text="The base plan (a snapshot).")
+    axes = models.JSONField()
+    trials = models.PositiveIntegerField(default=300)
+    seed = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    points = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Sweep {self.pk} of {self.scenario_id} ({self.status})"
+
+
+class SweepChunk(BaseModel):
+    sweep = models.ForeignKey(Sweep, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    variants = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
+    points = models.JSONField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sweep", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["sweep", "index"], name="sweep_chunk_index_unique")
+        ]

@@ -1,14 +1,25 @@
+import hashlib
+import json
 from datetime import timedelta
+from typing import Any
 
+from celery import group
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.accounts.models import Organization, User
 from apps.accounts.selectors import membership_get
 from apps.common.errors import ApplicationError
-from apps.runs.models import DemoJob
+from apps.programs.models import Scenario
+from apps.programs.plan_adapter import scenario_to_plan_dict
+from apps.runs.models import DemoJob, PlanRun, RunStatus, Sweep, SweepChunk
+from llmplanner.simulation import __version__ as CORE_VERSION
+from llmplanner.simulation.errors import ValidationError
+from llmplanner.simulation.planspec import parse_plan
+from llmplanner.simulation.report import run_plan
+from llmplanner.simulation.sweep import chunks, run_sweep, sweep_variants
 
 DEMO_JOB_MAX_N = 1_000_000
 
@@ -64,3 +75,283 @@ def demo_job_execute(*, job_id: int, worker: str) -> DemoJob | None:
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error", "result", "finished_at", "updated_at"])
     return job
+
+
+# ---- plan runs -------------------------------------------------------------------------------
+# The boundary to the core: inputs come from ``apps.programs.plan_adapter``, results are the core's
+# report (``llmplanner.simulation.report``) stored as JSON on the row.
+
+RUN_TRIALS_DEFAULT = 2000
+RUN_TRIALS_MAX = 20_000
+# A queued run nobody claimed for this long lost its message (the embedded broker loses a message
+# when the whole worker is killed): the sweeper enqueues it again.
+QUEUED_RESEND_AFTER = timedelta(minutes=5)
+
+
+def _require_editor_of(user: User, organization: Organization) -> None:
+    membership = membership_get(user=user, organization=organization)
+    if membership is None or not membership.can_edit:
+        raise ApplicationError("You need the owner or editor role to run plans here.")
+
+
+def plan_input_hash(*, plan: dict[str, Any], trials: int, seed: int) -> str:
+    """Identifies a computation: the plan, its Monte Carlo settings and the core version."""
+    payload = {"plan": plan, "trials": trials, "seed": seed, "core": CORE_VERSION}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def plan_run_create(
+    *,
+    user: User,
+    scenario: Scenario,
+    trials: int = RUN_TRIALS_DEFAULT,
+    seed: int = 0,
+    idempotency_key: str | None = None,
+) -> PlanRun:
+    """Snapshot the scenario's inputs into a run and enqueue it after commit.
+
+    The plan is checked by the core first, so a run never starts on inputs it would reject. The
+    same inputs with the same core version reuse a stored result (a new row, ``reused_from`` set,
+    nothing computed). The same ``idempotency_key`` in an organization returns the first run.
+    """
+    from apps.runs.tasks import plan_run_task  # tasks import services; avoid the cycle
+
+    organization = scenario.program.organization
+    _require_editor_of(user, organization)
+    if not 1 <= trials <= RUN_TRIALS_MAX:
+        raise ApplicationError(f"Trials must be between 1 and {RUN_TRIALS_MAX:,}.")
+    if seed < 0:
+        raise ApplicationError("The seed must be zero or more.")
+    if idempotency_key:
+        existing = PlanRun.objects.filter(
+            organization=organization, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return existing
+    plan = scenario_to_plan_dict(scenario)
+    try:
+        parse_plan(plan)
+    except ValidationError as exc:
+        raise ApplicationError(
+            f"The scenario cannot be simulated: {exc.field}: {exc.message}"
+        ) from exc
+    digest = plan_input_hash(plan=plan, trials=trials, seed=seed)
+    fields = dict(
+        organization=organization,
+        scenario=scenario,
+        scenario_version=scenario.version,
+        created_by=user,
+        inputs=plan,
+        input_hash=digest,
+        core_version=CORE_VERSION,
+        trials=trials,
+        seed=seed,
+        idempotency_key=idempotency_key or None,
+    )
+    with transaction.atomic():
+        cached = (
+            PlanRun.objects.filter(
+                organization=organization, input_hash=digest, status=RunStatus.SUCCEEDED
+            )
+            .exclude(result__isnull=True)
+            .order_by("created_at")
+            .first()
+        )
+        if cached is not None:
+            now = timezone.now()
+            return PlanRun.objects.create(
+                **fields,
+                status=RunStatus.SUCCEEDED,
+                progress=100,
+                phase="reused",
+                result=cached.result,
+                reused_from=cached,
+                started_at=now,
+                finished_at=now,
+            )
+        run = PlanRun.objects.create(**fields)
+        plan_run_task.delay_on_commit(run.pk)
+    return run
+
+
+def plan_run_claim(*, run_id: int, worker: str) -> bool:
+    """queued → running by a conditional UPDATE; False if another delivery has it or it is done."""
+    now = timezone.now()
+    updated = PlanRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        worker=worker,
+        attempts=F("attempts") + 1,
+        progress=1,
+        phase="started",
+        updated_at=now,
+    )
+    return updated == 1
+
+
+def plan_run_progress(*, run_id: int, worker: str, percent: int, phase: str) -> None:
+    """Store progress and a heartbeat — only while this worker still owns the run."""
+    now = timezone.now()
+    PlanRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, worker=worker).update(
+        progress=percent, phase=phase, heartbeat_at=now, updated_at=now
+    )
+
+
+def plan_run_execute(*, run_id: int, worker: str) -> PlanRun | None:
+    """Claim the run, call the core, store its report or a readable failure; None if not claimed."""
+    if not plan_run_claim(run_id=run_id, worker=worker):
+        return None
+    run = PlanRun.objects.get(pk=run_id)
+
+    def progress(percent: int, phase: str) -> None:
+        plan_run_progress(run_id=run_id, worker=worker, percent=percent, phase=phase)
+
+    status, result, error = RunStatus.SUCCEEDED, None, ""
+    try:
+        result = run_plan(run.inputs, trials=run.trials, seed=run.seed, progress=progress)
+    except ValidationError as exc:
+        status, error = RunStatus.FAILED, f"The plan was rejected: {exc.field}: {exc.message}"
+    except Exception as exc:  # recorded on the row, not lost in a worker log
+        status, error = RunStatus.FAILED, f"The simulation failed: {type(exc).__name__}: {exc}"
+    now = timezone.now()
+    # Only the owner of the claim may finish it: a run re-queued by the sweeper meanwhile is left
+    # to its new owner.
+    PlanRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, worker=worker).update(
+        status=status,
+        result=result,
+        error=error,
+        progress=100 if status == RunStatus.SUCCEEDED else run.progress,
+        phase="done" if status == RunStatus.SUCCEEDED else "failed",
+        finished_at=now,
+        updated_at=now,
+    )
+    return PlanRun.objects.get(pk=run_id)
+
+
+def plan_runs_sweep_stale(*, now: Any = None) -> dict[str, int]:
+    """Nothing stays running forever: re-queue runs whose worker went silent (up to
+    ``PlanRun.MAX_ATTEMPTS`` attempts), fail the rest as "worker lost", and re-send queued runs
+    whose message was lost. Returns counts."""
+    from apps.runs.tasks import plan_run_task
+
+    now = now or timezone.now()
+    # Past the hard time limit a running task is surely dead (progress also beats the heart).
+    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    silent = PlanRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale)
+    failed = silent.filter(attempts__gte=PlanRun.MAX_ATTEMPTS).update(
+        status=RunStatus.FAILED,
+        error=f"failed: worker lost ({PlanRun.MAX_ATTEMPTS} attempts without finishing)",
+        phase="failed",
+        finished_at=now,
+        updated_at=now,
+    )
+    requeue_ids = list(
+        silent.filter(attempts__lt=PlanRun.MAX_ATTEMPTS).values_list("pk", flat=True)
+    )
+    requeued = PlanRun.objects.filter(
+        pk__in=requeue_ids, status=RunStatus.RUNNING, heartbeat_at__lt=stale
+    ).update(status=RunStatus.QUEUED, worker="", phase="re-queued: worker lost", updated_at=now)
+    lost = list(
+        PlanRun.objects.filter(
+            status=RunStatus.QUEUED, updated_at__lt=now - QUEUED_RESEND_AFTER
+        ).values_list("pk", flat=True)
+    )
+    for run_id in set(requeue_ids) | set(lost):
+        PlanRun.objects.filter(pk=run_id).update(updated_at=now)
+        plan_run_task.delay(run_id)
+    return {"failed": failed, "requeued": requeued, "resent": len(set(lost) - set(requeue_ids))}
+
+
+# ---- sweeps ----------------------------------------------------------------------------------
+
+SWEEP_MAX_VARIANTS = 64
+
+
+def sweep_create(
+    *,
+    user: User,
+    scenario: Scenario,
+    axes: dict[str, list[Any]],
+    trials: int = 300,
+    seed: int = 0,
+    chunk_size: int = 2,
+) -> Sweep:
+    """Record a sweep and fan its chunks out to the workers (a Celery group) after commit."""
+    from apps.runs.tasks import sweep_chunk_task
+
+    organization = scenario.program.organization
+    _require_editor_of(user, organization)
+    try:
+        variants = sweep_variants(axes)
+    except ValidationError as exc:
+        raise ApplicationError(f"{exc.field}: {exc.message}") from exc
+    if len(variants) > SWEEP_MAX_VARIANTS:
+        raise ApplicationError(
+            f"A sweep may have at most {SWEEP_MAX_VARIANTS} variants ({len(variants)} asked)."
+        )
+    if not 1 <= trials <= RUN_TRIALS_MAX:
+        raise ApplicationError(f"Trials must be between 1 and {RUN_TRIALS_MAX:,}.")
+    plan = scenario_to_plan_dict(scenario)
+    try:
+        parse_plan(plan)
+    except ValidationError as exc:
+        raise ApplicationError(
+            f"The scenario cannot be simulated: {exc.field}: {exc.message}"
+        ) from exc
+    parts = chunks(variants, max(1, chunk_size))
+    with transaction.atomic():
+        sweep = Sweep.objects.create(
+            organization=organization,
+            scenario=scenario,
+            created_by=user,
+            inputs=plan,
+            axes=axes,
+            trials=trials,
+            seed=seed,
+            chunks_total=len(parts),
+        )
+        ids = [
+            SweepChunk.objects.create(sweep=sweep, index=i, variants=part).pk
+            for i, part in enumerate(parts)
+        ]
+        transaction.on_commit(lambda: group(sweep_chunk_task.s(pk) for pk in ids).apply_async())
+    return sweep
+
+
+def sweep_chunk_execute(*, chunk_id: int, worker: str) -> SweepChunk | None:
+    """Compute one chunk's points; the task finishing the last chunk aggregates the sweep."""
+    now = timezone.now()
+    claimed = SweepChunk.objects.filter(pk=chunk_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, worker=worker, started_at=now, updated_at=now
+    )
+    if not claimed:
+        return None
+    chunk = SweepChunk.objects.select_related("sweep").get(pk=chunk_id)
+    sweep = chunk.sweep
+    Sweep.objects.filter(pk=sweep.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=now, updated_at=now
+    )
+    points = [
+        p.as_json()
+        for p in run_sweep(sweep.inputs, chunk.variants, trials=sweep.trials, seed=sweep.seed)
+    ]
+    now = timezone.now()
+    with transaction.atomic():
+        SweepChunk.objects.filter(pk=chunk_id).update(
+            status=RunStatus.SUCCEEDED, points=points, finished_at=now, updated_at=now
+        )
+        Sweep.objects.filter(pk=sweep.pk).update(chunks_done=F("chunks_done") + 1, updated_at=now)
+        done = Sweep.objects.filter(
+            pk=sweep.pk, chunks_done=F("chunks_total"), status=RunStatus.RUNNING
+        )
+        if done.exists():
+            all_points = [
+                p
+                for c in SweepChunk.objects.filter(sweep=sweep).order_by("index")
+                for p in (c.points or [])
+            ]
+            done.update(
+                status=RunStatus.SUCCEEDED, points=all_points, finished_at=now, updated_at=now
+            )
+    return SweepChunk.objects.get(pk=chunk_id)

@@ -7,6 +7,7 @@ plan has a ``start_date``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -228,6 +229,18 @@ def report(result: ProgramResult) -> dict[str, Any]:
     }
 
 
-def run_plan(data: Any, trials: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """Parse, simulate and report a plan given as JSON data."""
-    return report(simulate_program(parse_plan(data), trials=trials, seed=seed))
+def run_plan(
+    data: Any, trials: int = 2000, seed: int = 0, progress: Callable[[int, str], None] | None = None
+) -> dict[str, Any]:
+    """Parse, simulate and report a plan given as JSON data.
+
+    ``progress(percent, phase)`` is called as the phases complete (for a worker to store).
+    """
+    tell = progress or (lambda percent, phase: None)
+    spec = parse_plan(data)
+    tell(5, "parsed")
+    result = simulate_program(spec, trials=trials, seed=seed)
+    tell(70, "simulated")
+    out = report(result)
+    tell(100, "reported")
+    return out
