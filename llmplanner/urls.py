@@ -1,11 +1,16 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from apps.common.views import healthz
 
 urlpatterns = [
     path("", include("apps.runs.urls")),
+    path("programs/", include("apps.programs.urls")),
     path("accounts/", include("apps.accounts.urls")),
+    # The language switch in the header; also on the login page, hence no login needed.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import Organization
 from apps.common.models import BaseModel
 from apps.programs import rules
+from apps.programs.findings import message
 
 
 class Currency(models.TextChoices):
@@ -505,11 +506,11 @@ class GPUBudgetLine(BaseModel):
         if self.gpu_count is not None and self.gpu_type_id is not None:
             finding = rules.check_gpu_count(self.gpu_count, self.gpu_type.gpus_per_server)
             if finding:
-                errors["gpu_count"] = finding.message
+                errors["gpu_count"] = message(finding)
         if self.months is not None:
             finding = rules.check_months(float(self.months))
             if finding:
-                errors["months"] = finding.message
+                errors["months"] = message(finding)
         if errors:
             raise ValidationError(errors)
 
@@ -558,7 +559,7 @@ class TeamLine(BaseModel):
     def clean(self) -> None:
         finding = rules.check_dates(self.start_date, self.end_date)
         if finding:
-            raise ValidationError({"end_date": finding.message})
+            raise ValidationError({"end_date": message(finding)})
 
     def effective_monthly_cost(self) -> Decimal:
         if self.monthly_cost is not None:
