@@ -393,3 +393,70 @@ def compare_headlines(reports: list[tuple[str, dict[str, Any]]]) -> go.Figure:
         yaxis_title=_("cost"),
         yaxis2={"title": _("days"), "overlaying": "y", "side": "right", "rangemode": "tozero"},
     )
+
+
+def sweep_chart(points: list[dict[str, Any]], currency: str) -> go.Figure:
+    """A sweep: cost P50 (bars, whisker to P90) and finish P50/P90 (diamonds) per variant."""
+    ok = [p for p in points if p["ok"]]
+    labels = [", ".join(f"{v}" for v in p["variant"].values()) for p in ok]
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=[p["cost_p50"] for p in ok],
+            name=_("Cost P50"),
+            marker_color="#1f77b4",
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [p["cost_p90"] - p["cost_p50"] for p in ok],
+                "arrayminus": [0] * len(ok),
+            },
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[p["finish_days_p50"] for p in ok],
+            name=_("Finish P50 (days)"),
+            yaxis="y2",
+            mode="markers+lines",
+            marker={"symbol": "diamond", "size": 10},
+            line={"color": "#2ca02c"},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[p["finish_days_p90"] for p in ok],
+            name=_("Finish P90 (days)"),
+            yaxis="y2",
+            mode="markers",
+            marker={"symbol": "diamond-open", "size": 10, "color": "#2ca02c"},
+        )
+    )
+    if any(p.get("mfu") is not None for p in ok):
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=[p.get("mfu") for p in ok],
+                name="MFU",
+                yaxis="y3",
+                mode="markers+lines",
+                line={"color": "#9467bd", "dash": "dot"},
+            )
+        )
+    return _layout(
+        fig,
+        380,
+        yaxis_title=f"{currency}",
+        xaxis_title=_("variant"),
+        yaxis2={"title": _("days"), "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        yaxis3={
+            "overlaying": "y",
+            "side": "right",
+            "position": 1.0,
+            "tickformat": ".0%",
+            "visible": False,
+            "rangemode": "tozero",
+        },
+    )

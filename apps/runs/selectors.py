@@ -2,7 +2,8 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import User
-from apps.runs.models import DemoJob
+from apps.programs.models import Scenario
+from apps.runs.models import DemoJob, PlanRun, RunStatus, Sweep
 
 
 def demo_job_list(*, user: User) -> QuerySet[DemoJob]:
@@ -15,3 +16,40 @@ def demo_job_list(*, user: User) -> QuerySet[DemoJob]:
 def demo_job_get(*, user: User, job_id: int) -> DemoJob:
     """One demo job, or 404 when it does not exist or belongs to another organization."""
     return get_object_or_404(demo_job_list(user=user), pk=job_id)
+
+
+def plan_run_list(*, user: User) -> QuerySet[PlanRun]:
+    """Runs of the organizations the user belongs to (a 404 for everyone else's)."""
+    return PlanRun.objects.filter(organization__memberships__user=user).select_related(
+        "scenario__program", "created_by"
+    )
+
+
+def plan_run_get(*, user: User, run_id: int) -> PlanRun:
+    return get_object_or_404(plan_run_list(user=user), pk=run_id)
+
+
+def plan_run_latest(*, scenario: Scenario) -> PlanRun | None:
+    """The scenario's latest successful run — what its dashboard shows."""
+    return (
+        PlanRun.objects.filter(scenario=scenario, status=RunStatus.SUCCEEDED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def plan_run_recent(*, scenario: Scenario, limit: int = 10) -> list[PlanRun]:
+    return list(
+        PlanRun.objects.filter(scenario=scenario)
+        .defer("result", "inputs")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def sweep_get(*, user: User, sweep_id: int) -> Sweep:
+    return get_object_or_404(
+        Sweep.objects.filter(organization__memberships__user=user).select_related(
+            "scenario__program"
+        ),
+        pk=sweep_id,
+    )

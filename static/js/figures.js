@@ -8,4 +8,6 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { render(document); });
+  // Fragments swapped in by htmx (a sweep that just finished) carry figures too.
+  document.addEventListener("htmx:afterSettle", function (event) { render(event.target); });
 })();

@@ -1,0 +1,208 @@
+"""Pages of plan runs: start a run, watch it, read its dashboard, compare scenarios, sweep.
+
+Thin views: they parse, call one service or selector, and render. The figures come from
+``apps.runs.plan_figures`` (shared with the PDF); the numbers from the run's stored report.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.common.errors import ApplicationError
+from apps.programs.models import Scenario
+from apps.programs.selectors import can_edit, program_get, scenario_get, scenario_list
+from apps.runs import plan_figures
+from apps.runs.forms import SweepForm
+from apps.runs.models import RunStatus
+from apps.runs.selectors import plan_run_get, plan_run_latest, plan_run_recent, sweep_get
+from apps.runs.services import plan_run_create, sweep_create
+from llmplanner.simulation.hardware import CATALOG
+
+MAX_COMPARE = 4
+
+
+def _actions_context(request: HttpRequest, scenario: Scenario) -> dict[str, Any]:
+    """What ``runs/_run_actions.html`` needs: may the user run it, and the GPUs to sweep over."""
+    organization = scenario.program.organization
+    return {
+        "can_edit": can_edit(user=request.user, organization=organization),  # type: ignore[arg-type]
+        "sweep_gpu_choices": [(g.key, g.name) for g in CATALOG],
+    }
+
+
+def _figures_json(figures: dict[str, Any]) -> dict[str, str]:
+    return {name: fig.to_json() for name, fig in figures.items()}
+
+
+@require_POST
+def plan_run_start(request: HttpRequest, scenario_id: int) -> HttpResponse:
+    scenario = scenario_get(user=request.user, scenario_id=scenario_id)  # type: ignore[arg-type]
+    try:
+        run = plan_run_create(user=request.user, scenario=scenario)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("programs:scenario_detail", scenario_id=scenario.pk)
+    if run.reused_from_id:
+        messages.info(
+            request,
+            _("Nothing changed since run #%(id)s: its result is reused.")
+            % {"id": run.reused_from_id},
+        )
+    return redirect("runs:plan_run_detail", run_id=run.pk)
+
+
+def _headlines(report: dict[str, Any]) -> dict[str, Any]:
+    plan, totals = report["plan"], report["totals"]
+    cap = plan.get("budget_cap")
+    main = report.get("main_run") or {}
+    return {
+        "cost": totals["cost"],
+        "cap": cap,
+        "cap_share_p90": totals["cost"]["p90"] / cap if cap else None,
+        "p_over_budget": totals["p_over_budget"],
+        "finish": totals["finish_days"],
+        "finish_date_p50": totals["finish_date_p50"],
+        "finish_date_p90": totals["finish_date_p90"],
+        "deadline_days": plan.get("deadline_days"),
+        "p_miss_deadline": totals["p_miss_deadline"],
+        "gpu_hours": totals["gpu_hours"],
+        "mfu": main.get("mfu"),
+        "layout": main.get("layout"),
+        "effective_time": (main.get("goodput") or {}).get("effective_training_time"),
+        "top_risks": report["risks"][:3],
+    }
+
+
+@require_GET
+def plan_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The run's dashboard when it succeeded; its progress (polled by htmx) until then."""
+    run = plan_run_get(user=request.user, run_id=run_id)  # type: ignore[arg-type]
+    context: dict[str, Any] = {
+        "run": run,
+        "scenario": run.scenario,
+        "program": run.scenario.program,
+    }
+    if run.status == RunStatus.SUCCEEDED and run.result:
+        report = run.result
+        context.update(
+            report=report,
+            headlines=_headlines(report),
+            figures=_figures_json(plan_figures.dashboard_figures(report)),
+            recent=plan_run_recent(scenario=run.scenario),
+            currency=report["plan"]["currency"],
+        )
+        return render(request, "runs/plan_run_detail.html", context)
+    return render(request, "runs/plan_run_progress.html", context)
+
+
+@require_GET
+def plan_run_status(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The progress fragment; once the run is finished, htmx reloads the page."""
+    run = plan_run_get(user=request.user, run_id=run_id)  # type: ignore[arg-type]
+    response = render(request, "runs/_plan_run_status.html", {"run": run})
+    if run.is_finished:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@require_GET
+def scenario_dashboard(request: HttpRequest, scenario_id: int) -> HttpResponse:
+    """The scenario's latest successful run, or an invitation to run it."""
+    scenario = scenario_get(user=request.user, scenario_id=scenario_id)  # type: ignore[arg-type]
+    latest = plan_run_latest(scenario=scenario)
+    if latest is not None:
+        return redirect("runs:plan_run_detail", run_id=latest.pk)
+    return render(
+        request,
+        "runs/scenario_no_run.html",
+        {
+            "scenario": scenario,
+            "program": scenario.program,
+            "recent": plan_run_recent(scenario=scenario),
+            **_actions_context(request, scenario),
+        },
+    )
+
+
+@require_GET
+def compare(request: HttpRequest, program_id: int) -> HttpResponse:
+    """2–4 scenarios of a program side by side, from their latest successful runs."""
+    program = program_get(user=request.user, program_id=program_id)  # type: ignore[arg-type]
+    scenarios = list(scenario_list(program=program))
+    try:
+        chosen_ids = [int(x) for x in request.GET.getlist("scenario")][:MAX_COMPARE]
+    except ValueError as exc:
+        raise Http404 from exc
+    chosen = [s for s in scenarios if s.pk in chosen_ids] or scenarios[:MAX_COMPARE]
+    rows = []
+    for scenario in chosen:
+        run = plan_run_latest(scenario=scenario)
+        rows.append(
+            {
+                "scenario": scenario,
+                "run": run,
+                "headlines": _headlines(run.result) if run and run.result else None,
+            }
+        )
+    reports = [
+        (r["scenario"].name + (" ★" if r["scenario"].is_baseline else ""), r["run"].result)
+        for r in rows
+        if r["run"]
+    ]
+    figure = plan_figures.compare_headlines(reports).to_json() if len(reports) >= 2 else None
+    return render(
+        request,
+        "runs/compare.html",
+        {
+            "program": program,
+            "scenarios": scenarios,
+            "rows": rows,
+            "chosen_ids": [s.pk for s in chosen],
+            "figure": figure,
+            "currency": program.currency,
+        },
+    )
+
+
+@require_POST
+def sweep_start(request: HttpRequest, scenario_id: int) -> HttpResponse:
+    scenario = scenario_get(user=request.user, scenario_id=scenario_id)  # type: ignore[arg-type]
+    form = SweepForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect("runs:scenario_dashboard", scenario_id=scenario.pk)
+    try:
+        sweep = sweep_create(user=request.user, scenario=scenario, axes=form.axes())  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("runs:scenario_dashboard", scenario_id=scenario.pk)
+    return redirect("runs:sweep_detail", sweep_id=sweep.pk)
+
+
+@require_GET
+def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
+    sweep = sweep_get(user=request.user, sweep_id=sweep_id)  # type: ignore[arg-type]
+    figure = None
+    if sweep.status == RunStatus.SUCCEEDED and sweep.points:
+        figure = plan_figures.sweep_chart(
+            sweep.points, sweep.inputs.get("currency", "CNY")
+        ).to_json()
+    response = render(
+        request,
+        "runs/sweep_detail.html",
+        {
+            "sweep": sweep,
+            "scenario": sweep.scenario,
+            "program": sweep.scenario.program,
+            "figure": figure,
+            "points_json": json.dumps(sweep.points or []),
+        },
+    )
+    return response
