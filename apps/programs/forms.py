@@ -39,8 +39,10 @@ class CountField(forms.CharField):
         super().__init__(**kwargs)
 
     def prepare_value(self, value: Any) -> Any:
+        # Compact only when it reads back exactly (4,194,304 stays; 2,000,000,000,000 → 2T).
         if isinstance(value, int) and value >= 10_000:
-            return format_count(value, "en")
+            compact = format_count(value, "en")
+            return compact if parse_count(compact) == value else f"{value:,}"
         return value
 
     def to_python(self, value: Any) -> int | None:  # type: ignore[override]
@@ -66,7 +68,10 @@ class LadderField(forms.CharField):
             return value or ""
         if value == []:
             return "none"
-        return ", ".join(format_count(v, "en") for v in value)
+        return ", ".join(
+            format_count(v, "en") if parse_count(format_count(v, "en")) == v else f"{v:,}"
+            for v in value
+        )
 
     def to_python(self, value: Any) -> list[int] | None:  # type: ignore[override]
         value = (super().to_python(value) or "").strip()

@@ -11,6 +11,7 @@ never silently overwrite each other.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -414,7 +415,8 @@ class Scenario(BaseModel):
                         "or layers, hidden size and attention heads."
                     )
                 )
-        if self.custom_hidden and self.custom_heads and self.custom_hidden % self.custom_heads:
+        hidden, heads = self.custom_hidden, self.custom_heads
+        if isinstance(hidden, int) and isinstance(heads, int) and heads and hidden % heads:
             errors["custom_heads"] = str(_("The hidden size must be a multiple of the heads."))
         if self.trains_big and not self.training_tokens:
             errors["training_tokens"] = str(
@@ -502,12 +504,13 @@ class GPUBudgetLine(BaseModel):
         return f"{self.gpu_count} × {self.gpu_type} ({self.get_purpose_display()})"
 
     def clean(self) -> None:
+        # clean() runs even when a field failed to convert: check only well-typed values.
         errors = {}
-        if self.gpu_count is not None and self.gpu_type_id is not None:
+        if isinstance(self.gpu_count, int) and self.gpu_type_id is not None:
             finding = rules.check_gpu_count(self.gpu_count, self.gpu_type.gpus_per_server)
             if finding:
                 errors["gpu_count"] = message(finding)
-        if self.months is not None:
+        if isinstance(self.months, Decimal):
             finding = rules.check_months(float(self.months))
             if finding:
                 errors["months"] = message(finding)
@@ -557,6 +560,8 @@ class TeamLine(BaseModel):
         return f"{self.headcount} × {self.role}"
 
     def clean(self) -> None:
+        if not (isinstance(self.start_date, dt.date) and isinstance(self.end_date, dt.date)):
+            return
         finding = rules.check_dates(self.start_date, self.end_date)
         if finding:
             raise ValidationError({"end_date": message(finding)})

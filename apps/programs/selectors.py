@@ -74,7 +74,8 @@ def line_list(*, scenario: Scenario, kind: str) -> QuerySet[Any]:
     if kind not in LINE_QUERIES:
         raise Http404
     _, related, joins = LINE_QUERIES[kind]
-    return getattr(scenario, related).select_related(*joins)
+    rows = getattr(scenario, related).all()
+    return rows.select_related(*joins) if joins else rows
 
 
 def line_get(*, scenario: Scenario, kind: str, line_id: int) -> Any:

@@ -49,6 +49,12 @@ def _user(request: HttpRequest) -> Any:
     return request.user
 
 
+def _require_edit(request: HttpRequest, program: Program) -> None:
+    """403 for a viewer before any form is read (outsiders never get this far: 404)."""
+    if not selectors.can_edit(user=_user(request), organization=program.organization):
+        raise PermissionDenied
+
+
 class _Denied:
     """Turns a viewer's attempt to write into a 403 (the page never offered it)."""
 
@@ -152,8 +158,7 @@ def program_detail(request: HttpRequest, program_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def program_edit(request: HttpRequest, program_id: int) -> HttpResponse:
     program = selectors.program_get(user=_user(request), program_id=program_id)
-    if not selectors.can_edit(user=_user(request), organization=program.organization):
-        raise PermissionDenied
+    _require_edit(request, program)
     form = ProgramForm(request.POST or None, instance=Program.objects.get(pk=program.pk))
     if request.method == "POST" and form.is_valid():
         try:
@@ -183,6 +188,7 @@ def program_archive(request: HttpRequest, program_id: int) -> HttpResponse:
 @require_POST
 def scenario_create(request: HttpRequest, program_id: int) -> HttpResponse:
     program = selectors.program_get(user=_user(request), program_id=program_id)
+    _require_edit(request, program)
     form = ScenarioCreateForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("A scenario needs a name and a strategy."))
@@ -201,8 +207,7 @@ def scenario_create(request: HttpRequest, program_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def scenario_import(request: HttpRequest, program_id: int) -> HttpResponse:
     program = selectors.program_get(user=_user(request), program_id=program_id)
-    if not selectors.can_edit(user=_user(request), organization=program.organization):
-        raise PermissionDenied
+    _require_edit(request, program)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -259,6 +264,8 @@ def scenario_tab(request: HttpRequest, scenario_id: int, tab: str) -> HttpRespon
     if tab not in TABS:
         raise Http404
     form = None
+    if request.method == "POST":
+        _require_edit(request, scenario.program)
     if tab in TAB_FORMS:
         form = TAB_FORMS[tab](request.POST or None, instance=Scenario.objects.get(pk=scenario.pk))
         if request.method == "POST" and form.is_valid():
@@ -290,6 +297,7 @@ def scenario_tab(request: HttpRequest, scenario_id: int, tab: str) -> HttpRespon
 @require_POST
 def scenario_rename(request: HttpRequest, scenario_id: int) -> HttpResponse:
     scenario = selectors.scenario_get(user=_user(request), scenario_id=scenario_id)
+    _require_edit(request, scenario.program)
     form = RenameForm(request.POST)
     error = None
     if form.is_valid():
@@ -385,8 +393,7 @@ def line_add(request: HttpRequest, scenario_id: int, kind: str) -> HttpResponse:
     scenario = selectors.scenario_get(user=_user(request), scenario_id=scenario_id)
     if kind not in LINE_KINDS:
         raise Http404
-    if not selectors.can_edit(user=_user(request), organization=scenario.program.organization):
-        raise PermissionDenied
+    _require_edit(request, scenario.program)
     form = LINE_FORMS[kind](request.POST or None, scenario=scenario)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -435,8 +442,7 @@ def line_row(request: HttpRequest, scenario_id: int, kind: str, line_id: int) ->
 def line_edit(request: HttpRequest, scenario_id: int, kind: str, line_id: int) -> HttpResponse:
     scenario = selectors.scenario_get(user=_user(request), scenario_id=scenario_id)
     line = selectors.line_get(scenario=scenario, kind=kind, line_id=line_id)
-    if not selectors.can_edit(user=_user(request), organization=scenario.program.organization):
-        raise PermissionDenied
+    _require_edit(request, scenario.program)
     form = LINE_FORMS[kind](
         request.POST or None,
         instance=type(line).objects.get(pk=line.pk),

@@ -1,0 +1,144 @@
+"""scenario_to_plan_dict produces the core's plan format; parse_plan accepts it."""
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from apps.programs.blueprints import blueprint_list
+from apps.programs.models import GPUType, Scenario
+from apps.programs.plan_adapter import (
+    chinchilla_tokens,
+    main_budget_line,
+    scenario_plan,
+    scenario_to_plan_dict,
+)
+from apps.programs.services import program_create_from_blueprint
+from llmplanner.simulation.planspec import parse_plan
+from tests.programs.factories import (
+    DatasetFactory,
+    GPUBudgetLineFactory,
+    GPUTypeFactory,
+    RoleTemplateFactory,
+    ScenarioFactory,
+    TeamLineFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("key", [b.key for b in blueprint_list()])
+def test_the_core_parses_the_plan_of_every_demo_template(key, owner, organization):
+    program = program_create_from_blueprint(user=owner, organization=organization, key=key)
+    scenario = program.scenarios.get()
+    plan = scenario_to_plan_dict(scenario)
+    json.dumps(plan)  # plain JSON, nothing ORM-specific
+    spec = parse_plan(plan)
+    assert spec.strategy == scenario.strategy
+    assert spec.currency == "CNY"
+    assert len(spec.team) == scenario.team_lines.count()
+    assert len(spec.data) == scenario.datasets.count()
+
+
+def test_it_maps_program_strategy_model_and_training(scenario):
+    plan = scenario_to_plan_dict(scenario)
+    assert plan["strategy"] == "from_scratch"
+    assert plan["model"] == {"preset": "llama2-7b"}
+    assert plan["training"]["tokens"] == 2e12
+    assert plan["start_date"] == "2027-01-04"
+    assert plan["deadline_days"] == 361  # 2027-01-04 → 2027-12-31
+    assert plan["budget_cap"] == 30_000_000
+    assert plan["contingency"] == pytest.approx(0.1)
+    assert plan["rlhf"] == {"method": "dpo", "preference_pairs": 50_000}
+    assert "serving" not in plan and "rag" not in plan
+
+
+def test_it_always_passes_the_price_from_the_admin_catalog(scenario):
+    GPUType.objects.filter(key="h100-80gb").update(price_cny_per_gpu_hour=Decimal("9.50"))
+    assert scenario_to_plan_dict(scenario)["cluster"]["price_per_gpu_hour"] == 9.5
+    line = scenario.budget_lines.get()
+    line.price_per_gpu_hour = Decimal("7.25")
+    line.save()
+    assert scenario_to_plan_dict(scenario)["cluster"]["price_per_gpu_hour"] == 7.25
+    assert scenario_plan(scenario).cluster.cost.price_per_gpu_hour == 7.25
+
+
+def test_it_picks_the_training_line_with_the_most_gpus_as_the_cluster(scenario):
+    GPUBudgetLineFactory(scenario=scenario, purpose="experiments", gpu_count=1024)
+    big = GPUBudgetLineFactory(scenario=scenario, purpose="training", gpu_count=512)
+    sft = GPUBudgetLineFactory(scenario=scenario, purpose="sft", gpu_count=16)
+    assert main_budget_line(scenario) == big
+    plan = scenario_to_plan_dict(scenario)
+    assert plan["cluster"]["gpu_count"] == 512
+    assert plan["sft"]["gpu_count"] == sft.gpu_count
+
+
+def test_it_uses_the_sft_line_as_the_cluster_of_an_sft_scenario(program):
+    scenario = ScenarioFactory(program=program, strategy="sft", training_tokens=0)
+    GPUBudgetLineFactory(scenario=scenario, purpose="training", gpu_count=64)
+    sft = GPUBudgetLineFactory(scenario=scenario, purpose="sft", gpu_count=8)
+    assert main_budget_line(scenario) == sft
+    assert scenario_plan(scenario).cluster.gpu_count == 8
+
+
+def test_it_maps_team_lines_to_core_roles_with_template_salaries(scenario):
+    ops = RoleTemplateFactory(key="ai_operations", core_role="distributed_training_engineer")
+    TeamLineFactory(scenario=scenario, role=ops, headcount=Decimal(1), allocation_pct=50)
+    [line] = scenario_to_plan_dict(scenario)["team"]
+    assert line == {
+        "role": "distributed_training_engineer",
+        "headcount": 1.0,
+        "monthly_cost": 18457.0,
+        "allocation": 0.5,
+    }
+
+
+def test_it_converts_template_salaries_into_a_usd_program(scenario):
+    program = scenario.program
+    program.currency, program.usd_to_cny = "USD", Decimal("7.2")
+    program.save()
+    TeamLineFactory(scenario=scenario)
+    assert scenario_to_plan_dict(scenario)["team"][0]["monthly_cost"] == 5501.0  # 39,607 / 7.2
+
+
+def test_it_maps_datasets_field_by_field(scenario):
+    DatasetFactory(scenario=scenario, name="Web", kind="domain", source="qa", stage="pretrain")
+    [row] = scenario_to_plan_dict(scenario)["data"]
+    assert row["name"] == "Web" and row["kind"] == "domain" and row["source"] == "qa"
+    assert row["tokens"] == 1e12
+
+
+def test_it_gives_custom_architectures_to_the_core(program):
+    scenario = ScenarioFactory(program=program, model_preset=None, custom_params_b=13)
+    assert scenario_to_plan_dict(scenario)["model"] == {"params_b": 13}
+    spec = scenario_plan(scenario)
+    assert 11e9 < spec.model.total_params() < 15e9
+
+
+def test_it_gives_no_cluster_and_no_model_for_an_icl_scenario(program):
+    scenario = ScenarioFactory(
+        program=program, strategy="icl", model_preset=None, training_tokens=0
+    )
+    plan = scenario_to_plan_dict(scenario)
+    assert "cluster" not in plan and "model" not in plan
+    assert plan["serving"]["requests_per_day"] == 5000
+    assert scenario_plan(scenario).strategy == "icl"
+
+
+def test_it_shows_the_chinchilla_figure_for_the_target_model(scenario):
+    assert chinchilla_tokens(scenario) == pytest.approx(20 * 6.74e9, rel=0.01)
+    scenario.model_preset = None
+    assert chinchilla_tokens(Scenario(strategy="rag")) is None
+
+
+def test_it_keeps_an_explicit_empty_ladder_as_no_ladder(scenario):
+    scenario.ladder = []
+    assert scenario_to_plan_dict(scenario)["ladder"] == []
+    assert scenario_plan(scenario).ladder == ()
+    scenario.ladder = None
+    assert "ladder" not in scenario_to_plan_dict(scenario)
+    assert scenario_plan(scenario).ladder  # the core's default ladder
+
+
+def test_gpu_type_factory_reuses_the_seeded_row():
+    assert GPUTypeFactory().pk == GPUType.objects.get(key="h100-80gb").pk
