@@ -1,5 +1,6 @@
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from tests.accounts.factories import MembershipFactory, OrganizationFactory
 
@@ -8,6 +9,15 @@ from tests.accounts.factories import MembershipFactory, OrganizationFactory
 def fast_password_hashing(settings):
     # The real hasher is slow by design; tests do not need that.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # A request with a language cookie leaves its language active in the thread; start and end
+    # every test in the default language so none depends on the one before.
+    translation.activate("en")
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture

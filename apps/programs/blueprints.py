@@ -13,8 +13,30 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+from django.utils.translation import gettext_noop
 
 FOLDER = Path(__file__).resolve().parent / "blueprints"
+
+# The templates' names and goals, for makemessages (the pages show them translated).
+_TRANSLATABLE = (
+    gettext_noop("GPT-3-class 175B from scratch"),
+    gettext_noop(
+        "A 175B dense base model, then SFT and DPO, to match GPT-3 on English and Chinese "
+        "benchmarks."
+    ),
+    gettext_noop("7B domain model by continued pretraining"),
+    gettext_noop("A Chinese legal assistant from an open 7B base, keeping its general ability."),
+    gettext_noop("SFT of a 7B on 10k instructions"),
+    gettext_noop("A customer-service assistant tuned from Llama-2 7B on 10k instructions."),
+    gettext_noop("RAG over a domain knowledge base"),
+    gettext_noop(
+        "Answer engineers' questions from 2B tokens of manuals and tickets, with citations."
+    ),
+    gettext_noop("ICL with a long-context API model"),
+    gettext_noop(
+        "Draft contract clauses from 30k-token prompts of house examples, without training."
+    ),
+)
 
 
 @dataclass(frozen=True)

@@ -247,6 +247,7 @@ class StrategyForm(ScenarioFormBase):
         help_texts = {
             "full_runs": _("GPT-3 was reportedly trained several times (seed 000)."),
             "sft_samples": _("Hundreds to ~100k samples (seed 004)."),
+            # xgettext:no-python-format
             "with_sft": _("Instruction tuning gives ~80% of the alignment gain (seed 000)."),
         }
 

@@ -61,6 +61,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "cpt_domain_share",
             "warning",
+            # xgettext:no-python-format
             gettext_noop("CPT domain share {share} exceeds the ≤ 15% rule"),
             gettext_noop("seed 004: every 100B domain tokens need 700–1000B general"),
         ),

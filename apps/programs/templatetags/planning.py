@@ -61,9 +61,15 @@ def money_compact(value: Any, currency: str = "CNY") -> str:
 @register.filter
 def findings_for(findings: dict[str, list[ShownFinding]] | None, path: str) -> list[ShownFinding]:
     """The findings about one field path (``training.tokens``, ``gpus.12.months``)."""
-    if not findings:
+    if not findings or not path:
         return []
     return findings.get(str(path), [])
+
+
+@register.filter
+def findings_all(findings: dict[str, list[ShownFinding]] | None) -> list[ShownFinding]:
+    """Every finding of the scenario, worst first."""
+    return (findings or {}).get("", [])
 
 
 @register.filter
