@@ -13,5 +13,8 @@ export DJANGO_SETTINGS_MODULE=llmplanner.settings
 export SECRET_KEY="${SECRET_KEY:-insecure-key-for-tests-only}"
 # Keep the test database and the test broker apart from a running ./scripts/start.sh.
 export VAR_DIR="${VAR_DIR:-$ROOT/var/test}"
+# pytest-django recreates the test database file but leaves SQLite's -wal/-shm companions; after a
+# run whose worker was killed (a test does that on purpose) they would not match the new file.
+rm -f "$VAR_DIR/test-db.sqlite3-wal" "$VAR_DIR/test-db.sqlite3-shm"
 
 exec "$ROOT/.venv/bin/python" -m pytest "$@"

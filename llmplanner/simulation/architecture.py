@@ -162,6 +162,17 @@ class ModelSpec:
                 f"{prefix}.heads",
                 f"hidden ({self.hidden}) must be divisible by heads ({self.heads})",
             )
+        if self.head_dim and not 8 <= self.head_dim <= 1024:
+            raise ValidationError(f"{prefix}.head_dim", "must be between 8 and 1024")
+        if not 0 <= self.attention_params_per_layer <= 1e12:
+            raise ValidationError(f"{prefix}.attention_params_per_layer", "is implausibly large")
+        if self.moe_ffn_hidden > 10_000_000:
+            raise ValidationError(f"{prefix}.moe_ffn_hidden", "is implausibly large")
+        if self.total_params() > 2e13:
+            raise ValidationError(
+                prefix,
+                f"{self.total_params() / 1e12:.0f}T parameters is beyond any plan (max 20T)",
+            )
         if self.moe_experts < 0:
             raise ValidationError(f"{prefix}.moe_experts", "must not be negative")
         if self.is_moe:
@@ -316,10 +327,14 @@ def infer_from_params(
     # Solve 12·L·h² + V·h − N = 0 for h.
     a, b, c = 12.0 * n_layers, float(vocab), -float(params)
     h = (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a)
-    hidden = max(128, int(round(h / 128)) * 128)
+    # Widths that split into 8 head groups from 4k up (TP 8 within a server), 128 below.
+    step = 1024 if h >= 3584 else 128
+    hidden = max(128, int(round(h / step)) * step)
     head = 64 if hidden < 2048 else 128
     heads = max(1, hidden // head)
     hidden = heads * head
+    # Depth again, now for the rounded width, so that the total stays close to the size asked.
+    n_layers = max(2, int(round((params - vocab * hidden) / (12.0 * hidden * hidden))))
     return ModelSpec(
         name or f"{params / 1e9:.3g}B (shape inferred)",
         layers=n_layers,

@@ -11,6 +11,7 @@ compared on HFU. A row that cannot be predicted is listed with its reason, never
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -207,8 +208,74 @@ def row_gpu_count(row: dict[str, Any]) -> int | None:
     return None
 
 
+_ROW_INTEGERS = (
+    "gpu_count",
+    "tp",
+    "pp",
+    "dp",
+    "cp",
+    "ep",
+    "vp",
+    "micro_batch",
+    "global_batch_seqs",
+    "seq_len",
+    "layers",
+    "hidden",
+    "heads",
+    "kv_heads",
+    "ffn_hidden",
+    "vocab",
+    "moe_experts",
+    "moe_top_k",
+)
+_ROW_NUMBERS = (
+    "params_b",
+    "active_params_b",
+    "global_batch_tokens",
+    "mfu",
+    "hfu",
+    "mfu_peak_basis_tflops",
+    "model_tflops_per_gpu",
+)
+
+
+def row_problem(row: dict[str, Any]) -> str:
+    """Why a row's numbers cannot be used ('' when they can): every size must be a positive
+    number (whole where it counts things), a measured MFU/HFU a fraction in (0, 1]."""
+    for key in _ROW_INTEGERS + _ROW_NUMBERS:
+        value = row.get(key)
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            return f"{key} is not a positive number: {value!r}"
+        if key in _ROW_INTEGERS and int(value) != value:
+            return f"{key} is not a whole number: {value!r}"
+    for key in ("mfu", "hfu"):
+        if row.get(key) is not None and row[key] > 1:
+            return f"{key} {row[key]!r} is not a fraction of the peak"
+    return ""
+
+
 def predict_row(row: dict[str, Any], efficiency: Efficiency = DEFAULT_EFFICIENCY) -> RowPrediction:
     rid, source = str(row.get("id")), source_name(row)
+    problem = row_problem(row)
+    if problem:
+        return RowPrediction(
+            id=rid,
+            source=source,
+            metric="mfu",
+            predicted=None,
+            measured=None,
+            predicted_model_tflops_per_gpu=None,
+            measured_model_tflops_per_gpu=None,
+            layout="",
+            reason=problem,
+        )
     measured_mfu, measured_hfu = row.get("mfu"), row.get("hfu")
     if not measured_mfu and not measured_hfu and row.get("model_tflops_per_gpu"):
         basis = row.get("mfu_peak_basis_tflops")

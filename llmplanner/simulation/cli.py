@@ -194,6 +194,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
             f"Main run  {m['layout']}, MFU {m['mfu']:.0%}, ideal {m['ideal_days']:.1f} days; "
             f"effective training time P50 {ettr:.0%}"
         )
+    for s in result["stages"]:
+        if s.get("shortfall_gib"):
+            print(
+                f"WARNING: {s['name']} does not fit in GPU memory: "
+                f"short by {s['shortfall_gib']:.1f} GiB per GPU"
+            )
     print("\nStages")
     for s in result["stages"]:
         print(

@@ -81,10 +81,18 @@ def parse_model(raw: dict[str, Any]) -> ModelSpec:
             raise ValidationError(f"model.{key}", f"must be a whole number ≥ 0, got {value!r}")
         else:
             overrides[key] = int(value)
+    if "params_b" in sec and ("preset" in sec or {"layers", "hidden"} & set(overrides)):
+        raise ValidationError(
+            "model.params_b", "give a preset, a shape (layers, hidden, …) or params_b — not both"
+        )
     if "preset" in sec:
         model = replace(preset(sec["preset"]), **overrides)
-    elif "params_b" in sec and not {"layers", "hidden"} & set(overrides):
+    elif "params_b" in sec:
         require_positive("model.params_b", sec["params_b"], maximum=100_000)
+        if sec["params_b"] < 0.01:
+            raise ValidationError(
+                "model.params_b", "below 10M parameters is not a language model to plan"
+            )
         model = infer_from_params(
             float(sec["params_b"]) * 1e9, seq_len=int(overrides.get("seq_len", 2048))
         )
@@ -100,6 +108,17 @@ def parse_model(raw: dict[str, Any]) -> ModelSpec:
     if sec.get("name"):
         model = replace(model, name=str(sec["name"]))
     return model.validate()
+
+
+def _bandwidth(section: dict[str, Any], key: str, minimum: float) -> float:
+    """An optional bandwidth override: absent or null means the catalog's value."""
+    value = section.get(key)
+    if value is None:
+        return 0.0
+    require_positive(f"cluster.{key}", value, maximum=1e6)
+    if value < minimum:
+        raise ValidationError(f"cluster.{key}", f"below {minimum:g} is not a working interconnect")
+    return float(value)
 
 
 def round_batch(seqs: float) -> int:
@@ -136,6 +155,7 @@ def parse_config(data: Any) -> PlanConfig:
             "precision",
             "optimizer",
             "flash_attention",
+            "framework",
         },
         required=True,
     )
@@ -160,6 +180,7 @@ def parse_config(data: Any) -> PlanConfig:
         precision=normalise_precision(tr.get("precision", "bf16")),
         optimizer=str(tr.get("optimizer", "adam")),
         flash_attention=flash,
+        framework=str(tr.get("framework", "auto")),
     ).validate()
     model = replace(model, seq_len=seq_len)
 
@@ -184,8 +205,8 @@ def parse_config(data: Any) -> PlanConfig:
         gpus_per_server=_int("cluster", "gpus_per_server", cl["gpus_per_server"], 256)
         if "gpus_per_server" in cl
         else 0,
-        scaleup_gbps_bidir=float(cl.get("scaleup_gbps_bidir") or 0.0),
-        scaleout_gbit_per_gpu=float(cl.get("scaleout_gbit_per_gpu") or 0.0),
+        scaleup_gbps_bidir=_bandwidth(cl, "scaleup_gbps_bidir", 1.0),
+        scaleout_gbit_per_gpu=_bandwidth(cl, "scaleout_gbit_per_gpu", 0.1),
     ).validate()
 
     lay = _section(
@@ -213,8 +234,20 @@ def parse_config(data: Any) -> PlanConfig:
         raise ValidationError("layout.recompute", f"must be one of {', '.join(RECOMPUTE)}")
     if lay.get("offload") is not None and lay["offload"] not in OFFLOAD:
         raise ValidationError("layout.offload", f"must be one of {', '.join(OFFLOAD)}")
-    if lay.get("zero") is not None and lay["zero"] not in (0, 1, 2, 3):
+    zero = lay.get("zero")
+    if zero is not None and (isinstance(zero, bool) or zero not in (0, 1, 2, 3)):
         raise ValidationError("layout.zero", "must be 0, 1, 2 or 3")
+    if zero is not None and zero >= 2 and ints.get("pp", 1) > 1:
+        raise ValidationError(
+            "layout.zero", "ZeRO-2/3 cannot be combined with pipeline parallelism (pp > 1)"
+        )
+    if ints.get("ep", 1) > 1 and not model.is_moe:
+        raise ValidationError(
+            "layout.ep", "expert parallelism needs an MoE model (moe_experts > 0)"
+        )
+    allow_offload = lay.get("allow_offload", False)
+    if not isinstance(allow_offload, bool):
+        raise ValidationError("layout.allow_offload", "must be true or false")
     if "tp" in ints and model.heads % ints["tp"]:
         raise ValidationError(
             "layout.tp", f"heads ({model.heads}) must be divisible by tp ({ints['tp']})"
@@ -233,7 +266,7 @@ def parse_config(data: Any) -> PlanConfig:
         recompute=lay.get("recompute"),
         zero=lay.get("zero"),
         offload=lay.get("offload"),
-        allow_offload=bool(lay.get("allow_offload", False)),
+        allow_offload=allow_offload,
     )
 
     co = _section(data, "cost", {f.name for f in fields(CostInputs)})
@@ -292,12 +325,28 @@ def parse_goodput(data: Any) -> GoodputSpec:
     for key in ("gpu_type", "gpu_count"):
         if key not in data:
             raise ValidationError(key, "is required")
+    for key in ("checkpoint_save_s", "checkpoint_interval_min", "restart_min"):
+        if data.get(key) is not None:
+            require_positive(key, data[key], maximum=86_400 * 30)
+    extra_training = data.get("training")
+    if extra_training is not None:
+        if not isinstance(extra_training, dict):
+            raise ValidationError("training", "must be an object")
+        if "tokens" in extra_training or "precision" in extra_training:
+            bad = "tokens" if "tokens" in extra_training else "precision"
+            raise ValidationError(f"training.{bad}", "give it at the top level of the run")
     gpu = gpu_by_name(data["gpu_type"], "gpu_type")
     gpu_count = _int_field("gpu_count", data["gpu_count"], 1_000_000)
     per_server = _int_field(
         "gpus_per_server", data.get("gpus_per_server", gpu.gpus_per_server), 256
     )
     precision = normalise_precision(data.get("precision", "bf16"), "precision")
+    if precision not in gpu.peak_tflops:
+        raise ValidationError("precision", f"{gpu.name} does not support {precision}")
+    if gpu_count > per_server and gpu_count % per_server:
+        raise ValidationError(
+            "gpu_count", f"{gpu_count} GPUs do not fill whole servers of {per_server}"
+        )
     storage = data.get("checkpoint_storage_gbps", DEFAULT_CHECKPOINT_STORAGE_GBPS)
     require_positive("checkpoint_storage_gbps", storage, maximum=1e5)
     params = 7e9

@@ -96,7 +96,7 @@ def estimate(
     best = result.top[0] if result.top else result.best_infeasible
     assert best is not None  # search raises when nothing is even valid
     model, training, cluster = plan.model, plan.training, plan.cluster
-    seconds = training.steps * best.step_time_s
+    seconds = training.tokens / best.tokens_per_s  # the layout's own (rounded) batch
     hours = seconds / 3600.0
     flops_tok = best.model_tflops_per_gpu * 1e12 * cluster.gpu_count / best.tokens_per_s
     hw_tok = flops_tok * best.hfu / best.mfu

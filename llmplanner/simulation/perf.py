@@ -250,6 +250,7 @@ class Evaluation:
     mfu: np.ndarray
     hfu: np.ndarray
     micro_batches: np.ndarray
+    micro_batch_s: np.ndarray  # one micro-batch on the slowest stage, communication included
 
 
 def evaluate(
@@ -267,14 +268,21 @@ def evaluate(
     peak_attn = gpu.peak_flops("bf16") if precision == "fp8" else peak
     if precision == "fp8" and "bf16" not in gpu.peak_tflops:
         peak_attn = gpu.peak_flops("fp16")
-    eager = training.framework == "fsdp"
-    gemm_frac = eff.gemm_fraction(gen) * (eff.fp8_gemm_relative if precision == "fp8" else 1.0)
-    attn_frac = eff.attention_fraction(gen)
-    elem_factor = 1.0
-    if eager:
-        gemm_frac *= eff.eager_gemm_relative
-        attn_frac *= eff.eager_attention_relative
-        elem_factor = eff.eager_elementwise_relative
+    # Kernel class per candidate: "auto" runs ZeRO-3 (FSDP) layouts on an eager PyTorch stack and
+    # tensor/pipeline layouts on fused Megatron-style kernels — the stacks that implement them.
+    zero_arr = np.asarray(cand.zero)
+    if training.framework == "auto":
+        eager = zero_arr >= 3
+    else:
+        eager = np.full(np.shape(zero_arr), training.framework == "fsdp")
+    base_gemm = eff.gemm_fraction(gen) * (eff.fp8_gemm_relative if precision == "fp8" else 1.0)
+    gemm_frac = np.where(eager, base_gemm * eff.eager_gemm_relative, base_gemm)
+    attn_frac = np.where(
+        eager,
+        eff.attention_fraction(gen) * eff.eager_attention_relative,
+        eff.attention_fraction(gen),
+    )
+    elem_factor = np.where(eager, eff.eager_elementwise_relative, 1.0)
     rf = eff.recompute_forward_fraction
     per_server = cluster.per_server
     su_bw = cluster.scaleup_bytes_per_s * eff.net_efficiency
@@ -340,11 +348,14 @@ def evaluate(
         topk_units = float(model.moe_top_k + model.moe_shared_experts) * model.expert_ffn
         mlp_width_units = (dense_layers * model.ffn_hidden + moe_layers * topk_units) / L
         routed_mm_per_layer = moe_layers * model.moe_top_k * expert_p / L
+        # Routed experts live on ep ranks only: ZeRO shards their states over dp·cp/ep replicas.
+        expert_gpu_per_layer = moe_layers * (model.moe_experts / ep) * expert_p / tp / L
     else:
         layer_total_gpu = float(model.layer_params_dense()) / tp
         active_mm_per_layer = float(model.layer_params_dense())
         mlp_width_units = float(model.ffn_hidden)
         routed_mm_per_layer = 0.0
+        expert_gpu_per_layer = np.zeros_like(tp)
     dense_mm_per_layer = active_mm_per_layer - routed_mm_per_layer
     # Stages may be uneven (Llama 3 put 126 layers on 16 stages): the slowest stage sets the pace
     # and
@@ -361,8 +372,15 @@ def evaluate(
     shard = dp * cp
     o_div = np.where(zero >= 1, shard, 1.0)
 
+    expert_shard = np.maximum(shard / ep, 1.0)
+    p_expert = layers_per_stage * expert_gpu_per_layer
+
     def states(p: Any) -> tuple[Any, Any, Any]:
-        return model_state_bytes(p, zero, shard, precision, training.optimizer, offload)
+        dense = model_state_bytes(p - p_expert, zero, shard, precision, training.optimizer, offload)
+        expert = model_state_bytes(
+            p_expert, zero, expert_shard, precision, training.optimizer, offload
+        )
+        return dense[0] + expert[0], dense[1] + expert[1], dense[2] + expert[2]
 
     tokens_mb = mb * s / cp  # rows of every GEMM on one GPU per micro-batch
     # Tensors each layer keeps for backward (see activation_units), ÷ TP with sequence parallelism.
@@ -511,10 +529,11 @@ def evaluate(
         )
         * eff.net_efficiency
     )
-    p_gpu_bytes16 = p_first * 2.0
-    z3_comm = 3.0 * _ring_time(
-        p_gpu_bytes16, shard, dp_group_bw, lat
-    ) + 3.0 * layers_per_stage * np.where(shard > 1, lat * np.log2(np.maximum(shard, 2)), 0.0)
+    z3_comm = (
+        3.0 * _ring_time((p_first - p_expert) * 2.0, shard, dp_group_bw, lat)
+        + 3.0 * _ring_time(p_expert * 2.0, expert_shard, dp_group_bw, lat)
+        + 3.0 * layers_per_stage * np.where(shard > 1, lat * np.log2(np.maximum(shard, 2)), 0.0)
+    )
     z3_exposed = np.where(zero >= 3, np.maximum(0.0, z3_comm - eff.dp_overlap * t_mb), 0.0)
     t_mb = t_mb + z3_exposed
 
@@ -528,17 +547,16 @@ def evaluate(
 
     # Data parallel (ZeRO-0/1/2): one gradient reduce-scatter + parameter all-gather (= all-reduce)
     # per step, partly hidden behind the last micro-batch's backward pass.
-    dp_comm = 2.0 * _ring_time(p_first * g_b, shard, dp_group_bw, lat)
+    dp_comm = 2.0 * _ring_time(
+        (p_first - p_expert) * g_b, shard, dp_group_bw, lat
+    ) + 2.0 * _ring_time(p_expert * g_b, expert_shard, dp_group_bw, lat)
     dp_exposed = np.where(zero >= 3, 0.0, np.maximum(0.0, dp_comm - eff.dp_overlap * t_mb))
 
     # Optimizer step: Adam reads/writes ~28 bytes per parameter it owns (memory bound); offload
-    # moves
-    # gradients and weights over PCIe (≈25 GB/s per GPU) and runs Adam on the CPU (≈0.25 G params/s
-    # per
-    # GPU's share of a two-socket host, DeepSpeed ZeRO-Offload, Ren et al. 2021); NVMe adds the
-    # states'
-    # read and write at ≈3 GB/s per GPU (ZeRO-Infinity, Rajbhandari et al. 2021).
-    owned = p_first / o_div
+    # moves gradients and weights over PCIe (≈25 GB/s per GPU) and runs Adam on the CPU (≈0.25 G
+    # params/s per GPU's share of a two-socket host, DeepSpeed ZeRO-Offload, Ren et al. 2021); NVMe
+    # adds the states' read and write at ≈3 GB/s per GPU (ZeRO-Infinity, Rajbhandari et al. 2021).
+    owned = (p_first - p_expert) / o_div + p_expert / np.where(zero >= 1, expert_shard, 1.0)
     opt_s = owned * 28.0 / gpu.hbm_bytes_per_s
     offload_s = np.where(offload >= 1, owned * 4.0 / 25e9 + owned / 0.25e9, 0.0)
     offload_s = offload_s + np.where(offload >= 2, owned * 2.0 * o_b / 3e9, 0.0)
@@ -577,4 +595,5 @@ def evaluate(
         mfu=mfu,
         hfu=hfu,
         micro_batches=m,
+        micro_batch_s=t_mb,
     )

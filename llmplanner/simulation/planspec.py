@@ -232,9 +232,14 @@ def parse_plan(data: Any) -> PlanSpec:
         if data.get("budget_cap") is not None
         else None
     )
-    contingency = float(data.get("contingency", 0.10))
-    if isinstance(data.get("contingency"), bool) or not 0 <= contingency <= 1:
+    raw_contingency = data.get("contingency", 0.10)
+    if (
+        isinstance(raw_contingency, bool)
+        or not isinstance(raw_contingency, (int, float))
+        or not 0 <= raw_contingency <= 1
+    ):
         raise ValidationError("contingency", "must be a fraction from 0 to 1")
+    contingency = float(raw_contingency)
 
     trains_big = strategy in ("from_scratch", "cpt")
     model = parse_model(data["model"]) if data.get("model") is not None else None
@@ -264,7 +269,6 @@ def parse_plan(data: Any) -> PlanSpec:
             "mode",
             "price_per_gpu_hour",
             "discount",
-            "utilisation",
             "reliability_class",
             "provider_class",
             "checkpoint_storage_gbps",
@@ -288,7 +292,6 @@ def parse_plan(data: Any) -> PlanSpec:
             "mode",
             "price_per_gpu_hour",
             "discount",
-            "utilisation",
             "depreciation_years",
             "pue",
             "power_price_per_kwh",
@@ -340,6 +343,9 @@ def parse_plan(data: Any) -> PlanSpec:
         "runs": _num(sft, "runs", "sft", 3, integer=True, maximum=100),
         "cost_per_sample": _num(sft, "cost_per_sample", "sft", 0, allow_zero=True, maximum=1e6),
     }
+    per_server = gpu.gpus_per_server
+    if sft_spec["gpu_count"] > per_server and sft_spec["gpu_count"] % per_server:
+        raise ValidationError("sft.gpu_count", f"must fill whole servers of {per_server} GPUs")
     rl = _obj(data.get("rlhf"), "rlhf")
     _check_keys(rl, {"method", "preference_pairs"}, "rlhf")
     rlhf_method = _choice(

@@ -50,6 +50,7 @@ class Stage:
     gpu_type: str = ""
     gpu_count: int = 0
     note: str = ""
+    shortfall_gib: float = 0.0  # > 0: the job does not fit in GPU memory by this much
 
 
 @dataclass
@@ -78,15 +79,19 @@ class _Builder:
         gpu_hours: np.ndarray | None = None,
         costs: dict[str, np.ndarray] | None = None,
         delay_days: np.ndarray | None = None,
+        start_days: np.ndarray | None = None,
         gpu_type: str = "",
         gpu_count: int = 0,
         note: str = "",
+        shortfall_gib: float = 0.0,
     ) -> Stage:
         start = self.zeros()
         for dep in depends_on:
             start = np.maximum(start, self.stages[dep].finish_days)
         if delay_days is not None:
             start = start + delay_days
+        if start_days is not None:
+            start = start_days
         stage = Stage(
             key=key,
             name=name,
@@ -99,6 +104,7 @@ class _Builder:
             gpu_type=gpu_type,
             gpu_count=gpu_count,
             note=note,
+            shortfall_gib=shortfall_gib,
         )
         self.stages[key] = stage
         return stage
@@ -231,6 +237,24 @@ def _small_cluster_count(spec: PlanSpec, wanted: float) -> int:
     return max(1, count)
 
 
+def _fitting_run(
+    spec: PlanSpec, model: ModelSpec, tokens: float, wanted: float
+) -> tuple[int, Estimate]:
+    """An auxiliary training job on about ``wanted`` GPUs, doubled until it fits (≤ the cluster)."""
+    count = _small_cluster_count(spec, max(wanted, spec.cluster.gpu.gpus_per_server))
+    while True:
+        est = _train(
+            model,
+            tokens,
+            spec.precision,
+            ClusterSpec(spec.cluster.gpu, count).validate(),
+            spec.global_batch_tokens,
+        )
+        if est.fits or count >= spec.cluster.gpu_count:
+            return count, est
+        count = _small_cluster_count(spec, count * 2)
+
+
 def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> ProgramResult:
     """Simulate a whole program (see the module docstring); deterministic per seed."""
     rng = np.random.default_rng(seed)
@@ -280,15 +304,11 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
         prev = "burn_in"
         for i, size in enumerate(spec.ladder if strategy == "from_scratch" else ()):
             small = infer_from_params(size, seq_len=model.seq_len, vocab=model.vocab)
-            count = _small_cluster_count(spec, spec.cluster.gpu_count * size / model.total_params())
-            est = _train(
-                small,
-                20.0 * size,
-                spec.precision,
-                ClusterSpec(gpu, count).validate(),
-                spec.global_batch_tokens,
-            )
-            # Chinchilla tokens (20 per parameter) and three days of analysis per step.
+            # Chinchilla tokens (20 per parameter), never more than the main run's; three days of
+            # analysis per step; the GPUs the rung needs to fit, within the reserved cluster.
+            tokens = min(20.0 * size, spec.tokens)
+            wanted = spec.cluster.gpu_count * math.sqrt(size / model.total_params())
+            count, est = _fitting_run(spec, small, tokens, wanted)
             days = b.lognormal(est.wall_clock_days + 3.0, 0.25)
             key = f"ladder_{i + 1}"
             b.add(
@@ -300,7 +320,8 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
                 gpu_hours=days * 24.0 * count,
                 gpu_type=gpu.name,
                 gpu_count=count,
-                note=f"{20 * size / 1e9:.0f}B tokens on {count} GPUs, MFU {est.layout.mfu:.0%}",
+                note=f"{tokens / 1e9:.0f}B tokens on {count} GPUs, MFU {est.layout.mfu:.0%}",
+                shortfall_gib=est.shortfall_gib,
             )
             prev = key
         if prev != "burn_in":
@@ -318,11 +339,24 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
             gpu_type=gpu.name,
             gpu_count=spec.cluster.gpu_count,
             note=f"{main_est.layout.layout.describe()}, MFU {main_est.layout.mfu:.0%}",
+            shortfall_gib=main_est.shortfall_gib,
         )
         # The reserved cluster is paid from its delivery to the end of the main run, idle or not
-        # (seed 000: rented GPUs idle during small experiments are a real cost).
-        reserved_h = (b.stages["main"].finish_days - b.stages["burn_in"].start_days) * 24.0
-        b.stages["main"].costs["gpu_compute"][:] = reserved_h * rate_main
+        # (seed 000: rented GPUs idle during small experiments are a real cost) — month by month.
+        delivered = b.stages["burn_in"].start_days
+        reserved_days = b.stages["main"].finish_days - delivered
+        b.add(
+            "cluster",
+            f"Cluster reserved: {spec.cluster.gpu_count} × {gpu.name}",
+            "operations",
+            (),
+            reserved_days,
+            start_days=delivered,
+            costs={"gpu_compute": reserved_days * 24.0 * rate_main},
+            gpu_type=gpu.name,
+            gpu_count=spec.cluster.gpu_count,
+            note="paid from delivery to the end of the main run, idle time included",
+        )
         ckpt_tb = checkpoint_bytes_for(float(model.total_params()), spec.precision) / 1e12
         b.stages["main"].costs["storage"][:] = (
             CHECKPOINTS_KEPT
@@ -361,6 +395,7 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
         sft_model = replace(spec.model, seq_len=min(spec.model.seq_len, 4096))
         est = _train(sft_model, tokens, spec.precision, sft_cluster, 2**19)
         sft_runs = sft["runs"]
+        sft_short = est.shortfall_gib
         # A day of evaluation between runs.
         days = b.lognormal(sft_runs * (est.wall_clock_days + 1.0), 0.3)
         deps = ("sft_data", last_build) if last_build else ("sft_data",)
@@ -375,6 +410,7 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
             gpu_type=gpu.name,
             gpu_count=sft_gpus,
             note=f"{tokens / 1e9:.2g}B tokens per run",
+            shortfall_gib=sft_short,
         )
         last_build = "sft"
         if spec.rlhf_method != "none":
@@ -403,6 +439,7 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
                 costs={"gpu_compute": rl_days * 24.0 * _hourly_rate(spec, sft_gpus)},
                 gpu_type=gpu.name,
                 gpu_count=sft_gpus,
+                shortfall_gib=est_rl.shortfall_gib,
             )
             last_build = "rlhf"
 

@@ -170,6 +170,7 @@ class GoodputResult:
     loss_spikes: np.ndarray
     lost_work_hours: np.ndarray
     recovery_hours: np.ndarray
+    spike_recovery_hours: np.ndarray  # the part of recovery_hours spent on loss spikes
     checkpoint_hours: np.ndarray
     work_hours: np.ndarray  # after the hardware lottery, including work redone after a restart
     useful_hours: np.ndarray  # after the hardware lottery: the training itself
@@ -286,6 +287,15 @@ def simulate_goodput(spec: GoodputSpec) -> GoodputResult:
     d = _draw_trials(spec, rng)
 
     a = d.failure_rate_h * overhead  # failures per hour of work
+    # Beyond ~20 expected failures per interval an interval almost never completes: the run would
+    # not finish (and the negative binomial's p underflows). Say so instead of computing forever.
+    if float(np.max(a)) * interval > 20.0:
+        raise ValidationError(
+            "checkpoint_interval_min",
+            f"{interval * 60:.0f} min between checkpoints never completes on this cluster: "
+            f"a failure is expected every {1.0 / fail_h:.1f} h; "
+            f"use the optimum ({optimal * 60:.0f} min)",
+        )
     full_intervals = np.floor(d.work / interval)
     last = d.work - full_intervals * interval
     survive = np.exp(-a * interval)
@@ -322,6 +332,7 @@ def simulate_goodput(spec: GoodputSpec) -> GoodputResult:
         loss_spikes=spikes,
         lost_work_hours=lost + spike_lost,
         recovery_hours=recovery + spike_recovery,
+        spike_recovery_hours=spike_recovery + spike_lost,
         checkpoint_hours=d.work * (overhead - 1.0),
         work_hours=d.work,
         useful_hours=d.useful,

@@ -152,6 +152,7 @@ def report(result: ProgramResult) -> dict[str, Any]:
                     c: round(float(np.median(v)), 2) for c, v in s.costs.items() if v.any()
                 },
                 "note": s.note,
+                "shortfall_gib": round(s.shortfall_gib, 2),
                 "roles": list(STREAM_ROLES[s.stream]),
             }
         )

@@ -375,6 +375,23 @@ def risk_register(result: ProgramResult, findings: list[Finding] | None = None) 
             )
         )
 
+    for stage in result.stages:
+        if stage.shortfall_gib > 0:
+            out.append(
+                Risk(
+                    f"does_not_fit_{stage.key}",
+                    f"{stage.name} does not fit in GPU memory "
+                    f"(short by {stage.shortfall_gib:.0f} GiB)",
+                    1.0,
+                    "rule",
+                    30.0,
+                    30 * per_day,
+                    "more or larger GPUs, ZeRO-3 or offload, recomputation, or a smaller model",
+                    "distributed_training_engineer",
+                    "memory model: ZeRO (Rajbhandari 2020), activations (Korthikanti 2022)",
+                )
+            )
+
     g = result.goodput
     main = next((s for s in result.stages if s.key == "main"), None)
     if g is not None and main is not None:
@@ -433,7 +450,7 @@ def risk_register(result: ProgramResult, findings: list[Finding] | None = None) 
             )
         )
         p_spike = float(np.mean(g.loss_spikes > 0))
-        spike_days = float(np.percentile(g.recovery_hours, 90) - np.median(g.recovery_hours)) / 24.0
+        spike_days = float(np.percentile(g.spike_recovery_hours, 90)) / 24.0
         fp16 = spec.precision == "fp16"
         out.append(
             Risk(

@@ -242,7 +242,7 @@ def search(
     top_k: int = 5,
     efficiency: Efficiency = DEFAULT_EFFICIENCY,
 ) -> SearchResult:
-    """Rank every feasible layout by step time; report the memory shortfall when none fits."""
+    """Rank every feasible layout by throughput; report the memory shortfall when none fits."""
     model.validate()
     training.validate()
     cluster.validate()
@@ -253,7 +253,8 @@ def search(
     valid_idx = np.flatnonzero(ev.valid)
     feasible_idx = np.flatnonzero(ev.feasible)
     if feasible_idx.size:
-        order = feasible_idx[np.argsort(ev.step_time_s[feasible_idx], kind="stable")[:top_k]]
+        # By throughput, not step time: layouts may run a slightly different (rounded) batch.
+        order = feasible_idx[np.argsort(-ev.tokens_per_s[feasible_idx], kind="stable")[:top_k]]
         top = tuple(ranked(ev, cand, int(i), cluster) for i in order)
         return SearchResult(examined, int(valid_idx.size), int(feasible_idx.size), top, None, 0.0)
     if not valid_idx.size:

@@ -10,7 +10,7 @@ from .hardware import GPUSpec
 RECOMPUTE = ("none", "selective", "full")
 OFFLOAD = ("none", "cpu", "nvme")
 OPTIMIZERS = ("adam", "sgd", "adafactor")
-FRAMEWORKS = ("megatron", "fsdp")
+FRAMEWORKS = ("auto", "megatron", "fsdp")
 PRECISION_ALIASES = {
     "fp32": "fp32",
     "float32": "fp32",
@@ -54,8 +54,9 @@ class TrainingSpec:
     precision: str = "bf16"
     optimizer: str = "adam"
     flash_attention: bool = True
-    # "megatron": fused kernels (Megatron-Core, NeMo); "fsdp": PyTorch eager (FSDP, DeepSpeed).
-    framework: str = "megatron"
+    # "megatron": fused kernels (Megatron-Core, NeMo); "fsdp": PyTorch eager (FSDP, DeepSpeed);
+    # "auto": ZeRO-3 layouts on an eager stack, tensor/pipeline layouts on fused kernels.
+    framework: str = "auto"
 
     @property
     def global_batch_tokens(self) -> int:

@@ -55,13 +55,19 @@ def test_full_recompute_adds_a_forward_pass_to_hardware_flops_only():
 
 
 def test_the_pipeline_bubble_is_p_minus_1_over_m_v():
+    # Narayanan et al. 2021: the 1F1B bubble is (p−1)/v micro-batch times, i.e. (p−1)/(m·v) of the
+    # m micro-batches' time.
     m = preset("gpt3-175b")
     t = TrainingSpec(1e9, 64, 2048)
+    bubbles = {}
     for vp in (1, 2, 4):
         ev = _eval(m, t, Layout(tp=8, pp=8, vp=vp, dp=1, micro_batch=1))
-        micro = float(ev.micro_batches[0])
-        pipeline = micro * (float(ev.bubble_s[0]) * vp / 7)  # m · t_mb
-        assert float(ev.bubble_s[0]) / pipeline == pytest.approx(7 / (64 * vp), rel=1e-6)
+        t_mb, micro = float(ev.micro_batch_s[0]), float(ev.micro_batches[0])
+        assert micro == 64
+        assert float(ev.bubble_s[0]) == pytest.approx(7 / vp * t_mb, rel=1e-9)
+        assert float(ev.bubble_s[0]) / (micro * t_mb) == pytest.approx(7 / (64 * vp), rel=1e-9)
+        bubbles[vp] = float(ev.bubble_s[0])
+    assert bubbles[1] > bubbles[2] > bubbles[4]
 
 
 def test_fp8_is_faster_than_bf16_on_hopper_but_not_twice():

@@ -29,6 +29,7 @@ STAGES = {
         "burn_in",
         "ladder_1",
         "main",
+        "cluster",
         "sft_data",
         "sft",
         "pref_data",
@@ -36,7 +37,7 @@ STAGES = {
         "eval",
         "release",
     ],
-    "cpt-7b-domain": ["data", "burn_in", "main", "sft_data", "sft", "eval", "release"],
+    "cpt-7b-domain": ["data", "burn_in", "main", "cluster", "sft_data", "sft", "eval", "release"],
     "sft-7b": ["sft_data", "sft", "eval", "release"],
     "rag": ["ingest", "index", "retrieval_eval", "eval", "serving"],
     "icl": ["prompts", "eval", "serving"],
@@ -67,14 +68,22 @@ def test_rag_and_icl_are_never_free(name):
     assert np.all(result.cost_by_category["gpu_compute"] == 0)
 
 
-def test_rented_gpus_are_paid_while_idle_during_the_ladder():
-    result = simulate(load("from-scratch-7b"))
+def test_rented_gpus_are_paid_from_delivery_to_the_end_of_the_main_run_month_by_month():
+    data = load("from-scratch-7b")
+    result = simulate(data)
     st = {s.key: s for s in result.stages}
-    main_hours = (st["main"].finish_days - st["main"].start_days) * 24
-    reserved_hours = (st["main"].finish_days - st["burn_in"].start_days) * 24
-    rate = st["main"].costs["gpu_compute"] / reserved_hours
-    assert np.all(reserved_hours > main_hours)
-    assert np.all(st["main"].costs["gpu_compute"] > rate * main_hours)
+    cluster = st["cluster"]
+    assert np.array_equal(cluster.start_days, st["burn_in"].start_days)
+    assert np.array_equal(cluster.finish_days, st["main"].finish_days)
+    # 256 H800 at the catalog's 14 CNY per GPU-hour, idle time during the ladder included.
+    hours = (cluster.finish_days - cluster.start_days) * 24
+    assert np.allclose(cluster.costs["gpu_compute"], hours * 256 * 14.0)
+    assert np.all(hours > (st["main"].finish_days - st["main"].start_days) * 24)
+    assert not st["main"].costs["gpu_compute"].any()  # counted once, on the reservation
+    # The months the cluster is held are the months it is paid for.
+    gpu = result.monthly[:, :, CATEGORIES.index("gpu_compute")]
+    delivered_in_month_1 = cluster.start_days < DAYS_PER_MONTH
+    assert delivered_in_month_1.any() and np.all(gpu[delivered_in_month_1, 0] > 0)
 
 
 def test_repeated_full_runs_multiply_the_main_run():
