@@ -100,6 +100,14 @@ class VersionMixin(forms.Form):
 
 
 class ProgramForm(forms.ModelForm):
+    # When the form was loaded (the program's updated_at): an optimistic lock like a version.
+    loaded_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "loaded_at" not in self.initial:
+            self.initial["loaded_at"] = self.instance.updated_at.isoformat()
+
     class Meta:
         model = Program
         fields = ["name", "goal", "deadline", "budget_cap", "currency", "usd_to_cny"]

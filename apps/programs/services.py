@@ -254,8 +254,24 @@ def program_create(
 
 
 @transaction.atomic
-def program_update(*, user: User, program: Program, **values: Any) -> Program:
+def program_update(
+    *, user: User, program: Program, expected_updated_at: dt.datetime | None = None, **values: Any
+) -> Program:
+    """Change the program's fields. ``expected_updated_at`` (when the form was loaded) makes a
+    concurrent edit fail with ``ConflictError`` instead of silently overwriting it."""
     _require_editor(user, program.organization)
+    if expected_updated_at is not None:
+        claimed = Program.objects.filter(pk=program.pk, updated_at=expected_updated_at).update(
+            updated_at=timezone.now()
+        )
+        if claimed != 1:
+            raise ConflictError(
+                _(
+                    "Someone changed this program after you opened it. Nothing was saved: "
+                    "reload the page to see their change, then apply yours again."
+                )
+            )
+        program.refresh_from_db()
     names = [
         n
         for n in values

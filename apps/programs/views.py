@@ -96,6 +96,7 @@ def program_create(request: HttpRequest) -> HttpResponse:
     form = ProgramCreateForm(request.POST or None, organizations=organizations)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
+        data.pop("loaded_at", None)
         try:
             with denied_is_403():
                 program = services.program_create(user=_user(request), **data)
@@ -163,7 +164,13 @@ def program_edit(request: HttpRequest, program_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             with denied_is_403():
-                services.program_update(user=_user(request), program=program, **form.cleaned_data)
+                data = dict(form.cleaned_data)
+                services.program_update(
+                    user=_user(request),
+                    program=program,
+                    expected_updated_at=data.pop("loaded_at"),
+                    **data,
+                )
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:

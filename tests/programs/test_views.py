@@ -313,3 +313,15 @@ def test_the_history_tab_lists_who_changed_what(owner_client, owner, scenario):
     page = owner_client.get(reverse("programs:scenario_tab", args=[scenario.pk, "history"]))
     body = page.content.decode()
     assert owner.username in body and "full_runs" in body and "<strong>3</strong>" in body
+
+
+def test_two_people_editing_a_program_do_not_overwrite_each_other(owner_client, program):
+    url = reverse("programs:program_edit", args=[program.pk])
+    page = owner_client.get(url).content.decode()
+    loaded_at = page.split('name="loaded_at" value="')[1].split('"')[0]
+    data = {"name": "First", "currency": "CNY", "usd_to_cny": "7.2", "loaded_at": loaded_at}
+    assert owner_client.post(url, data).status_code == 302
+    response = owner_client.post(url, {**data, "name": "Second"})
+    assert "Someone changed this program after you opened it" in response.content.decode()
+    program.refresh_from_db()
+    assert program.name == "First"
