@@ -157,3 +157,18 @@ def test_a_sweep_is_fanned_out_and_charted(owner_client, scenario):
 def test_a_bad_sweep_form_says_why_and_starts_nothing(owner_client, scenario, data, message):
     response = owner_client.post(reverse("runs:sweep_start", args=[scenario.pk]), data, follow=True)
     assert message in response.content.decode() and not Sweep.objects.exists()
+
+
+def test_the_scenario_page_links_to_its_runs(owner_client, viewer_client, scenario):
+    url = reverse("programs:scenario_detail", args=[scenario.pk])
+    page = owner_client.get(url, follow=True).content.decode()
+    assert 'data-testid="simulation-panel"' in page and 'data-testid="run-plan"' in page
+    assert "Not simulated yet" in page
+    run = finished_run(owner_client, scenario)
+    page = owner_client.get(url, follow=True).content.decode()
+    assert reverse("runs:plan_run_detail", args=[run.pk]) in page
+    viewer_page = viewer_client.get(url, follow=True).content.decode()
+    assert (
+        'data-testid="simulation-panel"' in viewer_page
+        and 'data-testid="run-plan"' not in viewer_page
+    )
