@@ -1,0 +1,130 @@
+"""The "assumptions and sources" section: every default number the plan leans on, with its
+citation. Values are read from the simulation core's constants (never copied), so the document
+says what the core actually used; the sources are those the core's comments and docstrings give.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from apps.programs.catalogs import ROLE_TEMPLATES
+from llmplanner.simulation.planspec import DEFAULT_MONTHLY_CNY
+from llmplanner.simulation.program import CHECKPOINTS_KEPT, DAYS_PER_MONTH, STORAGE_USD_PER_TB_MONTH
+from llmplanner.simulation.reliability import DEFAULT_RATES, PROVIDER_CLASSES, RELIABILITY_CLASSES
+
+KOKOLIS = "Kokolis et al. 2024 (Meta RSC); OPT-175B and BLOOM-176B logbooks"
+
+
+def role_names() -> dict[str, str]:
+    """The core's role keys by their template names, in the active language."""
+    return {key: _(name) for key, name, core, *_rest in ROLE_TEMPLATES if key == core}
+
+
+def _salary_sources() -> dict[str, str]:
+    return {key: source for key, _n, core, _c, _h, _g, source in ROLE_TEMPLATES if key == core}
+
+
+def assumption_rows(inputs: dict[str, Any], report: dict[str, Any]) -> list[dict[str, str]]:
+    """Rows of ``{"topic", "value", "source"}``: the defaults, then each rule the checks and the
+    risk register applied (deduplicated)."""
+    cluster = inputs.get("cluster") or {}
+    reliability = str(cluster.get("reliability_class") or "standard")
+    provider = str(cluster.get("provider_class") or "standard")
+    multiplier, restart_min = RELIABILITY_CLASSES.get(reliability, RELIABILITY_CLASSES["standard"])
+    late_p, late_days = PROVIDER_CLASSES.get(provider, PROVIDER_CLASSES["standard"])
+    goodput = ((report.get("main_run") or {}).get("goodput")) or {}
+    names = role_names()
+    sources = _salary_sources()
+    rows = [
+        {
+            "topic": _("Monte Carlo"),
+            "value": _("%(trials)s trials, seed %(seed)s")
+            % {"trials": report.get("trials"), "seed": report.get("seed")},
+            "source": _("planning assumption: P10/P50/P90 over the trials"),
+        },
+        {
+            "topic": _("Month length"),
+            "value": _("%(days).2f days") % {"days": DAYS_PER_MONTH},
+            "source": _("365.25 / 12"),
+        },
+        {
+            "topic": _("Contingency"),
+            "value": f"{float(inputs.get('contingency') or 0) * 100:.0f}%",
+            "source": _("the scenario's input"),
+        },
+        {
+            "topic": _("Failure rates of a training job"),
+            "value": _(
+                "GPU %(gpu)s per 1000 GPU-days; host %(host)s and network %(net)s per 1000 "
+                "node-days; software %(sw)s per day"
+            )
+            % {
+                "gpu": DEFAULT_RATES.gpu_per_1000_gpu_days,
+                "host": DEFAULT_RATES.host_per_1000_node_days,
+                "net": DEFAULT_RATES.network_per_1000_node_days,
+                "sw": DEFAULT_RATES.software_per_day,
+            },
+            "source": KOKOLIS,
+        },
+        {
+            "topic": _("Cluster reliability class"),
+            "value": _("%(cls)s: failure rate × %(mult)s, restart %(minutes).0f min")
+            % {"cls": reliability, "mult": multiplier, "minutes": restart_min},
+            "source": _("Dubey et al. 2024 (Llama 3, §3.3.4); %(k)s; seed 000/003")
+            % {"k": KOKOLIS},
+        },
+        {
+            "topic": _("Provider delivery"),
+            "value": _("%(cls)s: late with probability %(p).0f%%, median delay %(days).0f days")
+            % {"cls": provider, "p": late_p * 100, "days": late_days},
+            "source": _("seed 003: providers delivering months late"),
+        },
+        {
+            "topic": _("Checkpoint interval"),
+            "value": _("%(minutes).0f min (Young/Daly optimum)")
+            % {"minutes": goodput.get("checkpoint_interval_min") or 0}
+            if goodput
+            else "—",
+            "source": _("Young 1974; Daly 2006: √(2 × save time × MTBF)"),
+        },
+        {
+            "topic": _("Checkpoint storage"),
+            "value": _("%(kept)s checkpoints kept, $%(price).0f per TB-month")
+            % {"kept": CHECKPOINTS_KEPT, "price": STORAGE_USD_PER_TB_MONTH},
+            "source": _("2024 list prices of parallel file systems and object stores"),
+        },
+        {
+            "topic": _("Compute-optimal data"),
+            "value": _("20 tokens per parameter"),
+            "source": "Hoffmann et al. 2022 (Chinchilla)",
+        },
+        {
+            "topic": _("Step time and MFU"),
+            "value": _("13 efficiency parameters fitted globally to 227 published runs"),
+            "source": "Narayanan et al. 2021 (Megatron-LM); MosaicML llm-foundry; NVIDIA NeMo",
+        },
+        {
+            "topic": _("Memory per GPU"),
+            "value": _("activations, recompute, parallelism; 2 + 2 + 12 bytes per parameter"),
+            "source": "Korthikanti et al. 2022; Rajbhandari et al. 2020 (ZeRO)",
+        },
+    ]
+    for role, monthly in DEFAULT_MONTHLY_CNY.items():
+        rows.append(
+            {
+                "topic": _("Salary: %(role)s") % {"role": names.get(role, role)},
+                "value": _("¥%(amount)s per month") % {"amount": f"{monthly:,}"},
+                "source": sources.get(role, "seed 004"),
+            }
+        )
+    seen = set()
+    for item in [*report.get("data_checks", []), *report.get("risks", [])]:
+        rule = str(item.get("rule") or item.get("title") or "")
+        source = str(item.get("source") or "")
+        if not source or (rule, source) in seen:
+            continue
+        seen.add((rule, source))
+        rows.append({"topic": _("Rule"), "value": rule, "source": source})
+    return rows

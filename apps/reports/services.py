@@ -1,0 +1,135 @@
+"""Writes of PDF exports: create (or reuse) an export, claim it on a worker, render it.
+
+``export_create`` is the one entry point for the pages and the API. Rendering happens on a
+worker (``apps.reports.tasks.export_render_task``); the file goes to the default storage
+(``MEDIA_ROOT``) and its name, size and page count onto the row.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.accounts.selectors import membership_get
+from apps.common.errors import ApplicationError
+from apps.reports.document import content_hash, render_pdf
+from apps.reports.models import Export
+from apps.runs.models import PlanRun, RunStatus
+
+IN_FLIGHT = (Export.Status.QUEUED, Export.Status.RENDERING)
+
+
+def export_create(*, user: User, run: PlanRun, paper: str = "a4", language: str = "en") -> Export:
+    """An export of ``run`` as a PDF on ``paper`` (``a4``/``letter``) in ``language``
+    (``en``/``zh-hans``), rendered by a worker after the transaction commits.
+
+    Any member of the run's organization may export (viewers included: a document is a read).
+    The same document (same content hash) already rendered in the organization is reused — a new
+    row, ``reused_from`` set, ready at once, nothing rendered; one being rendered is returned as
+    it is. Raises ``ApplicationError`` for a non-member, an unfinished run or a bad choice.
+    """
+    from apps.reports.tasks import export_render_task  # tasks import services; avoid the cycle
+
+    organization = run.organization
+    if membership_get(user=user, organization=organization) is None:
+        raise ApplicationError("You are not a member of this run's organization.")
+    if paper not in Export.Paper.values:
+        raise ApplicationError(f"Paper must be one of {', '.join(Export.Paper.values)}.")
+    if language not in Export.Language.values:
+        raise ApplicationError(f"Language must be one of {', '.join(Export.Language.values)}.")
+    if run.status != RunStatus.SUCCEEDED or not run.result:
+        raise ApplicationError("Only a successful run can be exported; this one has no result.")
+    digest = content_hash(run=run, paper=paper, language=language)
+    fields = dict(
+        organization=organization,
+        run=run,
+        created_by=user,
+        paper=paper,
+        language=language,
+        content_hash=digest,
+    )
+    with transaction.atomic():
+        same = Export.objects.filter(organization=organization, content_hash=digest)
+        in_flight = same.filter(status__in=IN_FLIGHT).order_by("created_at").first()
+        if in_flight is not None:
+            return in_flight
+        for ready in same.filter(status=Export.Status.READY).exclude(file="").order_by("-id"):
+            if default_storage.exists(ready.file.name):
+                now = timezone.now()
+                return Export.objects.create(
+                    **fields,
+                    status=Export.Status.READY,
+                    file=ready.file.name,
+                    size_bytes=ready.size_bytes,
+                    page_count=ready.page_count,
+                    render_seconds=0.0,
+                    reused_from=ready.reused_from or ready,
+                    started_at=now,
+                    finished_at=now,
+                )
+        export = Export.objects.create(**fields)
+        # The worker must find the row: enqueue only after the transaction commits.
+        export_render_task.delay_on_commit(export.pk)
+    return export
+
+
+def export_claim(*, export_id: int, worker: str) -> bool:
+    """queued → rendering by a conditional UPDATE; False when another delivery has it or it is
+    done. A render left behind by a dead worker is reclaimable after the hard time limit (late
+    acknowledgement delivers its message again), up to ``Export.MAX_ATTEMPTS`` attempts."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    claimable = Q(status=Export.Status.QUEUED) | Q(
+        status=Export.Status.RENDERING, started_at__lt=stale
+    )
+    updated = Export.objects.filter(
+        claimable, pk=export_id, attempts__lt=Export.MAX_ATTEMPTS
+    ).update(
+        status=Export.Status.RENDERING,
+        started_at=now,
+        worker=worker,
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    return updated == 1
+
+
+def export_render(*, export_id: int, worker: str) -> Export | None:
+    """Claim the export, render its PDF, store the file and the outcome; None if not claimed."""
+    if not export_claim(export_id=export_id, worker=worker):
+        return None
+    export = Export.objects.select_related("run__scenario__program__organization").get(pk=export_id)
+    fields: dict[str, object]
+    try:
+        rendered = render_pdf(export.run, paper=export.paper, language=export.language)
+    except Exception as exc:  # recorded on the row, not lost in a worker log
+        fields = {
+            "status": Export.Status.FAILED,
+            "error": f"The PDF could not be rendered: {type(exc).__name__}: {exc}",
+        }
+    else:
+        name = f"{export.organization_id}-{export.content_hash[:16]}-{export.pk}.pdf"
+        export.file.save(name, ContentFile(rendered.content), save=False)
+        fields = {
+            "status": Export.Status.READY,
+            "file": export.file.name,
+            "size_bytes": len(rendered.content),
+            "page_count": rendered.page_count,
+            "render_seconds": round(rendered.seconds, 3),
+            "error": "",
+        }
+    now = timezone.now()
+    # Only the owner of the claim may finish it; a file written after losing it is removed.
+    finished = Export.objects.filter(
+        pk=export_id, status=Export.Status.RENDERING, worker=worker
+    ).update(**fields, finished_at=now, updated_at=now)
+    if not finished and fields.get("file"):
+        default_storage.delete(str(fields["file"]))
+    return Export.objects.get(pk=export_id)
