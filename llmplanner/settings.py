@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.runs",
     "apps.programs",
+    "apps.reports",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +137,9 @@ STORAGES = {
 }
 # In development static files are served straight from static/ without collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG
+# Generated files: the PDF exports of apps/reports. Never served as public media — downloads go
+# through a view scoped to the organization. Under compose, web and workers share it (a volume).
+MEDIA_ROOT = VAR_DIR / "media"
 
 SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
