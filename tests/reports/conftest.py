@@ -35,9 +35,7 @@ def gpt3_report(gpt3_plan) -> dict:
 def unsaved_run(report: dict, plan: dict, scenario_name: str = "A: 175B on 1,024 A100") -> PlanRun:
     """A run with its program and organization, never saved: documents render without a DB."""
     organization = Organization(name="Demo Lab", slug="demo-lab")
-    program = Program(
-        organization=organization, name="GPT-3-class 175B", goal="A 175B base model."
-    )
+    program = Program(organization=organization, name="GPT-3-class 175B", goal="A 175B base model.")
     scenario = Scenario(program=program, name=scenario_name, is_baseline=True)
     return PlanRun(
         pk=41,

@@ -38,8 +38,20 @@ def first_page_png(content: bytes, folder: Path, dpi: int = 50) -> Image.Image:
     pdf = folder / "document.pdf"
     pdf.write_bytes(content)
     subprocess.run(
-        ["pdftoppm", "-r", str(dpi), "-f", "1", "-l", "1", "-png", "-singlefile", str(pdf),
-         str(folder / "page1")],
-        check=True, timeout=60,
-    )  # fmt: skip
+        [
+            "pdftoppm",
+            "-r",
+            str(dpi),
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-png",
+            "-singlefile",
+            str(pdf),
+            str(folder / "page1"),
+        ],
+        check=True,
+        timeout=60,
+    )
     return Image.open(folder / "page1.png").convert("RGB")

@@ -85,7 +85,12 @@ def test_it_shows_the_runs_key_numbers(english_pages, gpt3_report):
 
 def test_the_cover_names_the_program_scenario_date_and_version(english_pages):
     cover = squash(english_pages[0])
-    for part in ("GPT-3-class 175B", "A: 175B on 1,024 A100", "Jan. 4, 2027", "scenario v3, run #41"):
+    for part in (
+        "GPT-3-class 175B",
+        "A: 175B on 1,024 A100",
+        "Jan. 4, 2027",
+        "scenario v3, run #41",
+    ):
         assert squash(part) in cover, part
 
 
@@ -143,8 +148,16 @@ def test_the_hash_changes_with_paper_language_and_cover(run, gpt3_report, gpt3_p
 
 def test_its_charts_are_the_dashboard_figures_as_inline_svg(run):
     html = render_html(run, paper="a4", language="en")
-    for name in ("cost_breakdown", "monthly_spend", "gantt", "finish_distribution",
-                 "memory_breakdown", "layouts_compared", "scaling", "risk_heatmap"):  # fmt: skip
+    for name in (
+        "cost_breakdown",
+        "monthly_spend",
+        "gantt",
+        "finish_distribution",
+        "memory_breakdown",
+        "layouts_compared",
+        "scaling",
+        "risk_heatmap",
+    ):
         assert f'id="{name}-plot"' in html, name
 
 

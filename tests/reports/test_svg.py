@@ -1,0 +1,104 @@
+"""The plotly → SVG renderer: every dashboard figure of every example plan, and the pieces."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import plotly.graph_objects as go
+import pytest
+from django.conf import settings
+
+from apps.reports.svg import UnsupportedFigure, figure_to_svg
+from apps.reports.svg.axes import format_tick, log_ticks, wrap_label
+from apps.runs import plan_figures
+from llmplanner.simulation.report import run_plan
+
+EXAMPLES = sorted((Path(settings.BASE_DIR) / "llmplanner/simulation/examples").glob("plan-*.json"))
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module", params=[p.name for p in EXAMPLES])
+def report(request):
+    plan = json.loads((EXAMPLES[0].parent / request.param).read_text())
+    return run_plan(plan, trials=100, seed=0)
+
+
+def rects(svg: str) -> list[dict[str, float]]:
+    root = ET.fromstring(svg)
+    return [
+        {k: float(v) for k, v in r.attrib.items() if k in ("x", "y", "width", "height")}
+        for r in root.iter(f"{SVG}rect")
+        if r.get("fill") not in (None, "none")
+    ]
+
+
+def test_every_dashboard_figure_of_every_example_plan_renders(report):
+    for name, fig in plan_figures.dashboard_figures(report).items():
+        svg = figure_to_svg(fig, element_id=name)
+        root = ET.fromstring(svg)  # well-formed
+        assert root.tag == f"{SVG}svg" and root.get("viewBox") == f"0 0 680 {root.get('height')}"
+        kinds = {f"{SVG}{kind}" for kind in ("rect", "polyline", "circle", "polygon")}
+        marks = [e for e in root.iter() if e.tag in kinds]
+        assert len(marks) >= 2, name
+        for element in root.iter():
+            for value in element.attrib.values():
+                assert "nan" not in value.lower() and "inf" not in value.lower(), (name, value)
+
+
+def test_a_trace_type_it_cannot_draw_is_refused():
+    with pytest.raises(UnsupportedFigure):
+        figure_to_svg(go.Figure(go.Pie(values=[1, 2])))
+
+
+def test_stacked_bars_sit_on_each_other():
+    fig = go.Figure([go.Bar(x=["a"], y=[1.0]), go.Bar(x=["a"], y=[3.0])])
+    fig.update_layout(barmode="stack", showlegend=False)
+    lower, upper = rects(figure_to_svg(fig))[-2:]
+    assert upper["y"] + upper["height"] == pytest.approx(lower["y"], abs=0.02)
+    assert upper["height"] == pytest.approx(3 * lower["height"], rel=0.01)
+
+
+def test_horizontal_bars_start_at_their_base():
+    fig = go.Figure([go.Bar(y=["s"], x=[10.0], base=[20.0], orientation="h")])
+    fig.update_layout(xaxis={"range": [0, 40]})
+    svg = figure_to_svg(fig)
+    bar = rects(svg)[-1]
+    plot = re.search(
+        r'<clipPath id="chart-plot"><rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', svg
+    )
+    left, width = float(plot.group(1)), float(plot.group(2))
+    assert bar["x"] == pytest.approx(left + width * 0.5, abs=0.1)
+    assert bar["width"] == pytest.approx(width * 0.25, abs=0.1)
+
+
+def test_labels_are_escaped():
+    fig = go.Figure(go.Bar(x=["<b>R&D</b>"], y=[1]))
+    assert "&lt;b&gt;R&amp;D&lt;/b&gt;" in figure_to_svg(fig)
+
+
+@pytest.mark.parametrize(
+    ("value", "step", "fmt", "label"),
+    [
+        (2_500_000, 2_500_000, "", "2.5M"),
+        (10_000_000, 2_500_000, "", "10M"),
+        (500_000, 100_000, "", "500k"),
+        (0.4, 0.2, ".0%", "40%"),
+        (0, 5, "", "0"),
+        (1.2e9, 2e8, "", "1.2B"),
+        (17.5, 2.5, "", "17.5"),
+    ],
+)
+def test_ticks_read_like_plotly(value, step, fmt, label):
+    assert format_tick(value, step, fmt) == label
+
+
+def test_a_log_axis_ticks_at_1_2_5():
+    assert [label for _, label in log_ticks(2.3, 3.7, "")] == ["200", "500", "1k", "2k", "5k"]
+
+
+def test_long_category_labels_wrap_at_spaces():
+    assert wrap_label("TP4 PP8 VP6 DP32 MB2", 60, 11) == ["TP4 PP8", "VP6 DP32", "MB2"]
+    assert wrap_label("unbreakablelonglabel", 30, 11) is None
