@@ -7,6 +7,17 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 "$ROOT/scripts/setup.sh"
+# The PDF export tests need poppler's pdftoppm (page 1 as PNG) and a CJK font (the Chinese
+# document): install Debian's packages when they are missing and we may.
+if ! command -v pdftoppm >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[test] installing poppler-utils and fonts-noto-cjk for the PDF tests" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils fonts-noto-cjk >/dev/null
+  else
+    echo "[test] warning: install poppler-utils and fonts-noto-cjk, or the PDF tests fail" >&2
+  fi
+fi
 
 export DJANGO_SETTINGS_MODULE=llmplanner.settings
 # Tests run with DEBUG off, like production; they need a key but never a real one.
