@@ -6,10 +6,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 
-# Pango and CJK fonts for the PDF renderer (WeasyPrint) that reports will use.
+# Pango and fonts for the PDF exports (WeasyPrint): Noto CJK for Chinese, DejaVu for the rest.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -19,7 +19,7 @@ RUN pip install -r requirements.lock
 COPY . .
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0 \
     && useradd --create-home --uid 1000 app \
-    && mkdir -p /app/var && chown app /app/var
+    && mkdir -p /app/var/media && chown -R app /app/var
 USER app
 
 EXPOSE 8000
