@@ -9,7 +9,8 @@ cd "$ROOT"
 "$ROOT/scripts/setup.sh"
 # The PDF export tests need poppler's pdftoppm (page 1 as PNG) and a CJK font (the Chinese
 # document): install Debian's packages when they are missing and we may.
-if ! command -v pdftoppm >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+fonts="$(fc-list : family 2>/dev/null || true)"  # not piped into grep -q: pipefail + SIGPIPE
+if ! command -v pdftoppm >/dev/null 2>&1 || [[ "$fonts" != *"Noto Sans CJK"* ]]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "[test] installing poppler-utils and fonts-noto-cjk for the PDF tests" >&2
     apt-get update -qq >/dev/null
