@@ -243,6 +243,7 @@ def document_context(run: PlanRun, *, paper: str) -> dict[str, Any]:
         "page_height": PAPER_SIZES[paper][1],
         "report": report,
         "plan": report.get("plan", {}),
+        "start_date": _date(report.get("plan", {}).get("start_date")),
         "inputs": inputs,
         "currency": report.get("plan", {}).get("currency", "CNY"),
         "headlines": headlines,
