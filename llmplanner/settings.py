@@ -4,6 +4,7 @@ Every variable read here is listed, with its default, in ``.env.example``. A bad
 start-up with ``ImproperlyConfigured`` naming the variable (see ``llmplanner.env``).
 """
 
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -50,11 +51,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "apps.common",
     "apps.accounts",
     "apps.runs",
     "apps.programs",
     "apps.reports",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +129,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Generated files (PDF exports) live here and are served only by views that check access.
+MEDIA_ROOT = VAR_DIR / "media"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -137,9 +144,6 @@ STORAGES = {
 }
 # In development static files are served straight from static/ without collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG
-# Generated files: the PDF exports of apps/reports. Never served as public media — downloads go
-# through a view scoped to the organization. Under compose, web and workers share it (a volume).
-MEDIA_ROOT = VAR_DIR / "media"
 
 SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
@@ -147,9 +151,43 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 if env_bool("BEHIND_HTTPS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# The finance API (apps/api): organization tokens or a browser session, one error envelope,
+# pages of 50, filters, a request budget per token, an OpenAPI 3 schema.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/min") or ""
+if not re.fullmatch(r"\d+/(s|sec|m|min|h|hour|d|day)", API_RATE_LIMIT):
+    raise ImproperlyConfigured("API_RATE_LIMIT must look like 600/min (per s, min, hour or day)")
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.api.authentication.OrganizationTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "apps.api.permissions.TokenScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": API_RATE_LIMIT},
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.ApiPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.api.exceptions.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "llmplanner finance API",
+    "DESCRIPTION": (
+        "Budgets of LLM training programs for finance tooling: programs, scenarios, runs, "
+        "GPU budget lines, team and data; the budget by month and category (P50/P90; "
+        "JSON, CSV or XLSX). Authenticate with `Authorization: Bearer <organization token>`. "
+        "Money is a decimal string with its currency code. "
+        'Errors: `{"error": {"code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
 }
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})

@@ -1,6 +1,7 @@
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 
-from apps.accounts.models import Membership, Organization, User
+from apps.accounts.models import ApiToken, Membership, Organization, User
 
 
 def organization_list(*, user: User) -> QuerySet[Organization]:
@@ -18,3 +19,20 @@ def organization_list_editable(*, user: User) -> QuerySet[Organization]:
 
 def membership_get(*, user: User, organization: Organization) -> Membership | None:
     return Membership.objects.filter(user=user, organization=organization).first()
+
+
+def api_token_list(*, user: User) -> QuerySet[ApiToken]:
+    """Tokens of the user's organizations (their secrets are never stored, so never shown)."""
+    return ApiToken.objects.filter(organization__memberships__user=user).select_related(
+        "organization", "created_by"
+    )
+
+
+def api_token_get(*, user: User, token_id: int) -> ApiToken:
+    return get_object_or_404(api_token_list(user=user), pk=token_id)
+
+
+def organization_list_owned(*, user: User) -> QuerySet[Organization]:
+    return Organization.objects.filter(
+        memberships__user=user, memberships__role=Membership.Role.OWNER
+    )

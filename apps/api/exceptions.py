@@ -1,0 +1,94 @@
+"""One error envelope for every failure: ``{"error": {"code", "message", "fields"}}``.
+
+``fields`` maps an input field to its messages (empty when the error is not about a field). A
+service's ``ApplicationError`` is a 400 (403 when it denies an edit, 412 when the scenario changed
+under an ``If-Match``), a core ``ValidationError`` a 400 naming the field; never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from apps.common.errors import ApplicationError
+from llmplanner.simulation.errors import ValidationError as CoreValidationError
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The resource changed since you read it."
+    default_code = "precondition_failed"
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = 428
+    default_detail = "Send If-Match with the ETag you read, so that no change is overwritten."
+    default_code = "precondition_required"
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            fields.update(_flatten(value, name))
+    elif isinstance(detail, list):
+        messages = [str(item) for item in detail if not isinstance(item, (dict, list))]
+        if messages:
+            fields[prefix or "non_field_errors"] = messages
+        for i, item in enumerate(detail):
+            if isinstance(item, (dict, list)):
+                fields.update(_flatten(item, f"{prefix}.{i}" if prefix else str(i)))
+    else:
+        fields[prefix or "non_field_errors"] = [str(detail)]
+    return fields
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    from apps.programs.services import ConflictError, EditDenied
+
+    if isinstance(exc, ConflictError):
+        exc = PreconditionFailed(exc.message)
+    elif isinstance(exc, EditDenied):
+        exc = exceptions.PermissionDenied(exc.message)
+    elif isinstance(exc, ApplicationError):
+        field = exc.extra.get("field")
+        errors = exc.extra.get("errors")
+        if isinstance(errors, dict):
+            exc = exceptions.ValidationError({k: v for k, v in errors.items()})
+        elif field:
+            exc = exceptions.ValidationError({str(field): [exc.message]})
+        else:
+            exc = exceptions.ValidationError({"non_field_errors": [exc.message]})
+    elif isinstance(exc, CoreValidationError):
+        exc = exceptions.ValidationError({exc.field: [exc.message]})
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound("Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        message = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+        code = "invalid"
+    else:
+        fields = {}
+        message = str(exc.detail)
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+    response.data = {"error": {"code": code, "message": message, "fields": fields}}
+    # Errors are JSON even where the success is CSV or XLSX: one envelope, one media type.
+    request = context.get("request")
+    if request is not None and getattr(request, "accepted_renderer", None) is not None:
+        from rest_framework.renderers import JSONRenderer
+
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = "application/json"
+    return response

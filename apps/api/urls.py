@@ -1,0 +1,50 @@
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from apps.api import views
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("programs", views.ProgramViewSet, basename="program")
+router.register("scenarios", views.ScenarioViewSet, basename="scenario")
+router.register("runs", views.RunViewSet, basename="run")
+router.register("budget-lines", views.BudgetLineViewSet, basename="budget-line")
+router.register("team-lines", views.TeamLineViewSet, basename="team-line")
+router.register("datasets", views.DatasetViewSet, basename="dataset")
+
+# The API authenticates by itself (token or session); the site-wide login page must not get in
+# the way of a finance tool, nor of the schema and its documentation pages.
+for pattern in router.urls:
+    pattern.callback.login_required = False  # type: ignore[union-attr]
+
+
+@csrf_exempt  # it never acts, so a POST to a wrong address gets the same JSON 404
+@login_not_required
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any other /api/ address: a JSON 404 in the error envelope, not the site's HTML page."""
+    message = "No such API address; see /api/docs/."
+    return JsonResponse(
+        {"error": {"code": "not_found", "message": message, "fields": {}}}, status=404
+    )
+
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
+    path(
+        "docs/",
+        login_not_required(SpectacularSwaggerView.as_view(url_name="api:schema")),
+        name="docs",
+    ),
+    path(
+        "redoc/",
+        login_not_required(SpectacularRedocView.as_view(url_name="api:schema")),
+        name="redoc",
+    ),
+    re_path(r"^(?P<rest>.*)$", not_found),
+]

@@ -1,0 +1,681 @@
+"""The finance API v1: thin views over the same services and selectors the pages use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.api.access import api_access
+from apps.api.budget import MONTH, BudgetQuery, budget_table
+from apps.api.exceptions import PreconditionFailed, PreconditionRequired
+from apps.api.filters import (
+    ActivityFilter,
+    BudgetLineFilter,
+    DatasetFilter,
+    ProgramFilter,
+    RunFilter,
+    ScenarioFilter,
+    TeamLineFilter,
+)
+from apps.api.renderers import BudgetCSVRenderer, BudgetXLSXRenderer
+from apps.api.serializers import (
+    ActivitySerializer,
+    BudgetLineSerializer,
+    BudgetLineWriteSerializer,
+    BudgetSerializer,
+    DatasetSerializer,
+    ErrorSerializer,
+    ProgramSerializer,
+    RunCreateSerializer,
+    RunDetailSerializer,
+    RunSerializer,
+    ScenarioSerializer,
+    TeamLineSerializer,
+    parse_if_match,
+    scenario_etag,
+)
+from apps.programs.models import (
+    Dataset,
+    GPUBudgetLine,
+    GPUType,
+    Program,
+    Scenario,
+    ScenarioActivity,
+    TeamLine,
+)
+from apps.programs.services import line_create, line_delete, line_update
+from apps.runs.models import PlanRun
+from apps.runs.selectors import plan_run_latest
+from apps.runs.services import plan_run_create
+from llmplanner.simulation.program import CATEGORIES
+
+ERRORS = {
+    400: OpenApiResponse(
+        ErrorSerializer, description="Bad input: `fields` names each offending field."
+    ),
+    401: OpenApiResponse(ErrorSerializer, description="No or an unknown API token."),
+    403: OpenApiResponse(
+        ErrorSerializer, description="A read-only token, or a role that may not write."
+    ),
+    404: OpenApiResponse(ErrorSerializer, description="Not found, or another organization's."),
+}
+ERROR_EXAMPLE = OpenApiExample(
+    "Bad input",
+    value={
+        "error": {
+            "code": "invalid",
+            "message": "gpu_count: Ensure this value is greater than or equal to 1.",
+            "fields": {"gpu_count": ["Ensure this value is greater than or equal to 1."]},
+        }
+    },
+    response_only=True,
+    status_codes=["400"],
+)
+MONEY = {"amount": "12500000.00", "currency": "CNY"}
+CATEGORY_LIST = r"^(" + "|".join(CATEGORIES) + r")(,(" + "|".join(CATEGORIES) + r"))*$"
+
+
+def _orgs(request: Request) -> Any:
+    return api_access(request).organizations()
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List programs",
+        description="Programs of the token's organization (a browser session: of all the "
+        "user's organizations).",
+        examples=[
+            OpenApiExample(
+                "A program",
+                response_only=True,
+                value={
+                    "id": 1,
+                    "organization": "demo-lab",
+                    "name": "GPT-3-class 175B from scratch",
+                    "goal": "",
+                    "deadline": "2027-12-31",
+                    "budget_cap": MONEY,
+                    "currency": "CNY",
+                    "usd_to_cny": "7.2000",
+                    "archived": False,
+                    "created_at": "2026-11-24T05:00:00Z",
+                    "updated_at": "2026-11-24T05:00:00Z",
+                },
+            )
+        ],
+        responses={200: ProgramSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="A program",
+        description="One program.",
+        responses={200: ProgramSerializer, **ERRORS},
+    ),
+)
+class ProgramViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    queryset = Program.objects.none()  # for the schema: ids are integers
+    lookup_value_regex = r"\d+"
+    serializer_class = ProgramSerializer
+    filterset_class = ProgramFilter
+
+    def get_queryset(self) -> QuerySet[Program]:
+        return (
+            Program.objects.filter(organization__in=_orgs(self.request))
+            .select_related("organization")
+            .order_by("id")
+        )
+
+
+class BudgetQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    currency = serializers.ChoiceField(choices=["CNY", "USD"], required=False)
+    month_from = serializers.RegexField(MONTH, required=False)
+    month_to = serializers.RegexField(MONTH, required=False)
+    category = serializers.CharField(required=False)
+
+    def validate_category(self, value: str) -> tuple[str, ...]:
+        names = tuple(part.strip() for part in value.split(",") if part.strip())
+        unknown = [n for n in names if n not in CATEGORIES]
+        if unknown or not names:
+            raise serializers.ValidationError(
+                f"unknown category {', '.join(unknown) or '(none)'}; use {', '.join(CATEGORIES)}"
+            )
+        return names
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List scenarios",
+        description="Scenarios, filterable by program, strategy, baseline.",
+        responses={200: ScenarioSerializer(many=True), **ERRORS},
+        examples=[
+            OpenApiExample(
+                "A scenario",
+                response_only=True,
+                value={
+                    "id": 1,
+                    "program": 1,
+                    "name": "A: 175B on 1,024 A800",
+                    "description": "",
+                    "version": 3,
+                    "etag": '"v3"',
+                    "is_baseline": True,
+                    "archived": False,
+                    "strategy": "from_scratch",
+                    "start_date": "2027-01-04",
+                    "model_preset": "gpt3-175b",
+                    "custom_params_b": None,
+                    "training_tokens": 300000000000,
+                    "precision": "bf16",
+                    "full_runs": 2,
+                    "contingency_pct": "10.0",
+                    "created_at": "2026-11-24T05:00:00Z",
+                    "updated_at": "2026-11-24T05:00:00Z",
+                },
+            )
+        ],
+    ),
+    retrieve=extend_schema(
+        summary="A scenario",
+        description="One scenario; its `ETag` header is the version to send "
+        "as `If-Match` when changing its budget lines.",
+        responses={200: ScenarioSerializer, **ERRORS},
+    ),
+)
+class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    queryset = Scenario.objects.none()  # for the schema: ids are integers
+    lookup_value_regex = r"\d+"
+    serializer_class = ScenarioSerializer
+    filterset_class = ScenarioFilter
+
+    def get_queryset(self) -> QuerySet[Scenario]:
+        return Scenario.objects.filter(program__organization__in=_orgs(self.request)).order_by("id")
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        scenario = self.get_object()
+        return Response(
+            self.get_serializer(scenario).data, headers={"ETag": scenario_etag(scenario.version)}
+        )
+
+    @extend_schema(
+        summary="Budget by month and category",
+        description=(
+            "The scenario's latest successful run: cost per month × category (gpu_compute, "
+            "storage, people, data, inference, contingency) at P50 and P90, in the plan's "
+            "currency or converted (`currency`). Filter by `month_from`/`month_to` (YYYY-MM, "
+            "or M1… without a start date) and `category` (comma-separated). Rows are ordered "
+            "by month, then category. `?format=csv` or `?format=xlsx` (or the Accept header) "
+            "gives the same table for a spreadsheet."
+        ),
+        parameters=[
+            OpenApiParameter("currency", str, enum=["CNY", "USD"]),
+            OpenApiParameter(
+                "month_from", str, description="YYYY-MM", pattern=MONTH.pattern, allow_blank=False
+            ),
+            OpenApiParameter(
+                "month_to", str, description="YYYY-MM", pattern=MONTH.pattern, allow_blank=False
+            ),
+            OpenApiParameter(
+                "category",
+                str,
+                description="e.g. gpu_compute,people",
+                pattern=CATEGORY_LIST,
+                allow_blank=False,
+            ),
+            OpenApiParameter("format", str, enum=["json", "csv", "xlsx"]),
+        ],
+        responses={
+            200: BudgetSerializer,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (
+                200,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ): OpenApiTypes.BINARY,
+            **ERRORS,
+        },
+        examples=[
+            OpenApiExample(
+                "Budget",
+                response_only=True,
+                value={
+                    "scenario": 1,
+                    "run": 7,
+                    "run_finished_at": "2026-11-24T05:10:00Z",
+                    "core_version": "0.1.0",
+                    "currency": "CNY",
+                    "plan_currency": "CNY",
+                    "usd_to_cny": "7.2",
+                    "rows": [
+                        {"month": "2027-01", "category": "gpu_compute", "p50": MONEY, "p90": MONEY}
+                    ],
+                    "totals": {
+                        "rows_p50_sum": MONEY,
+                        "rows_p90_sum": MONEY,
+                        "program_p50": MONEY,
+                        "program_p90": MONEY,
+                        "by_category": {"gpu_compute": {"p50": MONEY, "p90": MONEY}},
+                    },
+                },
+            ),
+            ERROR_EXAMPLE,
+        ],
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[
+            JSONRenderer,
+            BrowsableAPIRenderer,
+            BudgetCSVRenderer,
+            BudgetXLSXRenderer,
+        ],
+    )
+    def budget(self, request: Request, pk: str | None = None) -> Response:
+        scenario = self.get_object()
+        params = {k: v for k, v in request.query_params.items() if k != "format"}
+        query = BudgetQuerySerializer(data=params)
+        query.is_valid(raise_exception=True)
+        run = plan_run_latest(scenario=scenario)
+        if run is None:
+            raise NotFound(
+                f"Scenario {scenario.pk} has no successful run yet: POST "
+                f"/api/v1/scenarios/{scenario.pk}/runs/."
+            )
+        data = query.validated_data
+        try:
+            table = budget_table(
+                run,
+                BudgetQuery(
+                    currency=data.get("currency"),
+                    month_from=data.get("month_from"),
+                    month_to=data.get("month_to"),
+                    categories=data.get("category") or CATEGORIES,
+                ),
+            )
+        except ValueError as exc:
+            raise ValidationError({f"month_{exc.args[0]}": ["not a month of this plan"]}) from exc
+        filename = f"budget-scenario-{scenario.pk}-run-{run.pk}"
+        headers = {}
+        if request.accepted_renderer.format in ("csv", "xlsx"):
+            headers["Content-Disposition"] = (
+                f'attachment; filename="{filename}.{request.accepted_renderer.format}"'
+            )
+        return Response(table, headers=headers)
+
+    @extend_schema(
+        summary="Audit log",
+        description="Who changed what in the scenario (budget lines, team, data, inputs) and "
+        "when: each entry lists the fields with their old and new values. Newest "
+        "first; `since` filters by time.",
+        responses={200: ActivitySerializer(many=True), **ERRORS},
+        parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME)],
+        examples=[
+            OpenApiExample(
+                "A change",
+                response_only=True,
+                value=[
+                    {
+                        "id": 12,
+                        "scenario": 1,
+                        "actor": "alice",
+                        "action": "line_changed",
+                        "summary": "1024 × A800 (training)",
+                        "changes": [{"field": "price_per_gpu_hour", "old": "5.71", "new": "5.20"}],
+                        "version": 4,
+                        "created_at": "2026-11-24T05:20:00Z",
+                    }
+                ],
+            )
+        ],
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def activity(self, request: Request, pk: str | None = None) -> Response:
+        scenario = self.get_object()
+        qs = ActivityFilter(
+            request.query_params,
+            ScenarioActivity.objects.filter(scenario=scenario)
+            .select_related("actor")
+            .order_by("-created_at", "-id"),
+        ).qs
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(ActivitySerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Start a run",
+        description="Snapshot the scenario and simulate it on a worker. Poll `GET "
+        "/api/v1/runs/{id}/` until `status` is succeeded or failed. Send an "
+        "`Idempotency-Key` header: the same key returns the same run, never a "
+        "second one. Unchanged inputs reuse a stored result (`reused_from`).",
+        request=RunCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER, description="≤ 100 characters"
+            )
+        ],
+        responses={202: RunSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "Run queued",
+                response_only=True,
+                status_codes=["202"],
+                value={
+                    "id": 7,
+                    "scenario": 1,
+                    "scenario_version": 3,
+                    "status": "queued",
+                    "progress": 0,
+                    "phase": "",
+                    "trials": 2000,
+                    "seed": 0,
+                    "core_version": "0.1.0",
+                    "error": "",
+                    "reused_from": None,
+                    "created_at": "2026-11-24T05:00:00Z",
+                    "started_at": None,
+                    "finished_at": None,
+                },
+            ),
+            ERROR_EXAMPLE,
+        ],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="runs",
+        serializer_class=RunCreateSerializer,
+        filter_backends=[],
+    )
+    def start_run(self, request: Request, pk: str | None = None) -> Response:
+        scenario = self.get_object()
+        body = RunCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 1 <= len(key) <= 100:
+            raise ValidationError({"Idempotency-Key": ["1 to 100 characters"]})
+        run = plan_run_create(
+            user=api_access(request).user,
+            scenario=scenario,
+            idempotency_key=key,
+            **body.validated_data,
+        )
+        location = reverse("api:run-detail", args=[run.pk])
+        return Response(
+            RunSerializer(run).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location}
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List runs",
+        description="Simulation runs, newest first; filter by scenario, status.",
+        responses={200: RunSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="A run",
+        description="Status, progress and — once succeeded — the core's full report in `result`.",
+        responses={200: RunDetailSerializer, **ERRORS},
+    ),
+)
+class RunViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    queryset = PlanRun.objects.none()  # for the schema: ids are integers
+    lookup_value_regex = r"\d+"
+    filterset_class = RunFilter
+
+    def get_queryset(self) -> QuerySet[PlanRun]:
+        qs = PlanRun.objects.filter(organization__in=_orgs(self.request)).order_by(
+            "-created_at", "-id"
+        )
+        return qs if self.action == "retrieve" else qs.defer("result", "inputs")
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:  # type: ignore[type-arg]
+        return RunDetailSerializer if self.action == "retrieve" else RunSerializer
+
+
+def _expected_version(request: Request, scenario: Scenario) -> int:
+    header = request.headers.get("If-Match")
+    if header is not None and header.strip() == "*":  # RFC 9110: any current representation
+        return scenario.version
+    expected = parse_if_match(header)
+    if expected is None:
+        raise PreconditionRequired()
+    if expected < 0:
+        raise ValidationError({"If-Match": ['an ETag like "v3", as sent by GET /scenarios/{id}/']})
+    if expected != scenario.version:
+        raise PreconditionFailed(
+            f"The scenario is at version {scenario.version} (ETag "
+            f"{scenario_etag(scenario.version)}), not the one you read; read it again before "
+            f"changing it."
+        )
+    return expected
+
+
+def _line_values(data: dict[str, Any]) -> dict[str, Any]:
+    values = {k: v for k, v in data.items() if k != "scenario"}
+    if "gpu_type" in values:
+        gpu = GPUType.objects.filter(key=values["gpu_type"], is_active=True).first()
+        if gpu is None:
+            raise ValidationError({"gpu_type": [f"unknown GPU type {values['gpu_type']!r}"]})
+        values["gpu_type"] = gpu
+    return values
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    pattern=r'^(\*|(W/)?"v[0-9]+")$',
+    description='The scenario\'s ETag, e.g. "v3" (or * to overwrite whatever is there).',
+)
+WRITE_DESCRIPTION = (
+    "Needs a read-write token and `If-Match` with the scenario's ETag (from GET "
+    "/scenarios/{id}/ or a budget line); a stale one is refused with 412 and nothing changes. "
+    "The change is checked by the same rules as in the browser and recorded in the audit log."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List GPU budget lines",
+        description="Budget lines; filter by scenario, purpose, mode.",
+        responses={200: BudgetLineSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="A GPU budget line",
+        description="One line; `ETag` is its scenario's version.",
+        responses={200: BudgetLineSerializer, **ERRORS},
+    ),
+    create=extend_schema(
+        summary="Add a GPU budget line",
+        description=WRITE_DESCRIPTION,
+        request=BudgetLineWriteSerializer,
+        parameters=[IF_MATCH],
+        responses={201: BudgetLineSerializer, 412: ErrorSerializer, 428: ErrorSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "New line",
+                request_only=True,
+                value={
+                    "scenario": 1,
+                    "purpose": "training",
+                    "gpu_type": "h800-80gb",
+                    "gpu_count": 512,
+                    "mode": "rent",
+                    "price_per_gpu_hour": "14.00",
+                    "months": "3.0",
+                },
+            ),
+            ERROR_EXAMPLE,
+        ],
+    ),
+    partial_update=extend_schema(
+        summary="Change a GPU budget line (e.g. its price)",
+        description=WRITE_DESCRIPTION,
+        request=BudgetLineWriteSerializer,
+        parameters=[IF_MATCH],
+        responses={200: BudgetLineSerializer, 412: ErrorSerializer, 428: ErrorSerializer, **ERRORS},
+        examples=[
+            OpenApiExample("New price", request_only=True, value={"price_per_gpu_hour": "5.20"}),
+            ERROR_EXAMPLE,
+        ],
+    ),
+    destroy=extend_schema(
+        summary="Remove a GPU budget line",
+        description=WRITE_DESCRIPTION,
+        parameters=[IF_MATCH],
+        responses={204: None, 412: ErrorSerializer, 428: ErrorSerializer, **ERRORS},
+    ),
+)
+class BudgetLineViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    queryset = GPUBudgetLine.objects.none()  # for the schema: ids are integers
+    lookup_value_regex = r"\d+"
+    filterset_class = BudgetLineFilter
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[GPUBudgetLine]:
+        return (
+            GPUBudgetLine.objects.filter(scenario__program__organization__in=_orgs(self.request))
+            .select_related("gpu_type", "scenario__program")
+            .order_by("id")
+        )
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:  # type: ignore[type-arg]
+        return (
+            BudgetLineWriteSerializer
+            if self.action in ("create", "partial_update")
+            else BudgetLineSerializer
+        )
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        line = self.get_object()
+        return Response(
+            BudgetLineSerializer(line).data, headers={"ETag": scenario_etag(line.scenario.version)}
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = BudgetLineWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        if "scenario" not in data:
+            raise ValidationError({"scenario": ["is required"]})
+        for name in ("gpu_type", "gpu_count"):
+            if name not in data:
+                raise ValidationError({name: ["is required"]})
+        scenario = get_object_or_404(
+            Scenario.objects.filter(program__organization__in=_orgs(request)), pk=data["scenario"]
+        )
+        expected = _expected_version(request, scenario)
+        line = line_create(
+            user=api_access(request).user,
+            scenario=scenario,
+            kind="gpus",
+            expected_version=expected,
+            values=_line_values(data),
+        )
+        line = self.get_queryset().get(pk=line.pk)
+        return Response(
+            BudgetLineSerializer(line).data,
+            status=status.HTTP_201_CREATED,
+            headers={"ETag": scenario_etag(line.scenario.version)},
+        )
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        line = self.get_object()
+        body = BudgetLineWriteSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        if "scenario" in body.validated_data:
+            raise ValidationError({"scenario": ["a line cannot move to another scenario"]})
+        expected = _expected_version(request, line.scenario)
+        line_update(
+            user=api_access(request).user,
+            line=line,
+            expected_version=expected,
+            values=_line_values(dict(body.validated_data)),
+        )
+        line = self.get_queryset().get(pk=line.pk)
+        return Response(
+            BudgetLineSerializer(line).data, headers={"ETag": scenario_etag(line.scenario.version)}
+        )
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.partial_update(request, *args, **kwargs)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        line = self.get_object()
+        expected = _expected_version(request, line.scenario)
+        line_delete(user=api_access(request).user, line=line, expected_version=expected)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List team lines",
+        description="Team lines (role, headcount, monthly cost); filter by scenario.",
+        responses={200: TeamLineSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="A team line",
+        description="One team line.",
+        responses={200: TeamLineSerializer, **ERRORS},
+    ),
+)
+class TeamLineViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    queryset = TeamLine.objects.none()  # for the schema: ids are integers
+    lookup_value_regex = r"\d+"
+    serializer_class = TeamLineSerializer
+    filterset_class = TeamLineFilter
+
+    def get_queryset(self) -> QuerySet[TeamLine]:
+        return (
+            TeamLine.objects.filter(scenario__program__organization__in=_orgs(self.request))
+            .select_related("role", "scenario__program")
+            .order_by("id")
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List datasets",
+        description="The data inventory; filter by scenario, stage, kind, licence.",
+        responses={200: DatasetSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="A dataset",
+        description="One dataset.",
+        responses={200: DatasetSerializer, **ERRORS},
+    ),
+)
+class DatasetViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    queryset = Dataset.objects.none()  # for the schema: ids are integers
+    lookup_value_regex = r"\d+"
+    serializer_class = DatasetSerializer
+    filterset_class = DatasetFilter
+
+    def get_queryset(self) -> QuerySet[Dataset]:
+        return (
+            Dataset.objects.filter(scenario__program__organization__in=_orgs(self.request))
+            .select_related("scenario__program")
+            .order_by("id")
+        )
