@@ -46,5 +46,5 @@ urlpatterns = [
         login_not_required(SpectacularRedocView.as_view(url_name="api:schema")),
         name="redoc",
     ),
-    re_path(r"^(?P<rest>.*)$", not_found),
+    re_path(r"^(?P<rest>[\s\S]*)\Z", not_found),  # [\s\S]: an id with a newline too
 ]

@@ -136,3 +136,10 @@ def test_the_rate_limit_answers_429_in_the_envelope(reader, settings, db):
         cache.clear()
     assert codes[:3] == [200, 200, 200] and codes[3] == 429
     assert api_settings.DEFAULT_THROTTLE_RATES["api"]
+
+
+def test_an_address_with_a_newline_gets_the_json_404(client):
+    # Schemathesis found "/api/v1/budget-lines/%0A/" answered by the site's HTML 404.
+    response = client.get("/api/v1/budget-lines/%0A/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
