@@ -18,6 +18,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -573,6 +574,16 @@ class BudgetLineViewSet(
         return Response(
             BudgetLineSerializer(line).data, headers={"ETag": scenario_etag(line.scenario.version)}
         )
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # A write without If-Match is 428 before any id is looked up, so the answer does not
+        # depend on whether the scenario or line exists. (An unrouted method stays a 405.)
+        method = request.method.lower()
+        routed = method in self.http_method_names and hasattr(self, method)
+        writes = routed and request.method not in SAFE_METHODS
+        if writes and request.headers.get("If-Match") is None:
+            raise PreconditionRequired()
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = BudgetLineWriteSerializer(data=request.data)

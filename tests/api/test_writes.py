@@ -143,3 +143,13 @@ def test_malformed_json_is_400_not_500(writer, scenario):
         content_type="application/json",
     )
     assert response.status_code == 400 and response.json()["error"]["code"] == "parse_error"
+
+
+def test_a_write_without_if_match_is_428_even_for_an_unknown_scenario(writer):
+    # Found by schemathesis on Postgres, where scenario 1 did not exist: the answer was 404.
+    response = writer.post(
+        "/api/v1/budget-lines/",
+        {"scenario": 999999, "gpu_type": "h800-80gb", "gpu_count": 8},
+        format="json",
+    )
+    assert response.status_code == 428
