@@ -188,6 +188,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Choice sets that share a field name with another model's get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "apps.runs.models.RunStatus",
+        "ExportStatusEnum": "apps.reports.models.Export.Status",
+        "ExportLanguageEnum": "apps.reports.models.Export.Language",
+        "ExportPaperEnum": "apps.reports.models.Export.Paper",
+    },
 }
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})

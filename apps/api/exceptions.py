@@ -31,6 +31,14 @@ class PreconditionRequired(exceptions.APIException):
     default_code = "precondition_required"
 
 
+class NotReady(exceptions.APIException):
+    """A download asked for before the document exists (or after its file was lost)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Not ready yet."
+    default_code = "not_ready"
+
+
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     if isinstance(detail, dict):
@@ -86,7 +94,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     response.data = {"error": {"code": code, "message": message, "fields": fields}}
     # Errors are JSON even where the success is CSV or XLSX: one envelope, one media type.
     request = context.get("request")
-    if request is not None and getattr(request, "accepted_renderer", None) is not None:
+    if request is not None:  # also when negotiation itself failed (an unknown ?format=)
         from rest_framework.renderers import JSONRenderer
 
         request.accepted_renderer = JSONRenderer()

@@ -12,6 +12,7 @@ from apps.programs.models import (
     ScenarioActivity,
     TeamLine,
 )
+from apps.reports.models import Export
 from apps.runs.models import PlanRun, RunStatus
 
 
@@ -123,3 +124,12 @@ class ActivityFilter(StrictFilterSet):
     class Meta:
         model = ScenarioActivity
         fields = ["since"]
+
+
+class ExportFilter(StrictFilterSet):
+    run = _id("run")
+    status = django_filters.ChoiceFilter(choices=Export.Status.choices)
+
+    class Meta:
+        model = Export
+        fields = ["run", "status"]

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 
 
 class ApiPagination(PageNumberPagination):
-    """``?page=2&page_size=100`` (at most 500 a page). A page size that is not a whole number from
-    1 to 500 is a 400, not silently the default: a finance tool should learn it asked wrongly."""
+    """``?page=2&page_size=100`` (at most 500 a page). A page or page size that is not a whole
+    number (page ≥ 1; size 1 to 500) is a 400, not silently the default — ``?page=`` included: a
+    finance tool should learn it asked wrongly. A page past the last one is a 404."""
 
     page_size = 50
     page_size_query_param = "page_size"
@@ -26,6 +29,12 @@ class ApiPagination(PageNumberPagination):
                 {self.page_size_query_param: [f"a whole number from 1 to {self.max_page_size}"]}
             )
         return int(values[0])
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        values = request.query_params.getlist(self.page_query_param)
+        if values and (len(values) > 1 or not values[0].isdigit() or int(values[0]) < 1):
+            raise ValidationError({self.page_query_param: ["a whole number from 1"]})
+        return super().paginate_queryset(queryset, request, view)
 
     def get_schema_operation_parameters(self, view: object) -> list[dict[str, object]]:
         return [

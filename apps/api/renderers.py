@@ -76,3 +76,18 @@ class BudgetXLSXRenderer(BaseRenderer):
         out = io.BytesIO()
         book.save(out)
         return out.getvalue()
+
+
+class PDFRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: application/pdf``; the download view answers with the file
+    itself, so this renders only what reaches it as bytes (errors are turned into JSON)."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        return data if isinstance(data, bytes) else b""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
@@ -24,6 +25,7 @@ from apps.programs.models import (
     ScenarioActivity,
     TeamLine,
 )
+from apps.reports.models import Export
 from apps.runs.models import PlanRun
 
 
@@ -501,3 +503,62 @@ def parse_if_match(value: str | None) -> int | None:
 
 def plain(values: dict[str, Any]) -> dict[str, Any]:
     return dict(values)
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An export being rendered",
+            response_only=True,
+            value={
+                "id": 7,
+                "run": 42,
+                "status": "rendering",
+                "paper": "a4",
+                "language": "en",
+                "page_count": None,
+                "size_bytes": None,
+                "render_seconds": None,
+                "error": "",
+                "reused_from": None,
+                "download": None,
+                "created_at": "2026-11-24T05:00:00Z",
+                "started_at": "2026-11-24T05:00:01Z",
+                "finished_at": None,
+            },
+        )
+    ]
+)
+class ExportSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    download = serializers.SerializerMethodField(
+        help_text="Where to GET the PDF once `status` is `ready`; null before."
+    )
+
+    class Meta:
+        model = Export
+        fields = [
+            "id",
+            "run",
+            "status",
+            "paper",
+            "language",
+            "page_count",
+            "size_bytes",
+            "render_seconds",
+            "error",
+            "reused_from",
+            "download",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_download(self, export: Export) -> str | None:
+        if export.status != Export.Status.READY:
+            return None
+        return reverse("api:export-download", args=[export.pk])
+
+
+class ExportCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    paper = serializers.ChoiceField(choices=Export.Paper.choices, default=Export.Paper.A4)
+    language = serializers.ChoiceField(choices=Export.Language.choices, default=Export.Language.EN)

@@ -5,14 +5,15 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from apps.api import views
+from apps.api import run_views, views
 
 app_name = "api"
 
 router = DefaultRouter()
 router.register("programs", views.ProgramViewSet, basename="program")
 router.register("scenarios", views.ScenarioViewSet, basename="scenario")
-router.register("runs", views.RunViewSet, basename="run")
+router.register("runs", run_views.RunViewSet, basename="run")
+router.register("exports", run_views.ExportViewSet, basename="export")
 router.register("budget-lines", views.BudgetLineViewSet, basename="budget-line")
 router.register("team-lines", views.TeamLineViewSet, basename="team-line")
 router.register("datasets", views.DatasetViewSet, basename="dataset")

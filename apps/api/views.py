@@ -31,7 +31,6 @@ from apps.api.filters import (
     BudgetLineFilter,
     DatasetFilter,
     ProgramFilter,
-    RunFilter,
     ScenarioFilter,
     TeamLineFilter,
 )
@@ -45,7 +44,6 @@ from apps.api.serializers import (
     ErrorSerializer,
     ProgramSerializer,
     RunCreateSerializer,
-    RunDetailSerializer,
     RunSerializer,
     ScenarioSerializer,
     TeamLineSerializer,
@@ -62,7 +60,6 @@ from apps.programs.models import (
     TeamLine,
 )
 from apps.programs.services import line_create, line_delete, line_update
-from apps.runs.models import PlanRun
 from apps.runs.selectors import plan_run_latest
 from apps.runs.services import plan_run_create
 from llmplanner.simulation.program import CATEGORIES
@@ -418,33 +415,6 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
         return Response(
             RunSerializer(run).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location}
         )
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="List runs",
-        description="Simulation runs, newest first; filter by scenario, status.",
-        responses={200: RunSerializer(many=True), **ERRORS},
-    ),
-    retrieve=extend_schema(
-        summary="A run",
-        description="Status, progress and — once succeeded — the core's full report in `result`.",
-        responses={200: RunDetailSerializer, **ERRORS},
-    ),
-)
-class RunViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
-    queryset = PlanRun.objects.none()  # for the schema: ids are integers
-    lookup_value_regex = r"\d+"
-    filterset_class = RunFilter
-
-    def get_queryset(self) -> QuerySet[PlanRun]:
-        qs = PlanRun.objects.filter(organization__in=_orgs(self.request)).order_by(
-            "-created_at", "-id"
-        )
-        return qs if self.action == "retrieve" else qs.defer("result", "inputs")
-
-    def get_serializer_class(self) -> type[serializers.BaseSerializer]:  # type: ignore[type-arg]
-        return RunDetailSerializer if self.action == "retrieve" else RunSerializer
 
 
 def _expected_version(request: Request, scenario: Scenario) -> int:

@@ -30,8 +30,11 @@ def fresh_throttle():
 
 @pytest.fixture(autouse=True)
 def no_broker():
-    """Runs are executed by calling the task's function; nothing goes to a broker here."""
-    with mock.patch("apps.runs.tasks.plan_run_task.delay"):
+    """Runs and exports are executed by calling the task's function; nothing goes to a broker."""
+    with (
+        mock.patch("apps.runs.tasks.plan_run_task.delay"),
+        mock.patch("apps.reports.tasks.export_render_task.delay_on_commit"),
+    ):
         yield
 
 

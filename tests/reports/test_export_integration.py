@@ -7,9 +7,11 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
+from apps.accounts.services import api_token_create
 from apps.reports.models import Export
 from tests.conftest import login
 from tests.runs.worker_process import database_url_of_test_db, running_worker, wait_for
@@ -59,3 +61,25 @@ def test_a_second_export_of_the_unchanged_run_reuses_the_file(worker, owner, run
     assert first.status == second.status == Export.Status.READY
     assert second.reused_from_id == first.pk and second.worker == ""
     assert second.file.name == first.file.name
+
+
+def test_an_export_asked_for_over_the_api_is_rendered_by_the_worker(worker, owner, run):
+    token = api_token_create(
+        user=owner, organization=run.organization, name="board pack", scope="read"
+    )[1]
+    api = Client(headers={"Authorization": f"Bearer {token}"})
+    response = api.post(
+        reverse("api:run-export", args=[run.pk]),
+        {"paper": "letter", "language": "en"},
+        content_type="application/json",
+    )
+    assert response.status_code == 202, response.content
+    export = finished(response.json()["id"])
+    assert export.status == Export.Status.READY, export.error
+    status = api.get(response["Location"]).json()
+    assert status["status"] == "ready" and status["download"]
+    download = api.get(status["download"])
+    assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(b"".join(download.streaming_content)))
+    assert len(reader.pages) == status["page_count"] == export.page_count
+    assert "Executive summary" in "".join(page.extract_text() for page in reader.pages[:4])
