@@ -36,3 +36,17 @@ def organization_list_owned(*, user: User) -> QuerySet[Organization]:
     return Organization.objects.filter(
         memberships__user=user, memberships__role=Membership.Role.OWNER
     )
+
+
+def membership_list(*, user: User) -> QuerySet[Membership]:
+    """Members of every organization the user belongs to (what the members page shows)."""
+    return (
+        Membership.objects.filter(organization__memberships__user=user)
+        .select_related("user", "organization")
+        .order_by("organization__name", "user__username")
+    )
+
+
+def membership_get_by_id(*, user: User, membership_id: int) -> Membership:
+    """One membership of the user's organizations; 404 for another organization's."""
+    return get_object_or_404(membership_list(user=user), pk=membership_id)

@@ -105,3 +105,88 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+# ---- Members ---------------------------------------------------------------------------------
+
+
+class MemberDenied(ApplicationError):
+    """The acting user may not manage the organization's members (the page answers 403)."""
+
+
+def _require_member_owner(user: User, organization: Organization) -> None:
+    membership = Membership.objects.filter(user=user, organization=organization).first()
+    if membership is None or membership.role != Membership.Role.OWNER:
+        raise MemberDenied("Only an owner of the organization manages its members.")
+
+
+def _owners_left(organization: Organization, without: Membership) -> int:
+    return (
+        Membership.objects.select_for_update()
+        .filter(organization=organization, role=Membership.Role.OWNER)
+        .exclude(pk=without.pk)
+        .count()
+    )
+
+
+def _revoke_tokens_of(member: Membership) -> int:
+    """Tokens act as their creator; a creator who no longer owns the organization loses them."""
+    return ApiToken.objects.filter(
+        organization=member.organization, created_by=member.user, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+
+
+@transaction.atomic
+def membership_add(
+    *, user: User, organization: Organization, username: str, role: str
+) -> Membership:
+    """Give an existing user (by user name) a role in the organization. Owners only."""
+    _require_member_owner(user, organization)
+    if role not in Membership.Role.values:
+        raise ApplicationError(
+            f"The role must be one of {', '.join(Membership.Role.values)}.", extra={"field": "role"}
+        )
+    member = User.objects.filter(username=(username or "").strip(), is_active=True).first()
+    if member is None:
+        raise ApplicationError("No active user has this user name.", extra={"field": "username"})
+    if Membership.objects.filter(user=member, organization=organization).exists():
+        raise ApplicationError(
+            f"{member.username} is already a member; change their role instead.",
+            extra={"field": "username"},
+        )
+    return Membership.objects.create(user=member, organization=organization, role=role)
+
+
+@transaction.atomic
+def membership_role_set(*, user: User, membership: Membership, role: str) -> Membership:
+    """Change a member's role. The last owner cannot step down: someone must manage the rest.
+    A member who stops being an owner loses the API tokens they created."""
+    _require_member_owner(user, membership.organization)
+    if role not in Membership.Role.values:
+        raise ApplicationError(
+            f"The role must be one of {', '.join(Membership.Role.values)}.", extra={"field": "role"}
+        )
+    if (
+        membership.role == Membership.Role.OWNER
+        and role != Membership.Role.OWNER
+        and _owners_left(membership.organization, membership) == 0
+    ):
+        raise ApplicationError("An organization keeps at least one owner.")
+    if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER:
+        _revoke_tokens_of(membership)
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, user: User, membership: Membership) -> None:
+    """Remove a member (and revoke the API tokens they created). Not the last owner."""
+    _require_member_owner(user, membership.organization)
+    if (
+        membership.role == Membership.Role.OWNER
+        and _owners_left(membership.organization, membership) == 0
+    ):
+        raise ApplicationError("An organization keeps at least one owner.")
+    _revoke_tokens_of(membership)
+    membership.delete()
