@@ -145,11 +145,35 @@ STORAGES = {
 # In development static files are served straight from static/ without collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG
 
+# --- Security -----------------------------------------------------------------------------
+# Served over HTTPS (directly or behind a proxy that terminates it): cookies are Secure, plain
+# HTTP is redirected and browsers are told to stay on HTTPS (HSTS). `manage.py check --deploy`
+# is clean with DEBUG off, SECURE_COOKIES on and a real SECRET_KEY (tests/security).
 SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 if env_bool("BEHIND_HTTPS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = SECURE_COOKIES
+# /healthz is probed over plain HTTP by load balancers and compose.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if SECURE_COOKIES else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# A plan is confidential: a session lasts a working day, not Django's two weeks.
+SESSION_COOKIE_AGE = env_int("SESSION_HOURS", 12, minimum=1) * 3600
+# Sign-in throttling (apps/accounts/throttle.py): after LOGIN_FAILURE_LIMIT failed attempts for
+# one user name, or 10× that from one address, within LOGIN_LOCKOUT_MINUTES, sign-in is refused
+# (429) until the window has passed since the last failure.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 
 # The finance API (apps/api): organization tokens or a browser session, one error envelope,
 # pages of 50, filters, a request budget per token, an OpenAPI 3 schema.
@@ -195,6 +219,20 @@ SPECTACULAR_SETTINGS = {
         "ExportLanguageEnum": "apps.reports.models.Export.Language",
         "ExportPaperEnum": "apps.reports.models.Export.Paper",
     },
+}
+
+# Counters shared by every web process (sign-in throttling, API request budgets): files under
+# VAR_DIR by default (one machine, no server); CACHE_URL=redis://host:6379/1 when web processes
+# run on several machines. Give the cache a Redis database of its own, not the broker's:
+# clearing a cache empties its whole database.
+_cache_url = env_url("CACHE_URL", {"redis", "rediss"})
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    if _cache_url
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+    }
 }
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})

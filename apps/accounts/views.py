@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.models import ApiToken, Membership
@@ -32,7 +33,41 @@ from apps.accounts.services import (
     membership_remove,
     membership_role_set,
 )
+from apps.accounts.throttle import lockout_remaining, login_failed, login_succeeded
 from apps.common.errors import ApplicationError
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in with throttling (``apps.accounts.throttle``): while a user name or an
+    address is locked, the form answers 429 with how long to wait, and no password is checked."""
+
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        username = str(request.POST.get("username", ""))[:150]
+        address = request.META.get("REMOTE_ADDR", "")
+        wait = lockout_remaining(username=username, address=address)
+        if wait:
+            form = self.get_form()
+            minutes = (wait + 59) // 60
+            form.add_error(
+                None,
+                ngettext(
+                    "Too many failed sign-ins. Try again in %(n)d minute.",
+                    "Too many failed sign-ins. Try again in %(n)d minutes.",
+                    minutes,
+                )
+                % {"n": minutes},
+            )
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 302:
+            login_succeeded(username=username)
+        else:
+            login_failed(username=username, address=address)
+        return response
 
 
 class ApiTokenForm(forms.Form):
