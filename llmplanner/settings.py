@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Oversized bodies (413) and JSON nested too deep (400) are refused before any parser runs.
+    "apps.common.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before common: picks the language from the cookie set by the header switch,
@@ -126,6 +128,14 @@ USE_TZ = True
 # Dates follow the language (Django's locale formats). Amounts, token counts and GPU counts go
 # through the filters of apps/programs/templatetags/planning.py (万/亿 in Chinese, K/M/B in
 # English) rather than USE_THOUSAND_SEPARATOR, which would also group ids in attributes.
+
+# Request size limits (Django's defaults, made explicit): no body above 2.5 MiB is read — the
+# largest legitimate one is a 1 MB scenario document — and RequestGuardMiddleware answers 413
+# from Content-Length, files included; at most 1000 form fields per request.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

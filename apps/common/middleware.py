@@ -1,0 +1,96 @@
+"""Refuse request bodies no view should ever parse: too large (413) or JSON nested too deep (400).
+
+Why here and not in the views: Django enforces ``DATA_UPLOAD_MAX_MEMORY_SIZE`` only when
+``request.body`` or ``request.POST`` is read, and Django REST framework's JSON parser reads the
+request as a stream when nothing read it before, so a 10 MB JSON body reached the serializers
+whole. And ``json.loads`` recurses once per level of nesting: 100 000 ``[`` raise
+``RecursionError`` — not a ``ValueError``, so DRF's parser let it through as a 500. Checking the
+size from ``Content-Length`` and the depth with a flat scan (no recursion) before any parser
+runs turns both into clean client errors, for the API and the pages alike.
+
+API paths answer in the API's error envelope (``{"error": {"code", "message", "fields"}}``),
+other paths with a short plain-text message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import numpy as np
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+# No request of this app nests JSON deeper than a handful of levels; 64 leaves room for any
+# client library's wrapping while staying far below Python's recursion limit (1000 frames).
+MAX_JSON_DEPTH = 64
+
+# A JSON string (with escapes), unrolled so the regex engine never backtracks per character.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKETS = {ord("["), ord("]"), ord("{"), ord("}")}
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
+_OPEN = np.array([ord("["), ord("{")], dtype=np.uint8)
+
+
+def json_depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in JSON text, without parsing it.
+
+    Brackets inside strings do not count. Unbalanced text (``[[[[``) counts as deep as it goes:
+    that is what a recursive parser would have to descend before noticing the error.
+    """
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    steps = np.where(np.isin(codes, _OPEN), 1, -1)
+    return int(np.cumsum(steps).max())
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+class RequestGuardMiddleware:
+    """Refuses oversized bodies (413) and too-deep JSON bodies (400) before any view runs."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        refusal = self._check(request)
+        return refusal if refusal is not None else self.get_response(request)
+
+    def _check(self, request: HttpRequest) -> HttpResponse | None:
+        raw_length = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(raw_length)
+        except ValueError:
+            return _refuse(request, 400, "bad_request", "Content-Length is not a number.")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length > limit:
+            return _refuse(
+                request,
+                413,
+                "too_large",
+                f"The request body is {length:,} bytes; the limit is {limit:,} bytes.",
+            )
+        if length and _is_json(request.META.get("CONTENT_TYPE", "")):
+            depth = json_depth(request.body)
+            if depth > MAX_JSON_DEPTH:
+                return _refuse(
+                    request,
+                    400,
+                    "too_deep",
+                    f"The JSON body is nested {depth:,} levels deep; at most {MAX_JSON_DEPTH} "
+                    f"are allowed.",
+                )
+        return None
+
+
+def _refuse(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": code, "message": message, "fields": {}}}
+        return HttpResponse(json.dumps(body), status=status, content_type="application/json")
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
