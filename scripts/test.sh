@@ -19,6 +19,17 @@ if ! command -v pdftoppm >/dev/null 2>&1 || [[ "$fonts" != *"Noto Sans CJK"* ]];
     echo "[test] warning: install poppler-utils and fonts-noto-cjk, or the PDF tests fail" >&2
   fi
 fi
+# The browser tests (tests/e2e) drive Debian's chromium through Playwright: `playwright install`
+# cannot download a browser on these machines, so install the distribution's when it is missing.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[test] installing chromium for the browser tests" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "[test] warning: install chromium (/usr/bin/chromium), or the browser tests fail" >&2
+  fi
+fi
 
 export DJANGO_SETTINGS_MODULE=llmplanner.settings
 # Tests run with DEBUG off, like production; they need a key but never a real one.
