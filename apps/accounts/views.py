@@ -88,6 +88,8 @@ class ApiTokenForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
     owned = organization_list_owned(user=request.user)  # type: ignore[arg-type]
+    if request.method == "POST" and not owned.exists():
+        raise PermissionDenied  # only owners create tokens; the page offers no form to others
     form = ApiTokenForm(
         request.POST or None, organizations=owned, initial={"organization": owned.first()}
     )
@@ -120,6 +122,8 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     token = api_token_get(user=request.user, token_id=token_id)  # type: ignore[arg-type]
+    if not organization_list_owned(user=request.user).filter(pk=token.organization_id).exists():  # type: ignore[arg-type]
+        raise PermissionDenied
     try:
         api_token_revoke(user=request.user, token=token)  # type: ignore[arg-type]
     except ApplicationError as exc:

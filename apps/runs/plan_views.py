@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -28,6 +29,14 @@ from llmplanner.simulation.hardware import CATALOG
 MAX_COMPARE = 4
 
 
+def _require_editor(request: HttpRequest, scenario: Scenario) -> None:
+    """A viewer's POST to start work is a 403 before any form is read (the page never offers
+    it); outsiders never get this far (404)."""
+    organization = scenario.program.organization
+    if not can_edit(user=request.user, organization=organization):  # type: ignore[arg-type]
+        raise PermissionDenied
+
+
 def _actions_context(request: HttpRequest, scenario: Scenario) -> dict[str, Any]:
     """What ``runs/_run_actions.html`` needs: may the user run it, and the GPUs to sweep over."""
     organization = scenario.program.organization
@@ -44,6 +53,7 @@ def _figures_json(figures: dict[str, Any]) -> dict[str, str]:
 @require_POST
 def plan_run_start(request: HttpRequest, scenario_id: int) -> HttpResponse:
     scenario = scenario_get(user=request.user, scenario_id=scenario_id)  # type: ignore[arg-type]
+    _require_editor(request, scenario)
     try:
         run = plan_run_create(user=request.user, scenario=scenario)  # type: ignore[arg-type]
     except ApplicationError as exc:
@@ -174,6 +184,7 @@ def compare(request: HttpRequest, program_id: int) -> HttpResponse:
 @require_POST
 def sweep_start(request: HttpRequest, scenario_id: int) -> HttpResponse:
     scenario = scenario_get(user=request.user, scenario_id=scenario_id)  # type: ignore[arg-type]
+    _require_editor(request, scenario)
     form = SweepForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))

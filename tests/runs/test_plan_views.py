@@ -93,7 +93,7 @@ def test_a_viewer_sees_the_dashboard_but_cannot_run(owner_client, viewer_client,
         b"run-plan" not in viewer_client.get(reverse("runs:plan_run_detail", args=[run.pk])).content
     )
     response = start(viewer_client, scenario)
-    assert response.status_code == 302 and PlanRun.objects.count() == 1
+    assert response.status_code == 403 and PlanRun.objects.count() == 1
 
 
 def test_an_outsider_gets_404_everywhere(owner_client, outsider_client, scenario):
