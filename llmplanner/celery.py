@@ -20,5 +20,7 @@ app.autodiscover_tasks()
 # Periodic jobs (no django-celery-beat: it pins Django < 6.1, see PITFALLS). One beat process runs
 # them: `celery worker -B` under scripts/start.sh, the `beat` service under compose.
 app.conf.beat_schedule = {
+    # Also sends runs whose message could not be published while the broker was down.
     "sweep-stale-runs": {"task": "runs.sweep_stale_runs", "schedule": 60.0},
+    "sweep-stale-exports": {"task": "reports.sweep_stale_exports", "schedule": 60.0},
 }

@@ -7,7 +7,7 @@ worker (``apps.reports.tasks.export_render_task``); the file goes to the default
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import KombuError
 
 from apps.accounts.models import User
 from apps.accounts.selectors import membership_get
@@ -133,3 +134,49 @@ def export_render(*, export_id: int, worker: str) -> Export | None:
     if not finished and fields.get("file"):
         default_storage.delete(str(fields["file"]))
     return Export.objects.get(pk=export_id)
+
+
+# A queued export nobody claimed for this long lost its message (the embedded broker loses it
+# when the whole worker is killed, a Redis restart without persistence too): send it again.
+EXPORT_QUEUED_RESEND_AFTER = timedelta(minutes=5)
+
+
+def exports_sweep_stale(*, now: datetime | None = None) -> dict[str, int]:
+    """Nothing stays rendering forever (the runs' sweeper, for PDF exports): an export whose
+    worker went silent past the hard time limit is queued and sent again while it has attempts
+    left (``Export.MAX_ATTEMPTS``, counted by ``export_claim``) and failed as "worker lost" after;
+    a queued export unclaimed for ``EXPORT_QUEUED_RESEND_AFTER`` is sent again. Returns counts."""
+    from apps.reports.tasks import export_render_task  # tasks import services; avoid the cycle
+
+    now = now or timezone.now()
+    # A render has no heartbeat: past the hard time limit (+ a minute of slack) its task is dead,
+    # Celery having killed it by then if its worker still lives.
+    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    silent = Export.objects.filter(status=Export.Status.RENDERING, started_at__lt=stale)
+    failed = silent.filter(attempts__gte=Export.MAX_ATTEMPTS).update(
+        status=Export.Status.FAILED,
+        error=f"failed: worker lost ({Export.MAX_ATTEMPTS} attempts without finishing)",
+        finished_at=now,
+        updated_at=now,
+    )
+    requeue_ids = list(silent.filter(attempts__lt=Export.MAX_ATTEMPTS).values_list("pk", flat=True))
+    requeued = Export.objects.filter(
+        pk__in=requeue_ids, status=Export.Status.RENDERING, started_at__lt=stale
+    ).update(status=Export.Status.QUEUED, worker="", updated_at=now)
+    lost = Export.objects.filter(
+        status=Export.Status.QUEUED, updated_at__lt=now - EXPORT_QUEUED_RESEND_AFTER
+    ).values_list("pk", flat=True)
+    resent = 0
+    pending = sorted(set(requeue_ids) | set(lost))
+    for index, export_id in enumerate(pending):
+        Export.objects.filter(pk=export_id).update(updated_at=now)
+        try:
+            export_render_task.delay(export_id)
+        except (KombuError, OSError):
+            # The broker is down: these stay queued, dated so that the next tick sends them.
+            Export.objects.filter(pk__in=pending[index:], status=Export.Status.QUEUED).update(
+                updated_at=now - EXPORT_QUEUED_RESEND_AFTER
+            )
+            break
+        resent += export_id not in requeue_ids
+    return {"failed": failed, "requeued": requeued, "resent": resent}

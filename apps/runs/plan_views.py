@@ -23,7 +23,7 @@ from apps.runs import plan_figures
 from apps.runs.forms import SweepForm
 from apps.runs.models import RunStatus
 from apps.runs.selectors import plan_run_get, plan_run_latest, plan_run_recent, sweep_get
-from apps.runs.services import plan_run_create, sweep_create
+from apps.runs.services import PHASE_WAITING_FOR_BROKER, plan_run_create, sweep_create
 from llmplanner.simulation.hardware import CATALOG
 
 MAX_COMPARE = 4
@@ -59,6 +59,15 @@ def plan_run_start(request: HttpRequest, scenario_id: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("programs:scenario_detail", scenario_id=scenario.pk)
+    if run.phase == PHASE_WAITING_FOR_BROKER:
+        messages.warning(
+            request,
+            _(
+                "Run #%(id)s is saved and queued, but the background workers cannot be reached "
+                "now: it will be sent to them automatically when the broker is back."
+            )
+            % {"id": run.pk},
+        )
     if run.reused_from_id:
         messages.info(
             request,

@@ -1,5 +1,6 @@
 import hashlib
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -8,10 +9,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import KombuError
 
 from apps.accounts.models import Organization, User
 from apps.accounts.selectors import membership_get
 from apps.common.errors import ApplicationError
+from apps.common.health import broker_status_forget
 from apps.programs.models import Scenario
 from apps.programs.plan_adapter import scenario_to_plan_dict
 from apps.runs.models import DemoJob, PlanRun, RunStatus, Sweep, SweepChunk
@@ -20,6 +23,8 @@ from llmplanner.simulation.errors import ValidationError
 from llmplanner.simulation.planspec import parse_plan
 from llmplanner.simulation.report import run_plan
 from llmplanner.simulation.sweep import chunks, run_sweep, sweep_variants
+
+logger = logging.getLogger(__name__)
 
 DEMO_JOB_MAX_N = 1_000_000
 
@@ -86,6 +91,9 @@ RUN_TRIALS_MAX = 20_000
 # A queued run nobody claimed for this long lost its message (the embedded broker loses a message
 # when the whole worker is killed): the sweeper enqueues it again.
 QUEUED_RESEND_AFTER = timedelta(minutes=5)
+# The phase of a queued run whose message could not be published (broker down): the sweeper sends
+# it again at its next tick, without waiting for QUEUED_RESEND_AFTER.
+PHASE_WAITING_FOR_BROKER = "waiting for the broker"
 
 
 def _require_editor_of(user: User, organization: Organization) -> None:
@@ -114,8 +122,6 @@ def plan_run_create(
     same inputs with the same core version reuse a stored result (a new row, ``reused_from`` set,
     nothing computed). The same ``idempotency_key`` in an organization returns the first run.
     """
-    from apps.runs.tasks import plan_run_task  # tasks import services; avoid the cycle
-
     organization = scenario.program.organization
     _require_editor_of(user, organization)
     if not 1 <= trials <= RUN_TRIALS_MAX:
@@ -170,8 +176,38 @@ def plan_run_create(
                 finished_at=now,
             )
         run = PlanRun.objects.create(**fields)
-        plan_run_task.delay_on_commit(run.pk)
+        # The worker must find the row: publish only after the transaction commits.
+        transaction.on_commit(lambda: plan_run_send(run=run))
     return run
+
+
+def plan_run_send(*, run: PlanRun) -> bool:
+    """Publish the run's message. With the broker down the run stays saved and queued, marked
+    ``PHASE_WAITING_FOR_BROKER`` (also on ``run``) for the sweeper to send later; False then.
+
+    Never raises for a broker failure: the row is committed already, and a 500 would hide that.
+    """
+    from apps.runs.tasks import plan_run_task  # tasks import services; avoid the cycle
+
+    try:
+        plan_run_task.delay(run.pk)
+    except (KombuError, OSError) as exc:
+        # Celery re-raises the transport's connection errors as kombu's OperationalError
+        # (Connection._reraise_as_library_errors); the filesystem broker raises ChannelError.
+        logger.warning("run %s not sent, the broker is unreachable: %s", run.pk, exc)
+        broker_status_forget()  # the next page checks again and shows the banner
+        now = timezone.now()
+        PlanRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            phase=PHASE_WAITING_FOR_BROKER, updated_at=now
+        )
+        run.phase = PHASE_WAITING_FOR_BROKER
+        return False
+    if run.phase == PHASE_WAITING_FOR_BROKER:
+        PlanRun.objects.filter(
+            pk=run.pk, status=RunStatus.QUEUED, phase=PHASE_WAITING_FOR_BROKER
+        ).update(phase="", updated_at=timezone.now())
+        run.phase = ""
+    return True
 
 
 def plan_run_claim(*, run_id: int, worker: str) -> bool:
@@ -233,8 +269,6 @@ def plan_runs_sweep_stale(*, now: Any = None) -> dict[str, int]:
     """Nothing stays running forever: re-queue runs whose worker went silent (up to
     ``PlanRun.MAX_ATTEMPTS`` attempts), fail the rest as "worker lost", and re-send queued runs
     whose message was lost. Returns counts."""
-    from apps.runs.tasks import plan_run_task
-
     now = now or timezone.now()
     # Past the hard time limit a running task is surely dead (progress also beats the heart).
     stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
@@ -254,13 +288,25 @@ def plan_runs_sweep_stale(*, now: Any = None) -> dict[str, int]:
     ).update(status=RunStatus.QUEUED, worker="", phase="re-queued: worker lost", updated_at=now)
     lost = list(
         PlanRun.objects.filter(
-            status=RunStatus.QUEUED, updated_at__lt=now - QUEUED_RESEND_AFTER
+            Q(updated_at__lt=now - QUEUED_RESEND_AFTER) | Q(phase=PHASE_WAITING_FOR_BROKER),
+            status=RunStatus.QUEUED,
         ).values_list("pk", flat=True)
     )
-    for run_id in set(requeue_ids) | set(lost):
+    sent = 0
+    pending = sorted(set(requeue_ids) | set(lost))
+    for index, run_id in enumerate(pending):
+        run = PlanRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).first()
+        if run is None:
+            continue  # claimed meanwhile by a late delivery
         PlanRun.objects.filter(pk=run_id).update(updated_at=now)
-        plan_run_task.delay(run_id)
-    return {"failed": failed, "requeued": requeued, "resent": len(set(lost) - set(requeue_ids))}
+        if not plan_run_send(run=run):
+            # The broker is down: mark the rest too, so the next tick sends them all.
+            PlanRun.objects.filter(pk__in=pending[index:], status=RunStatus.QUEUED).update(
+                phase=PHASE_WAITING_FOR_BROKER
+            )
+            break
+        sent += run_id not in requeue_ids
+    return {"failed": failed, "requeued": requeued, "resent": sent}
 
 
 # ---- sweeps ----------------------------------------------------------------------------------

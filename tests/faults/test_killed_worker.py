@@ -1,0 +1,73 @@
+"""``kill -9`` of a whole worker (prefork parent and pool) in the middle of several runs: every
+run ends succeeded after redelivery (or failed with a reason), none is lost, none computed twice.
+
+Runs on the broker the suite is configured with: the embedded filesystem broker by default (it
+loses the messages the killed worker held), Redis with ``REDIS_URL`` (it would deliver them again
+only after the visibility timeout, the hard time limit + 5 min). Either way the stale-run sweeper
+sends the lost runs again. Its own module, so that no other test's worker picks a run up.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.programs.services import program_create_from_blueprint
+from apps.runs.models import PlanRun, RunStatus
+from apps.runs.services import plan_run_create, plan_runs_sweep_stale
+from tests.faults.processes import Worker, running, service_env
+from tests.runs.worker_process import database_url_of_test_db, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+RUNS = 5
+# ~2-3 s per run on this machine: long enough to be killed mid-run.
+TRIALS = 20_000
+
+
+def test_a_worker_killed_mid_runs_loses_none_and_computes_none_twice(owner, organization, tmp_path):
+    program = program_create_from_blueprint(
+        user=owner, organization=organization, key="gpt3-175b-from-scratch"
+    )
+    scenario = program.scenarios.get()
+    env = service_env(DATABASE_URL=database_url_of_test_db())
+    with running(lambda: Worker(env, tmp_path, "victim", concurrency=2)) as victim:
+        # Different seeds: five computations, not one result reused four times.
+        for seed in range(RUNS):
+            plan_run_create(user=owner, scenario=scenario, trials=TRIALS, seed=seed)
+        running_now = PlanRun.objects.filter(status=RunStatus.RUNNING)
+        assert wait_for(lambda: running_now.count() == 2, 60), victim.log()[-3000:]
+        victim.kill()
+    killed = set(
+        PlanRun.objects.filter(status=RunStatus.RUNNING, worker=victim.node).values_list(
+            "pk", flat=True
+        )
+    )
+    assert killed, "the worker finished before it was killed; raise TRIALS"
+    finished_before = set(
+        PlanRun.objects.filter(status=RunStatus.SUCCEEDED).values_list("pk", flat=True)
+    )
+
+    # The next beat tick after the time limit (here: the sweeper an hour from now) re-queues the
+    # killed runs and sends again the queued ones, whose messages may be lost with the worker.
+    counts = plan_runs_sweep_stale(now=timezone.now() + timedelta(hours=1))
+    assert counts["requeued"] == len(killed) and counts["failed"] == 0
+
+    with running(lambda: Worker(env, tmp_path, "rescuer", concurrency=2)) as rescuer:
+        unfinished = PlanRun.objects.exclude(status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED])
+        assert wait_for(lambda: not unfinished.exists(), 120), rescuer.log()[-3000:]
+
+    assert PlanRun.objects.count() == RUNS  # none duplicated
+    for run in PlanRun.objects.all():
+        assert run.status == RunStatus.SUCCEEDED, (run.pk, run.status, run.error)
+        assert run.result is not None and run.progress == 100
+        # ``attempts`` counts claims: a run computed twice would show one more.
+        if run.pk in killed:
+            assert (run.attempts, run.worker) == (2, rescuer.node)
+        else:
+            assert run.attempts == 1
+            assert run.worker == (victim.node if run.pk in finished_before else rescuer.node)
+    # The duplicate messages (resent runs the broker still held) were claimed by nobody.
+    assert sum(PlanRun.objects.values_list("attempts", flat=True)) == RUNS + len(killed)
