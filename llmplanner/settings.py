@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "apps.common.context_processors.background_status",
             ],
         },
     },
@@ -291,7 +292,11 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_SEND_SENT_EVENT = False
 # Redis redelivers unacknowledged messages after this; it must exceed the hard time limit.
 if CELERY_BROKER_URL.startswith("redis"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
+        # An unreachable host must fail a publish (a page's request) in seconds, not hang it.
+        "socket_connect_timeout": 2,
+    }
 CELERY_TIMEZONE = TIME_ZONE
 
 # /healthz waits this long for a worker to answer a ping.
