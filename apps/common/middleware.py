@@ -15,36 +15,12 @@ other paths with a short plain-text message.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 
-import numpy as np
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-# No request of this app nests JSON deeper than a handful of levels; 64 leaves room for any
-# client library's wrapping while staying far below Python's recursion limit (1000 frames).
-MAX_JSON_DEPTH = 64
-
-# A JSON string (with escapes), unrolled so the regex engine never backtracks per character.
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_BRACKETS = {ord("["), ord("]"), ord("{"), ord("}")}
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
-_OPEN = np.array([ord("["), ord("{")], dtype=np.uint8)
-
-
-def json_depth(body: bytes) -> int:
-    """The deepest nesting of arrays and objects in JSON text, without parsing it.
-
-    Brackets inside strings do not count. Unbalanced text (``[[[[``) counts as deep as it goes:
-    that is what a recursive parser would have to descend before noticing the error.
-    """
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
-    if not brackets:
-        return 0
-    codes = np.frombuffer(brackets, dtype=np.uint8)
-    steps = np.where(np.isin(codes, _OPEN), 1, -1)
-    return int(np.cumsum(steps).max())
+from apps.common.limits import MAX_JSON_DEPTH, json_depth
 
 
 def _is_json(content_type: str) -> bool:

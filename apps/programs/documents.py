@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -41,6 +42,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
 
+from apps.common.limits import MAX_JSON_DEPTH, json_depth
 from apps.programs.models import (
     Dataset,
     GPUBudgetLine,
@@ -55,6 +57,11 @@ from apps.programs.models import (
 FORMAT = "llmplanner-scenario"
 FORMAT_VERSION = 1
 MAX_BYTES = 1_000_000
+# Lines per list (GPU budget, team, data): a real plan has tens; each line costs a catalog lookup
+# and a full_clean, so a 1 MB file of 20 000 lines would keep a web worker busy for seconds.
+MAX_LINES = 1000
+# The largest model a ladder step may name: the custom size's own bound (100,000B parameters).
+MAX_MODEL_PARAMS = 100_000 * 10**9
 
 # Document section → {document key: Scenario field}.
 SCENARIO_TOP = {
@@ -253,11 +260,100 @@ class DocumentError(Exception):
         return "; ".join(parts)
 
 
+# Nesting and alias limits: a scenario document nests about 6 levels (its ``plan``) and holds a
+# few thousand values at most. PyYAML's composer and ``json.loads`` recurse per level (10 000
+# levels raise RecursionError), and YAML aliases let 1 KB expand to a billion values ("billion
+# laughs": nine anchors of nine aliases each), so both are measured before anything is built.
+MAX_DEPTH = MAX_JSON_DEPTH
+MAX_NODES = 200_000
+# The biggest whole number the database stores (a signed 64-bit integer); every count and amount
+# of a scenario is far below it, and beyond it float() and Decimal contexts start to overflow.
+MAX_NUMBER = 2**63 - 1
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int | None) -> None:
+        self.line = line
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that stops composing past ``MAX_DEPTH`` levels (before the recursion
+    reaches Python's limit)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the node graph becomes once aliases are expanded (an alias is the same
+    node object as its anchor, so the graph is a DAG; sizes are memoized per node)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        children = (
+            [v for pair in node.value for v in pair]
+            if isinstance(node, yaml.MappingNode)
+            else list(node.value)
+        )
+        if children_done:
+            sizes[id(node)] = min(1 + sum(sizes[id(c)] for c in children), MAX_NODES + 1)
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The YAML node graph of ``text``, within the depth and expansion limits."""
+    loader = _GuardedLoader(text)
+    try:
+        node = loader.get_single_node()
+    except _TooDeep as exc:
+        raise DocumentError(
+            [("", exc.line, _("nested more than %(max)s levels deep") % {"max": MAX_DEPTH})]
+        ) from exc
+    finally:
+        loader.dispose()
+    if node is not None and _expanded_size(node) > MAX_NODES:
+        raise DocumentError(
+            [
+                (
+                    "",
+                    None,
+                    _("its aliases expand to more than %(max)s values") % {"max": f"{MAX_NODES:,}"},
+                )
+            ]
+        )
+    return node
+
+
 def _load(text: str) -> Any:
-    if len(text.encode()) > MAX_BYTES:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise DocumentError([("", None, _("The file is larger than 1 MB."))])
     if text.lstrip().startswith(("{", "[")):
+        if json_depth(text) > MAX_DEPTH:
+            raise DocumentError(
+                [("", None, _("nested more than %(max)s levels deep") % {"max": MAX_DEPTH})]
+            )
         try:
+            # NaN and Infinity are not JSON (RFC 8259 §6) but Python's parser takes them; they
+            # come out as floats that _check_values names with their field.
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise DocumentError(
@@ -271,21 +367,25 @@ def _load(text: str) -> Any:
                 ]
             ) from exc
     try:
-        return yaml.safe_load(text)
+        node = _compose(text)
+        loader = _GuardedLoader("")
+        try:
+            return loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise DocumentError(
             [("", mark.line + 1 if mark else None, _("not valid YAML: %(msg)s") % {"msg": problem})]
         ) from exc
+    except (ValueError, TypeError, OverflowError) as exc:
+        # PyYAML's constructors call date() and friends unguarded: ``2027-02-30`` is a ValueError.
+        raise DocumentError([("", None, _("not valid YAML: %(msg)s") % {"msg": exc})]) from exc
 
 
-def _line_of(text: str, path: str) -> int | None:
+def _line_of(node: yaml.Node | None, path: str) -> int | None:
     """The 1-based line where ``path`` (``scenario.team.2.headcount``) is, best effort."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
     line = None
     for part in [p for p in path.split(".") if p]:
         if isinstance(node, yaml.MappingNode):
@@ -306,9 +406,16 @@ class _Collector:
     def __init__(self, text: str) -> None:
         self.text = text
         self.errors: list[tuple[str, int | None, str]] = []
+        self._node: yaml.Node | None | bool = False  # composed once, on the first error
 
     def add(self, path: str, message: str) -> None:
-        self.errors.append((_display_path(path), _line_of(self.text, path), message))
+        if self._node is False:
+            try:
+                self._node = _compose(self.text)
+            except (DocumentError, yaml.YAMLError, ValueError):
+                self._node = None
+        node = self._node if isinstance(self._node, yaml.Node) else None
+        self.errors.append((_display_path(path), _line_of(node, path), message))
 
     def add_validation(self, prefix: str, exc: ValidationError, names: dict[str, str]) -> None:
         """Errors of ``full_clean`` on a model, named by the document's keys."""
@@ -338,12 +445,81 @@ def _object(value: Any, path: str, errors: _Collector, allowed: set[str]) -> dic
             f"{path}.{key}",
             _("unknown field; allowed: %(fields)s") % {"fields": ", ".join(sorted(allowed))},
         )
-    return value
+    # Only known fields go on: an unknown one would reach a model constructor as a keyword.
+    return {k: v for k, v in value.items() if k in allowed}
+
+
+def _text_problem(value: str) -> str | None:
+    """Why a string cannot be stored, or None. Postgres refuses NUL in text; a lone surrogate
+    (from a ``\\ud800`` escape) has no UTF-8 encoding, so neither database can store it."""
+    if "\x00" in value:
+        return _("must not contain NUL characters")
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        return _("is not valid Unicode text (it holds a lone surrogate)")
+    return None
+
+
+def _check_values(value: Any, path: str, errors: _Collector) -> None:
+    """Name every value no field can take, whatever the field: NaN and infinities, numbers past
+    the database's 64-bit integers, text that cannot be stored (walked without recursion)."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, bool) or item is None:
+            continue
+        if isinstance(item, float) and not math.isfinite(item):
+            word = "NaN" if math.isnan(item) else ("Infinity" if item > 0 else "-Infinity")
+            errors.add(where, _("must be a finite number, not %(value)s") % {"value": word})
+        elif isinstance(item, (int, float)) and abs(item) > MAX_NUMBER:
+            errors.add(where, _("is too large (at most %(max)s)") % {"max": f"{MAX_NUMBER:,}"})
+        elif isinstance(item, str):
+            problem = _text_problem(item)
+            if problem:
+                errors.add(where, problem)
+        elif isinstance(item, dict):
+            stack.extend((v, f"{where}.{k}") for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{where}.{i}") for i, v in enumerate(item))
+
+
+def _check_types(
+    model: type, values: dict[str, Any], prefix: str, names: dict[str, str], errors: _Collector
+) -> dict[str, Any]:
+    """Drop (and name) values of a type their model field would mishandle rather than refuse:
+    a list in a text field becomes its repr, a number in a date field a TypeError, the string
+    "NaN" in a float field passes its min/max validators (NaN compares false)."""
+    out = dict(values)
+    for name, value in values.items():
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        problem = None
+        if value is None:
+            continue
+        if isinstance(field, (models.CharField, models.TextField)) and not isinstance(value, str):
+            problem = _("must be text")
+        elif isinstance(field, models.DateField) and not isinstance(value, (str, dt.date)):
+            problem = _("must be a date, YYYY-MM-DD")
+        elif isinstance(field, models.FloatField) and not isinstance(value, bool):
+            try:
+                number = float(value)
+            except (TypeError, ValueError, OverflowError):
+                number = 0.0  # not a number at all: the field's own message names it
+            if not math.isfinite(number):
+                problem = _("must be a finite number")
+        if problem:
+            errors.add(f"{prefix}.{names.get(name, name)}", problem)
+            out.pop(name)
+    return out
 
 
 def _lookup(name: str, value: Any, path: str, errors: _Collector) -> Any:
     model, key_field = LOOKUPS[name]
-    if value in (None, ""):
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 100 or _text_problem(value):
+        errors.add(path, _("must be a catalog key (text), e.g. h100-80gb"))
         return None
     row = model.objects.filter(**{key_field: value}).first()
     if row is None:
@@ -374,10 +550,10 @@ def _convert(value: Any, rate: Decimal, into: str) -> Any:
         return value
     try:
         amount = Decimal(str(value))
-    except ArithmeticError:
-        return value  # left for full_clean to name
-    converted = amount * rate if into == "CNY" else amount / rate
-    return converted.quantize(Decimal("0.01"))
+        converted = amount * rate if into == "CNY" else amount / rate
+        return converted.quantize(Decimal("0.01"))
+    except ArithmeticError:  # not a number, or too many digits for a context: full_clean names it
+        return value
 
 
 def document_parse(text: str, *, currency: str | None = None) -> ParsedScenario:
@@ -404,6 +580,15 @@ def document_parse(text: str, *, currency: str | None = None) -> ParsedScenario:
         )
     if errors.errors:
         raise DocumentError(errors.errors)
+    # The plan section is ignored on import (it is rebuilt from the rest), so not checked.
+    _check_values({k: top.get(k) for k in ("program", "scenario")}, "", errors)
+    body_lines = top.get("scenario") if isinstance(top.get("scenario"), dict) else {}
+    for key in LINE_FIELDS:
+        raw = body_lines.get(key)
+        if isinstance(raw, list) and len(raw) > MAX_LINES:
+            errors.add(f"scenario.{key}", _("at most %(max)s lines per list") % {"max": MAX_LINES})
+    if errors.errors:
+        raise DocumentError(errors.errors)
 
     program = dict(_object(top.get("program"), "program", errors, set(PROGRAM_FIELDS)))
     source_currency = program.get("currency") or currency or "CNY"
@@ -412,15 +597,18 @@ def document_parse(text: str, *, currency: str | None = None) -> ParsedScenario:
         source_currency = currency or "CNY"
     try:
         rate = Decimal(str(program.get("usd_to_cny", "7.2")))
-        if rate <= 0:
+        # The program's own bounds (Program.usd_to_cny); Infinity would convert every amount
+        # to Infinity, and a tiny rate to more digits than a Decimal context holds.
+        if not (rate.is_finite() and Decimal("0.01") <= rate <= Decimal(1000)):
             raise ArithmeticError
     except ArithmeticError:
-        errors.add("program.usd_to_cny", _("must be a positive number"))
+        errors.add("program.usd_to_cny", _("must be a number from 0.01 to 1000"))
         rate = Decimal("7.2")
     program_instance = None
     if program:
+        checked = _check_types(Program, program, "program", {}, errors)
         program_instance = Program(
-            **{k: v for k, v in _decimals(Program, program).items() if v is not None}
+            **{k: v for k, v in _decimals(Program, checked).items() if v is not None}
         )
         try:
             program_instance.full_clean(exclude=["organization", "created_by"])
@@ -452,7 +640,8 @@ def document_parse(text: str, *, currency: str | None = None) -> ParsedScenario:
     if "ladder" in values and values["ladder"] is not None:
         ladder = values["ladder"]
         if not isinstance(ladder, list) or not all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in ladder
+            isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= MAX_MODEL_PARAMS
+            for x in ladder
         ):
             errors.add("scenario.ladder", _("must be a list of model sizes in parameters"))
         else:
@@ -465,7 +654,7 @@ def document_parse(text: str, *, currency: str | None = None) -> ParsedScenario:
         for name in MONEY_FIELDS["scenario"]:
             if name in values:
                 values[name] = _convert(values[name], rate, target_currency)
-    values = _decimals(Scenario, values)
+    values = _decimals(Scenario, _check_types(Scenario, values, "scenario", names, errors))
     scenario = Scenario(**{k: v for k, v in values.items() if v is not None or k == "ladder"})
     try:
         scenario.full_clean(exclude=["program", "created_by"])
@@ -497,7 +686,7 @@ def document_parse(text: str, *, currency: str | None = None) -> ParsedScenario:
                 for name in MONEY_FIELDS[key]:
                     if name in row:
                         row[name] = _convert(row[name], rate, target_currency)
-            row = _decimals(model, row)
+            row = _decimals(model, _check_types(model, row, path, {}, errors))
             instance = model(
                 **{
                     k: v

@@ -1,0 +1,300 @@
+"""Hostile scenario documents (JSON and YAML, uploaded or pasted): deep nesting, alias bombs,
+oversized files, NaN/inf, huge numbers, NUL and lone surrogates, wrong types. Each is refused with
+the import form's message naming the field (or a 4xx), and nothing is half-imported."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from typing import Any
+
+import pytest
+import yaml
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
+
+from apps.programs.documents import DocumentError, document_parse, scenario_document
+from apps.programs.models import Scenario
+from apps.programs.plan_adapter import scenario_plan
+from apps.programs.services import scenario_import
+from tests.security import test_hostile_common as common
+from tests.security.test_hostile_common import (
+    HOSTILE,
+    assert_finite,
+    hostile_json,
+    post_form,
+    snapshot,
+)
+
+pytestmark = pytest.mark.django_db
+hostile_scenario = common.hostile_scenario
+
+
+@pytest.fixture
+def document(hostile_scenario) -> dict[str, Any]:
+    return json.loads(json.dumps(scenario_document(hostile_scenario)))
+
+
+def import_url(scenario: Scenario) -> str:
+    return reverse("programs:scenario_import", args=[scenario.program_id])
+
+
+def form_errors(response) -> str:
+    """The import form's errors as one text (the view re-renders the form on a refusal)."""
+    form = response.context["form"]
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+def assert_refused(response, before, *names: str) -> None:
+    """A refusal: a 4xx, or the form shown again (200) with a message naming ``names``."""
+    assert response.status_code < 500
+    assert response.status_code != 302, "imported"
+    if response.status_code == 200:
+        errors = form_errors(response)
+        assert errors, "no error shown"
+        for name in names:
+            assert name in errors, (name, errors[:500])
+    assert snapshot() == before
+
+
+def dump(document: Any, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(document, allow_nan=True, ensure_ascii=True)
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=False)
+
+
+# Where a hostile value can go in a document: (path, key).
+TARGETS = [
+    (("program",), "budget_cap"),
+    (("program",), "usd_to_cny"),
+    (("program",), "currency"),
+    (("program",), "deadline"),
+    (("scenario",), "name"),
+    (("scenario",), "description"),
+    (("scenario",), "full_runs"),
+    (("scenario",), "contingency_pct"),
+    (("scenario",), "ladder"),
+    (("scenario",), "start_date"),
+    (("scenario", "model"), "params_b"),
+    (("scenario", "model"), "preset"),
+    (("scenario", "training"), "tokens"),
+    (("scenario", "training"), "seq_len"),
+    (("scenario", "sft"), "cost_per_sample"),
+    (("scenario", "serving"), "price_per_million_tokens"),
+    (("scenario", "gpu_budget", 0), "gpu_count"),
+    (("scenario", "gpu_budget", 0), "gpu_type"),
+    (("scenario", "gpu_budget", 0), "price_per_gpu_hour"),
+    (("scenario", "gpu_budget", 0), "months"),
+    (("scenario", "gpu_budget", 0), "checkpoint_storage_gbps"),
+    (("scenario", "gpu_budget", 0), "provider"),
+    (("scenario", "team", 0), "headcount"),
+    (("scenario", "team", 0), "role"),
+    (("scenario", "team", 0), "monthly_cost"),
+    (("scenario", "data", 0), "tokens"),
+    (("scenario", "data", 0), "name"),
+    (("scenario", "data", 0), "cost"),
+    (("scenario",), "gpu_budget"),
+    (("scenario",), "team"),
+    ((), "scenario"),
+    ((), "format_version"),
+]
+
+
+def put(document: dict[str, Any], path: tuple, key: str, value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(document)
+    node: Any = out
+    for part in path:
+        node = node[part]
+    node[key] = value
+    return out
+
+
+@HOSTILE
+@given(
+    changes=st.lists(st.tuples(st.sampled_from(TARGETS), hostile_json), min_size=1, max_size=3),
+    fmt=st.sampled_from(["json", "yaml"]),
+    currency=st.sampled_from(["CNY", "USD"]),
+)
+def test_hostile_values_in_a_document_are_refused_or_imported_whole(
+    owner_client, hostile_scenario, document, changes, fmt, currency
+):
+    hostile = put(document, ("program",), "currency", currency)  # USD: amounts are converted
+    for (path, key), value in changes:
+        hostile = put(hostile, path, key, value)
+    try:
+        text = dump(hostile, fmt)
+    except yaml.YAMLError:
+        text = dump(hostile, "json")
+    before = snapshot()
+    response = post_form(owner_client, import_url(hostile_scenario), {"text": text})
+    assert response.status_code < 500
+    if response.status_code == 302:
+        imported = Scenario.objects.order_by("-pk").first()
+        assert_finite(Scenario.objects.filter(pk=imported.pk).values().get())
+        for kind in ("budget_lines", "team_lines", "datasets"):
+            for row in getattr(imported, kind).values():
+                assert_finite(row)
+        scenario_plan(imported)
+    else:
+        assert_refused(response, before)
+
+
+# --- structure bombs -----------------------------------------------------------------------
+
+
+def deep_yaml_block(depth: int) -> str:
+    return "".join(f"{' ' * i}a:\n" for i in range(depth)) + " " * depth + "b: 1\n"
+
+
+BILLION_LAUGHS = """\
+format: llmplanner-scenario
+format_version: 1
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+scenario:
+  name: laughs
+  description: *i
+"""
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('{"a": ' * 10_000 + "1" + "}" * 10_000, "nested"),
+        ("[" * 100_000, "nested"),
+        ("[" * 10_000 + "]" * 10_000, "nested"),
+        ("a: " * 5_000 + "1", "not valid YAML"),  # mappings on one line are a syntax error
+        (deep_yaml_block(10_000), "nested"),
+        ("- " * 10_000 + "1", "nested"),
+        ("{a: " * 10_000 + "1" + "}" * 10_000, "nested"),
+        (BILLION_LAUGHS, "aliases"),
+    ],
+    ids=[
+        "json-objects",
+        "json-unclosed",
+        "json-arrays",
+        "yaml-inline",
+        "yaml-block",
+        "yaml-sequences",
+        "yaml-flow",
+        "billion-laughs",
+    ],
+)
+def test_structure_bombs_are_refused_quickly_with_a_message(
+    owner_client, hostile_scenario, text, expected
+):
+    before = snapshot()
+    started = time.perf_counter()
+    response = post_form(owner_client, import_url(hostile_scenario), {"text": text})
+    assert time.perf_counter() - started < 10
+    assert_refused(response, before, expected)
+
+
+def test_a_shared_anchor_of_a_modest_size_still_imports(owner, hostile_scenario, document):
+    # Anchors are legitimate YAML (yaml.safe_dump writes them for shared objects): only their
+    # expansion is bounded, not their use.
+    text = "x: &x [1, 2, 3]\n" + dump(document, "yaml") + "y: *x\n"
+    with pytest.raises(DocumentError) as caught:  # unknown top-level keys are still named
+        document_parse(text)
+    assert "line 1, x: unknown field" in caught.value.message
+    assert "y: unknown field" in caught.value.message
+    assert "aliases" not in caught.value.message
+
+
+def test_a_10_mb_upload_is_refused_with_413(owner_client, hostile_scenario):
+    before = snapshot()
+    upload = SimpleUploadedFile("big.json", b"{" + b" " * (10 * 1024 * 1024) + b"}")
+    response = owner_client.post(import_url(hostile_scenario), {"file": upload})
+    assert response.status_code == 413
+    assert snapshot() == before
+
+
+def test_a_1_5_mb_upload_is_refused_by_the_form(owner_client, hostile_scenario):
+    before = snapshot()
+    upload = SimpleUploadedFile("big.yaml", b"# " + b"x" * 1_500_000 + b"\n")
+    response = owner_client.post(import_url(hostile_scenario), {"file": upload})
+    assert_refused(response, before, "larger than 1 MB")
+
+
+def test_an_upload_that_is_not_utf8_is_refused(owner_client, hostile_scenario):
+    before = snapshot()
+    upload = SimpleUploadedFile("bin.yaml", b"\xff\xfe\x00\x00garbage")
+    response = owner_client.post(import_url(hostile_scenario), {"file": upload})
+    assert_refused(response, before, "not UTF-8")
+
+
+def test_many_bad_lines_are_reported_quickly(hostile_scenario, document):
+    # Each error names its line; finding the line must not re-parse the file per error.
+    line = document["scenario"]["gpu_budget"][0]
+    document["scenario"]["gpu_budget"] = [{**line, "gpu_count": -1} for _ in range(900)]
+    text = dump(document, "yaml")
+    started = time.perf_counter()
+    with pytest.raises(DocumentError) as caught:
+        document_parse(text)
+    assert time.perf_counter() - started < 10
+    assert "scenario.gpu_budget[0].gpu_count" in caught.value.message
+
+
+# --- values --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path, key, value, currency, field",
+    [
+        (("scenario", "model"), "params_b", 10**400, "CNY", "model.params_b"),
+        (("scenario", "model"), "params_b", math.nan, "CNY", "model.params_b"),
+        (("scenario", "gpu_budget", 0), "checkpoint_storage_gbps", math.nan, "CNY", "gbps"),
+        (("scenario", "gpu_budget", 0), "checkpoint_storage_gbps", 10**400, "CNY", "gbps"),
+        (("scenario", "gpu_budget", 0), "price_per_gpu_hour", 10**40, "USD", "price_per_gpu"),
+        (("scenario", "gpu_budget", 0), "price_per_gpu_hour", math.inf, "USD", "price_per_gpu"),
+        (("scenario", "team", 0), "monthly_cost", "1e999999", "USD", "monthly_cost"),
+        (("program",), "usd_to_cny", math.inf, "USD", "usd_to_cny"),
+        (("program",), "usd_to_cny", "1e-999999", "USD", "usd_to_cny"),
+        (("scenario",), "ladder", [math.inf], "CNY", "ladder"),
+        (("scenario",), "ladder", [10**400], "CNY", "ladder"),
+        (("scenario",), "name", "plan\x00A", "CNY", "name"),
+        (("scenario",), "name", "plan \ud800", "CNY", "name"),
+        (("scenario", "data", 0), "name", "x\x00", "CNY", "data[0].name"),
+        (("scenario", "gpu_budget", 0), "gpu_type", "h100\x00", "CNY", "gpu_type"),
+        (("scenario", "gpu_budget", 0), "gpu_type", {"key": "h100-80gb"}, "CNY", "gpu_type"),
+        (("scenario", "team", 0), "role", ["data_engineer"], "CNY", "role"),
+        (("scenario", "model"), "preset", "\ud800", "CNY", "preset"),
+        (("scenario",), "start_date", "2027-02-30", "CNY", "start_date"),
+        (("scenario", "training"), "tokens", 10**400, "CNY", "training.tokens"),
+        (("scenario",), "description", ["a", {"b": 1}], "CNY", "description"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_a_hostile_value_is_refused_naming_its_field(
+    owner, owner_client, hostile_scenario, document, path, key, value, currency, field, fmt
+):
+    hostile = put(put(document, ("program",), "currency", currency), path, key, value)
+    try:
+        text = dump(hostile, fmt)
+    except yaml.YAMLError:
+        pytest.skip("PyYAML cannot write this value")  # the JSON variant covers it
+    before = snapshot()
+    response = post_form(owner_client, import_url(hostile_scenario), {"text": text})
+    assert_refused(response, before, field)
+    with pytest.raises(DocumentError):  # the service refuses it too, whatever the entry point
+        scenario_import(user=owner, program=hostile_scenario.program, text=text)
+    assert snapshot() == before
+
+
+def test_nan_and_infinity_words_in_json_are_named(hostile_scenario, document):
+    document["scenario"]["gpu_budget"][0]["months"] = "__NAN__"
+    text = json.dumps(document).replace('"__NAN__"', "NaN")
+    with pytest.raises(DocumentError) as caught:
+        document_parse(text)
+    assert "NaN" in caught.value.message
