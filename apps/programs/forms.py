@@ -4,6 +4,7 @@ data to a service, which validates again and saves (forms never save themselves)
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -24,6 +25,30 @@ from apps.programs.models import (
 )
 from apps.programs.quantities import format_count, parse_count, parse_count_list
 from apps.programs.selectors import gpu_type_list, model_preset_list, role_template_list
+
+# The biggest count the database stores (a signed 64-bit integer), and the biggest model a ladder
+# step may name (the custom size's own bound, 100,000B parameters).
+MAX_COUNT = 2**63 - 1
+MAX_LADDER_PARAMS = 100_000 * 10**9
+# A count with more than 30 digits, or an exponent of 100 or more, is far past MAX_COUNT. Refusing
+# it from the text avoids what parse_count would otherwise do: "1e999999999" overflows the
+# Decimal context (decimal.Overflow) and "1e999999" builds a million-digit int that Python then
+# refuses to turn back into text (the 4,300-digit limit of CVE-2020-10735) — both were 500s.
+_TOO_LONG = re.compile(r"\d{31,}|e\+?0*[1-9]\d{2,}", re.IGNORECASE)
+
+
+def _count(text: str) -> int:
+    """``parse_count`` for untrusted text: ``ValueError`` for anything not a count up to
+    ``MAX_COUNT``."""
+    if len(text) > 100 or _TOO_LONG.search(text):
+        raise ValueError(text)
+    try:
+        count = parse_count(text)
+    except ArithmeticError as exc:
+        raise ValueError(text) from exc
+    if count > MAX_COUNT:
+        raise ValueError(text)
+    return count
 
 
 class CountField(forms.CharField):
@@ -50,7 +75,7 @@ class CountField(forms.CharField):
         if value in self.empty_values:
             return None
         try:
-            count = parse_count(value)
+            count = _count(value)
         except ValueError as exc:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
         if count < self.min_value:
@@ -80,20 +105,25 @@ class LadderField(forms.CharField):
         if value.lower() in ("none", "0", "-", "无"):
             return []
         try:
+            if len(value) > 500 or _TOO_LONG.search(value):
+                raise ValueError(value)
             steps = parse_count_list(value)
-        except ValueError as exc:
+        except (ValueError, ArithmeticError) as exc:
             raise forms.ValidationError(
                 _("Write model sizes separated by commas, e.g. 1B, 8B, 64B (or none).")
             ) from exc
         if any(step <= 0 for step in steps):
             raise forms.ValidationError(_("Each step must be a size above zero."))
+        if any(step > MAX_LADDER_PARAMS for step in steps):
+            raise forms.ValidationError(_("Each step must be at most 100,000B parameters."))
         return sorted(steps)
 
 
 class VersionMixin(forms.Form):
     """The scenario version the form was loaded at (optimistic lock)."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    # The column is a PositiveIntegerField: past its range a lookup cannot match anyway.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
 
 
 # --- programs ------------------------------------------------------------------------------

@@ -491,11 +491,14 @@ def line_edit(request: HttpRequest, scenario_id: int, kind: str, line_id: int) -
 def line_delete(request: HttpRequest, scenario_id: int, kind: str, line_id: int) -> HttpResponse:
     scenario = selectors.scenario_get(user=_user(request), scenario_id=scenario_id)
     line = selectors.line_get(scenario=scenario, kind=kind, line_id=line_id)
+    raw = request.POST.get("version", "").strip()
     try:
-        version = int(request.POST.get("version", ""))
-    except ValueError:
-        version = scenario.version
-    try:
+        # No version (a form without it) deletes from the current one; a version that is not a
+        # plain number is refused rather than read as the current one, which would bypass the
+        # lock. ASCII digits only: int() also reads "٣" and "３" as 3.
+        if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+            raise ApplicationError(_("The form's scenario version is not a number; reload."))
+        version = int(raw) if raw else scenario.version
         with denied_is_403():
             services.line_delete(user=_user(request), line=line, expected_version=version)
     except ApplicationError as exc:
