@@ -1,4 +1,5 @@
-"""Refuse request bodies no view should ever parse: too large (413) or JSON nested too deep (400).
+"""Refuse requests no view should ever parse: bodies too large (413), JSON nested too deep (400),
+header values with control characters (400).
 
 Why here and not in the views: Django enforces ``DATA_UPLOAD_MAX_MEMORY_SIZE`` only when
 ``request.body`` or ``request.POST`` is read, and Django REST framework's JSON parser reads the
@@ -15,12 +16,15 @@ other paths with a short plain-text message.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from apps.common.limits import MAX_JSON_DEPTH, json_depth
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def _is_json(content_type: str) -> bool:
@@ -39,6 +43,19 @@ class RequestGuardMiddleware:
         return refusal if refusal is not None else self.get_response(request)
 
     def _check(self, request: HttpRequest) -> HttpResponse | None:
+        for key, value in request.META.items():
+            # RFC 9110 §5.5: a field value holds no NUL, CR, LF or other control character
+            # except tab. Test clients (and some servers) pass them through; Postgres then
+            # refuses a NUL in text (an Idempotency-Key was stored as given: a 500).
+            if key.startswith("HTTP_") and isinstance(value, str) and _CONTROL.search(value):
+                header = key[5:].replace("_", "-").title()
+                return _refuse(
+                    request,
+                    400,
+                    "bad_header",
+                    f"The {header} header holds a control character.",
+                    fields={header: ["holds a control character"]},
+                )
         raw_length = request.META.get("CONTENT_LENGTH") or "0"
         try:
             length = int(raw_length)
@@ -65,8 +82,14 @@ class RequestGuardMiddleware:
         return None
 
 
-def _refuse(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+def _refuse(
+    request: HttpRequest,
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, list[str]] | None = None,
+) -> HttpResponse:
     if request.path.startswith("/api/"):
-        body = {"error": {"code": code, "message": message, "fields": {}}}
+        body = {"error": {"code": code, "message": message, "fields": fields or {}}}
         return HttpResponse(json.dumps(body), status=status, content_type="application/json")
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")

@@ -188,3 +188,29 @@ def test_a_hostile_patch_is_a_400_naming_the_field(
     if field:
         assert field in response.json()["error"]["fields"]
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "key, status",
+    [
+        ("a\x00b", 400),  # NUL: refused by HTTP itself (RFC 9110 §5.5), and by Postgres in text
+        ("\x7f\x01", 400),
+        ("k" * 101, 400),
+        ("é-ü-ñ", 202),  # Latin-1 is legal in a header value
+        ("retry-1", 202),
+    ],
+)
+def test_hostile_idempotency_keys_are_refused_or_used(
+    client, api_headers, hostile_scenario, key, status
+):
+    before = snapshot()
+    response = client.post(
+        reverse("api:scenario-start-run", args=[hostile_scenario.pk]),
+        "{}",
+        content_type="application/json",
+        headers={**api_headers, "Idempotency-Key": key},
+    )
+    assert response.status_code == status, response.content[:300]
+    if status == 400:
+        assert response.json()["error"]["code"]
+        assert snapshot() == before

@@ -118,9 +118,10 @@ def put(document: dict[str, Any], path: tuple, key: str, value: Any) -> dict[str
     changes=st.lists(st.tuples(st.sampled_from(TARGETS), hostile_json), min_size=1, max_size=3),
     fmt=st.sampled_from(["json", "yaml"]),
     currency=st.sampled_from(["CNY", "USD"]),
+    via=st.sampled_from(["paste", "upload"]),
 )
 def test_hostile_values_in_a_document_are_refused_or_imported_whole(
-    owner_client, hostile_scenario, document, changes, fmt, currency
+    owner_client, hostile_scenario, document, changes, fmt, currency, via
 ):
     hostile = put(document, ("program",), "currency", currency)  # USD: amounts are converted
     for (path, key), value in changes:
@@ -130,7 +131,11 @@ def test_hostile_values_in_a_document_are_refused_or_imported_whole(
     except yaml.YAMLError:
         text = dump(hostile, "json")
     before = snapshot()
-    response = post_form(owner_client, import_url(hostile_scenario), {"text": text})
+    if via == "paste":
+        response = post_form(owner_client, import_url(hostile_scenario), {"text": text})
+    else:
+        upload = SimpleUploadedFile(f"s.{fmt}", text.encode("utf-8", "surrogatepass"))
+        response = owner_client.post(import_url(hostile_scenario), {"file": upload})
     assert response.status_code < 500
     if response.status_code == 302:
         imported = Scenario.objects.order_by("-pk").first()
@@ -298,3 +303,30 @@ def test_nan_and_infinity_words_in_json_are_named(hostile_scenario, document):
     with pytest.raises(DocumentError) as caught:
         document_parse(text)
     assert "NaN" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "replace, expected",
+    [
+        (("start_date: '2027-01-04'", "start_date: 2027-02-30"), "not valid YAML"),
+        (("start_date: '2027-01-04'", "start_date: 2027-1-4 25:61:61"), "hour must be in 0..23"),
+        (("name: ", "name: !!python/object:os.system "), "not valid YAML"),
+        (("name: ", "name: !!binary "), "not valid YAML"),
+        (("name: ", "? [a, b]\n  : 1\n  name: "), "not valid YAML"),
+        (("name: ", "1: 2\n  name: "), "program[1]: unknown field"),
+        (("name: ", 'name: "\\0" #'), "NUL"),
+        (("name: ", 'name: "\\ud800" #'), "not valid"),
+        (("name: ", "name: .nan #"), "program.name: must be a finite number"),
+        (("gpu_count: ", "gpu_count: .inf #"), "finite"),
+        (("gpu_count: ", "gpu_count: 0x7fffffffffffffffff #"), "too large"),
+    ],
+)
+def test_hostile_yaml_is_refused_with_a_message(
+    owner_client, hostile_scenario, document, replace, expected
+):
+    text = dump(document, "yaml")
+    assert replace[0] in text, replace[0]
+    text = text.replace(replace[0], replace[1], 1)
+    before = snapshot()
+    response = post_form(owner_client, import_url(hostile_scenario), {"text": text})
+    assert_refused(response, before, expected)
