@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests.runs.worker_process import database_url_of_test_db, running_worker
@@ -45,9 +46,10 @@ PASSWORD = "correct horse battery staple"  # what tests/accounts/factories.py gi
 
 
 @pytest.fixture(scope="session")
-def artifacts_dir() -> Path:
-    """``$VAR_DIR/e2e-artifacts``, emptied once per session so it shows the latest run only."""
-    path = Path(settings.VAR_DIR) / "e2e-artifacts"
+def artifacts_dir(django_db_setup) -> Path:
+    """``$VAR_DIR/e2e-artifacts/<database>``, emptied once per session so it shows the latest run
+    only. One folder per database: CI runs the suite on SQLite, then on Postgres, in one VAR_DIR."""
+    path = Path(settings.VAR_DIR) / "e2e-artifacts" / connection.vendor
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     return path

@@ -11,17 +11,22 @@ import json
 import re
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from apps.programs.models import Dataset, Program, TeamLine
 from apps.programs.services import program_create_from_blueprint
 from apps.runs.models import PlanRun, RunStatus
+from llmplanner.simulation.report import run_plan as core_run_plan
 from tests.e2e.conftest import Session, log_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
+GPT3_EXAMPLE_PLAN = Path(settings.BASE_DIR) / "llmplanner/simulation/examples/plan-gpt3-175b.json"
 GPT3 = "GPT-3-class 175B from scratch"
 SCENARIO_A = "A: 175B on 1,024 A800, two full runs"
 SCENARIO_B = f"{SCENARIO_A} (copy)"  # the name services.scenario_clone gives a copy
@@ -46,13 +51,14 @@ FIGURES_STATE_JS = """() => [...document.querySelectorAll('[data-figure]')].map(
 })"""
 
 
-def wait_for_charts(page: Page, expected: int) -> None:
+def wait_for_charts(page: Page, expected: int, timeout_ms: float | None = None) -> None:
     """Wait until Plotly has drawn every declared figure, then check there are ``expected``."""
     page.wait_for_function(
         f"""() => {{
           const figures = ({FIGURES_STATE_JS})();
           return figures.length > 0 && figures.every(f => f.plotly && f.svg);
-        }}"""
+        }}""",
+        timeout=timeout_ms,
     )
     figures = page.evaluate(FIGURES_STATE_JS)
     assert len(figures) == expected, figures
@@ -242,3 +248,38 @@ def test_the_header_switches_to_chinese_and_the_dashboard_follows(session, worke
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_text("Cost by category")).to_be_visible()
     session.step("back to english")
+
+
+def test_the_checks_catch_a_dashboard_whose_charts_do_not_draw(session, owner):
+    """The checks above can fail: with plotly.min.js refused in the browser (a fault injected
+    on purpose; the server is untouched) the page logs an error and no chart is drawn."""
+    scenario = program_create_from_blueprint(
+        user=owner, organization=owner.memberships.get().organization, key="gpt3-175b-from-scratch"
+    ).scenarios.get()
+    plan = json.loads(GPT3_EXAMPLE_PLAN.read_text())
+    report = core_run_plan(plan, trials=200, seed=0)
+    run = PlanRun.objects.create(
+        organization=scenario.program.organization,
+        scenario=scenario,
+        scenario_version=scenario.version,
+        created_by=owner,
+        status=RunStatus.SUCCEEDED,
+        inputs=plan,
+        input_hash="e" * 64,
+        core_version=report["core_version"],
+        trials=200,
+        result=report,
+        progress=100,
+    )
+    page = session.page
+    log_in(session, owner.username)
+    page.route("**/vendor/plotly.min.js", lambda route: route.abort())
+    page.goto(session.url(f"/runs/{run.pk}/"))
+    expect(page.get_by_test_id("cost-p50")).to_be_visible()
+    with pytest.raises(PlaywrightTimeoutError):
+        wait_for_charts(page, GPT3_DASHBOARD_FIGURES, timeout_ms=3_000)
+    assert page.locator("[data-figure]").count() == GPT3_DASHBOARD_FIGURES
+    assert page.locator("[data-figure] .main-svg").count() == 0
+    assert any("plotly.min.js" in problem for problem in session.problems), session.problems
+    with pytest.raises(AssertionError, match="console errors"):
+        session.step("plotly refused")
