@@ -54,7 +54,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -352,17 +352,20 @@ class _Reader:
             return None
         return value
 
-    def build(
-        self, model: type[models.Model], values: dict[str, Any], path: str, exclude: list[str]
-    ) -> models.Model:
-        """An unsaved instance, validated by ``full_clean`` (conversions, choices, limits)."""
-        instance = model(**values)
-        try:
-            instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-        except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                for message in messages:
+    def build(self, model: type[models.Model], values: dict[str, Any], path: str) -> models.Model:
+        """An unsaved instance, each value converted and checked by its field's ``clean`` (type,
+        choices, limits) as ``full_clean`` does. A value of the wrong JSON type is named too:
+        Django's date parsers raise ``TypeError`` on a number instead of a ValidationError."""
+        instance = model()
+        for name, value in values.items():
+            field_ = model._meta.get_field(name)
+            try:
+                setattr(instance, field_.attname, field_.clean(value, instance))
+            except ValidationError as exc:
+                for message in exc.messages:
                     self.add(f"{path}.{name}", message)
+            except (TypeError, ValueError, ArithmeticError):
+                self.add(f"{path}.{name}", f"{value!r} is not a value this field takes")
         return instance
 
     def row(
@@ -371,10 +374,9 @@ class _Reader:
         data: dict[str, Any],
         path: str,
         names: tuple[str, ...],
-        exclude: list[str],
         user_field: str | None = None,
     ) -> _Stamped:
-        instance = self.build(model, {n: data[n] for n in names}, path, exclude)
+        instance = self.build(model, {n: data[n] for n in names}, path)
         username = self.username(data[user_field], f"{path}.{user_field}") if user_field else None
         return _Stamped(
             instance,
@@ -385,6 +387,21 @@ class _Reader:
         )
 
 
+def _nul_paths(value: Any, path: str) -> Any:
+    """Paths of the strings (keys too) holding U+0000, which PostgreSQL's text and jsonb refuse."""
+    if isinstance(value, str) and "\x00" in value:
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                yield where
+            yield from _nul_paths(item, where)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _nul_paths(item, f"{path}[{i}]")
+
+
 def _finished(reader: _Reader, data: dict[str, Any], path: str) -> bool:
     if data["status"] not in FINISHED:
         reader.add(
@@ -393,6 +410,32 @@ def _finished(reader: _Reader, data: dict[str, Any], path: str) -> bool:
         )
         return False
     return True
+
+
+def _no_blank_lookalikes(reader: _Reader, body: dict[str, Any], path: str) -> None:
+    """``document_parse`` lets "", [] and {} through in a field that may be blank
+    (``full_clean`` skips Django's "empty values" there) and ``save()`` then fails on them; a
+    backup writes null for "nothing", so they are named here."""
+
+    def check(model: type[models.Model], name: str, value: Any, where: str) -> None:
+        field_ = model._meta.get_field(name)
+        if isinstance(value, (list, dict)) and not isinstance(field_, models.JSONField):
+            reader.add(where, "must be a single value, not a list or an object")
+        elif value == "" and not isinstance(field_, (models.CharField, models.TextField)):
+            reader.add(where, "must be a value or null, not an empty string")
+
+    for key, name in documents.SCENARIO_TOP.items():
+        check(Scenario, name, body[key], f"{path}.{key}")
+    for section, names in documents.SCENARIO_SECTIONS.items():
+        if isinstance(body[section], dict):
+            for key, name in names.items():
+                if key in body[section]:
+                    check(Scenario, name, body[section][key], f"{path}.{section}.{key}")
+    for key, (model, names_) in documents.LINE_FIELDS.items():
+        for i, line in enumerate(body[key] if isinstance(body[key], list) else []):
+            for name in names_:
+                if isinstance(line, dict) and name in line:
+                    check(model, name, line[name], f"{path}.{key}[{i}].{name}")
 
 
 def _scenario(reader: _Reader, data: Any, path: str, currency: str) -> _ScenarioPlan | None:
@@ -414,6 +457,7 @@ def _scenario(reader: _Reader, data: Any, path: str, currency: str) -> _Scenario
             if line is not None:
                 sub[key].append({n: line[n] for n in names_})
                 line_stamps.append((line["created_at"], line["updated_at"], f"{path}.{key}[{i}]"))
+    _no_blank_lookalikes(reader, body, path)
     if len(reader.errors) > before:
         return None
     text = json.dumps(
@@ -455,8 +499,7 @@ def _scenario(reader: _Reader, data: Any, path: str, currency: str) -> _Scenario
         where = f"{path}.activity[{i}]"
         a = reader.keys(item, where, ("actor", *ACTIVITY_FIELDS, *STAMPS))
         if a is not None:
-            exclude = ["scenario", "actor"]
-            row_ = reader.row(ScenarioActivity, a, where, ACTIVITY_FIELDS, exclude, "actor")
+            row_ = reader.row(ScenarioActivity, a, where, ACTIVITY_FIELDS, "actor")
             activities.append(row_)
     runs = []
     for i, item in enumerate(reader.items(body["runs"], f"{path}.runs")):
@@ -471,8 +514,9 @@ def _scenario(reader: _Reader, data: Any, path: str, currency: str) -> _Scenario
         reader.refs.add(ref)
         if r["reused_from"] is not None:
             reader.reuses.append((f"{where}.reused_from", r["reused_from"]))
-        exclude = ["organization", "scenario", "created_by", "reused_from"]
-        run = reader.row(PlanRun, r, where, RUN_FIELDS, exclude, "created_by")
+            if not isinstance(r["reused_from"], int) or isinstance(r["reused_from"], bool):
+                r["reused_from"] = None  # named below as not a ref of this backup
+        run = reader.row(PlanRun, r, where, RUN_FIELDS, "created_by")
         runs.append((ref, r["reused_from"], run))
     sweeps = []
     for i, item in enumerate(reader.items(body["sweeps"], f"{path}.sweeps")):
@@ -480,18 +524,19 @@ def _scenario(reader: _Reader, data: Any, path: str, currency: str) -> _Scenario
         s = reader.keys(item, where, ("created_by", *SWEEP_FIELDS, *STAMPS, "chunks"))
         if s is None or not _finished(reader, s, where):
             continue
-        exclude = ["organization", "scenario", "created_by"]
-        sweep = reader.row(Sweep, s, where, SWEEP_FIELDS, exclude, "created_by")
+        sweep = reader.row(Sweep, s, where, SWEEP_FIELDS, "created_by")
         chunks, indexes = [], set()
         for j, chunk_data in enumerate(reader.items(s["chunks"], f"{where}.chunks")):
             at = f"{where}.chunks[{j}]"
             c = reader.keys(chunk_data, at, (*CHUNK_FIELDS, *STAMPS))
             if c is None:
                 continue
-            if c["index"] in indexes:
-                reader.add(f"{at}.index", f"{c['index']!r} is used by another chunk")
-            indexes.add(c["index"])
-            chunks.append(reader.row(SweepChunk, c, at, CHUNK_FIELDS, ["sweep"]))
+            chunk = reader.row(SweepChunk, c, at, CHUNK_FIELDS)
+            index = chunk.instance.index  # as converted: 1, "1" and 1.5 are all chunk 1
+            if isinstance(index, int) and index in indexes:
+                reader.add(f"{at}.index", f"{index} is used by another chunk of this sweep")
+            indexes.add(index)
+            chunks.append(chunk)
         sweeps.append((sweep, chunks))
     return _ScenarioPlan(row, lines, activities, runs, sweeps)
 
@@ -526,6 +571,8 @@ def backup_validate(data: Any) -> BackupPlan:
             reader.add(key, "missing field")
     if reader.errors:  # the rest is read only once the document says what it is
         raise BackupError(reader.errors)
+    for where in _nul_paths(top, ""):
+        reader.add(where, "contains a NUL character, which PostgreSQL cannot store")
 
     organization = reader.keys(top["organization"], "organization", ("slug", "name")) or {}
     for key in ("slug", "name"):
@@ -551,9 +598,7 @@ def backup_validate(data: Any) -> BackupPlan:
         data_ = reader.keys(item, path, (*PROGRAM_FIELDS, "created_by", *STAMPS, "scenarios"))
         if data_ is None:
             continue
-        row = reader.row(
-            Program, data_, path, PROGRAM_FIELDS, ["organization", "created_by"], "created_by"
-        )
+        row = reader.row(Program, data_, path, PROGRAM_FIELDS, "created_by")
         currency = data_["currency"] if data_["currency"] in ("CNY", "USD") else "CNY"
         scenarios = [
             plan
@@ -564,7 +609,7 @@ def backup_validate(data: Any) -> BackupPlan:
             reader.add(f"{path}.scenarios", "more than one scenario is the baseline")
         programs.append(_ProgramPlan(row, scenarios))
     for where, reused in reader.reuses:
-        if reused not in reader.refs:
+        if not isinstance(reused, int) or isinstance(reused, bool) or reused not in reader.refs:
             reader.add(where, f"{reused!r} is not the ref of a run in this backup")
     keys = [
         run.instance.idempotency_key
@@ -617,6 +662,13 @@ def backup_restore(data: Any, *, into: str | None = None, replace: bool = False)
     first. An invalid document raises ``BackupError`` before anything is read or written.
     """
     plan = backup_validate(data)
+    try:
+        return _restore(plan, into=into, replace=replace)
+    except DatabaseError as exc:  # a safety net: validation should leave nothing for it
+        raise BackupError([f"(database): {exc}; nothing was written"]) from exc
+
+
+def _restore(plan: BackupPlan, *, into: str | None, replace: bool) -> RestoreReport:
     slug = into or plan.slug
     with transaction.atomic():
         organization = Organization.objects.select_for_update().filter(slug=slug).first()

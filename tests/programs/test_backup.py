@@ -12,6 +12,7 @@ import copy
 import io
 import json
 import os
+import random
 import subprocess
 import sys
 from decimal import Decimal
@@ -19,6 +20,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.urls import reverse
 
 from apps.accounts.models import Membership, Organization
@@ -285,6 +287,10 @@ CORRUPTIONS = {
         lambda d: _programs(d)[0]["scenarios"][0]["runs"][1].update(reused_from=99),
         "programs[0].scenarios[0].runs[1].reused_from: 99 is not the ref of a run",
     ),
+    "two chunks of a sweep with one index": (
+        lambda d: _programs(d)[0]["scenarios"][0]["sweeps"][0]["chunks"][1].update(index="0"),
+        "programs[0].scenarios[0].sweeps[0].chunks[1].index: 0 is used by another chunk",
+    ),
     "two baselines": (
         lambda d: _programs(d)[0]["scenarios"][1].update(is_baseline=True),
         "programs[0].scenarios: more than one scenario is the baseline",
@@ -302,6 +308,43 @@ def test_a_corrupted_backup_is_refused_with_its_path_and_changes_nothing(filled,
         backup_restore(document, into="fresh-lab")
     assert expected in caught.value.message
     assert counts() == before
+
+
+OPAQUE = {"inputs", "result", "points", "changes", "variants", "axes", "ladder"}
+
+
+def leaves(value, path=()):
+    """Paths to every scalar of a document, not descending into stored JSON blobs."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key not in OPAQUE:
+                yield from leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from leaves(item, (*path, i))
+    else:
+        yield path
+
+
+def test_no_odd_value_anywhere_gets_past_validation_as_a_crash(filled):
+    """Any field set to a value of the wrong type or sign is a BackupError naming a path, or a
+    value the field accepts — never another exception (a crash mid-restore)."""
+    document = organization_backup(filled)
+    paths = list(leaves(document))
+    rng = random.Random(0)
+    odd = [None, "", "x", -1, 1.5, True, [], {}, "2027-13-45", "9" * 30, "nul\x00"]
+    for path in rng.sample(paths, 120):
+        broken = copy.deepcopy(document)
+        parent = broken
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = rng.choice(odd)
+        try:
+            with transaction.atomic():
+                backup_restore(broken, into="fuzz-lab")
+                transaction.set_rollback(True)
+        except BackupError as exc:
+            assert exc.errors and all(": " in line for line in exc.errors), path
 
 
 def test_a_truncated_file_names_the_line_and_column():
@@ -382,9 +425,14 @@ def test_the_command_dumps_to_a_file_and_restores_it(filled, tmp_path):
     assert Program.objects.filter(organization__slug="copy-lab").count() == 2
 
 
-def test_the_command_writes_json_to_stdout_without_a_file(filled):
+def test_the_command_writes_json_to_stdout_and_warns_of_a_copy_nobody_can_see(filled, tmp_path):
     out, error = command("dump", filled.slug, "--no-members")
     assert error is None and "members" not in json.loads(out)
+    target = tmp_path / "lab.json"
+    target.write_text(out)
+    out, error = command("restore", str(target), "--into", "copy-lab")
+    assert error is None
+    assert "Warning: copy-lab has no members yet, so nobody can see it" in out
 
 
 def test_the_command_fails_with_status_2_naming_the_field_of_an_invalid_backup(filled, tmp_path):

@@ -101,6 +101,10 @@ class Command(BaseCommand):
             self.stdout.write("Replaced: " + ", ".join(report.replaced))
         if report.members_added:
             self.stdout.write("Members added: " + ", ".join(report.members_added))
+        if report.created_organization and not report.organization.memberships.exists():
+            self.stdout.write(
+                f"Warning: {where} has no members yet, so nobody can see it: add one in the admin."
+            )
         if report.unknown_users:
             self.stdout.write(
                 "Users unknown here (restored as nobody, not added as members): "
