@@ -119,7 +119,11 @@ class Worker(Service):
         if beat:
             argv += ["--beat", "--schedule", str(log_dir / f"beat-{uuid.uuid4().hex[:6]}")]
         super().__init__(argv, env, log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log")
-        self.wait_ready(lambda: f"{self.node} ready." in self.log(), f"worker {name}")
+        self.name = name
+
+    def ready(self) -> Worker:
+        self.wait_ready(lambda: f"{self.node} ready." in self.log(), f"worker {self.name}")
+        return self
 
 
 class Web(Service):
@@ -133,14 +137,16 @@ class Web(Service):
             f"127.0.0.1:{self.port}", "--workers", str(workers), "--timeout", "60",
         ]  # fmt: skip
         super().__init__(argv, env, log_dir / f"web-{uuid.uuid4().hex[:6]}.log")
+
+    def ready(self) -> Web:
         self.wait_ready(self._answers, "gunicorn")
+        return self
 
     def _answers(self) -> bool:
-        try:
-            requests.get(f"{self.url}/healthz", timeout=5)
-        except requests.ConnectionError:
+        try:  # the login page: no broker or worker involved
+            return requests.get(f"{self.url}/accounts/login/", timeout=5).status_code == 200
+        except requests.RequestException:
             return False
-        return True
 
 
 class PrivateRedis:
@@ -251,9 +257,16 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 
 @contextmanager
-def running(service_factory: Callable[[], Service]) -> Iterator[Service]:  # type: ignore[type-var]
-    service = service_factory()
+def running(*factories: Callable[[], Worker | Web]) -> Iterator[list]:  # type: ignore[type-arg]
+    """Start the services together (imports overlap on the 2 cores), wait until each is ready,
+    stop them all on the way out."""
+    services: list[Worker | Web] = []
     try:
-        yield service
+        for factory in factories:
+            services.append(factory())
+        for service in services:
+            service.ready()
+        yield services
     finally:
-        service.stop()
+        for service in services:
+            service.stop()

@@ -33,7 +33,7 @@ def test_a_worker_killed_mid_runs_loses_none_and_computes_none_twice(owner, orga
     )
     scenario = program.scenarios.get()
     env = service_env(DATABASE_URL=database_url_of_test_db())
-    with running(lambda: Worker(env, tmp_path, "victim", concurrency=2)) as victim:
+    with running(lambda: Worker(env, tmp_path, "victim", concurrency=2)) as [victim]:
         # Different seeds: five computations, not one result reused four times.
         for seed in range(RUNS):
             plan_run_create(user=owner, scenario=scenario, trials=TRIALS, seed=seed)
@@ -55,7 +55,7 @@ def test_a_worker_killed_mid_runs_loses_none_and_computes_none_twice(owner, orga
     counts = plan_runs_sweep_stale(now=timezone.now() + timedelta(hours=1))
     assert counts["requeued"] == len(killed) and counts["failed"] == 0
 
-    with running(lambda: Worker(env, tmp_path, "rescuer", concurrency=2)) as rescuer:
+    with running(lambda: Worker(env, tmp_path, "rescuer", concurrency=2)) as [rescuer]:
         unfinished = PlanRun.objects.exclude(status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED])
         assert wait_for(lambda: not unfinished.exists(), 120), rescuer.log()[-3000:]
 
