@@ -36,8 +36,9 @@ Choices, so that a restore is faithful and a restored dashboard looks as it did:
   again. PDF exports are not written (neither rows nor files): they are renderings of the runs,
   which are restored, and can be made again from the run's dashboard.
 - A username unknown on the target installation restores as "nobody" (``NULL``, as when a user is
-  deleted); the restore reports those names. Members are added to the organization only when
-  the user exists and is not a member yet (an existing member's role is never changed).
+  deleted); the restore reports those names. Members are restored only into an organization
+  the restore creates: restoring into an existing one never changes who can see it (the
+  backup's members would otherwise see that organization's other programs too).
 - Nothing is checked against the simulation core: a backup restores what was saved even if a
   newer core would reject the plan. The fields themselves are validated exactly as on import
   (``documents.document_parse`` for scenarios and their lines, ``full_clean`` for the rest).
@@ -713,11 +714,8 @@ def _restore(plan: BackupPlan, *, into: str | None, replace: bool) -> RestoreRep
             user = users.get(username)
             if user is None:
                 unknown.add(username)
-                continue
-            _membership, added = Membership.objects.get_or_create(
-                user=user, organization=organization, defaults={"role": role}
-            )
-            if added:
+            elif report.created_organization:
+                Membership.objects.create(user=user, organization=organization, role=role)
                 report.members_added.append(username)
         stamped: list[_Stamped] = []
         by_ref: dict[int, PlanRun] = {}
