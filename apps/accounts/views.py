@@ -70,6 +70,9 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+NEW_TOKEN_KEY = "api_token_created"
+
+
 class ApiTokenForm(forms.Form):
     organization = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Organization"))  # type: ignore[arg-type]
     name = forms.CharField(
@@ -93,10 +96,9 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(
         request.POST or None, organizations=owned, initial={"organization": owned.first()}
     )
-    created: tuple[ApiToken, str] | None = None
     if request.method == "POST" and form.is_valid():
         try:
-            created = api_token_create(
+            token, secret = api_token_create(
                 user=request.user,  # type: ignore[arg-type]
                 organization=form.cleaned_data["organization"],
                 name=form.cleaned_data["name"],
@@ -105,7 +107,14 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            form = ApiTokenForm(organizations=owned, initial={"organization": owned.first()})
+            # Post/redirect/get, so a reload never creates a second token; the secret rides in
+            # the session to the next page and is dropped there, shown once.
+            request.session[NEW_TOKEN_KEY] = [token.pk, secret]
+            return redirect("accounts:api_tokens")
+    created: tuple[ApiToken, str] | None = None
+    if request.method == "GET" and (pending := request.session.pop(NEW_TOKEN_KEY, None)):
+        token = api_token_list(user=request.user).filter(pk=pending[0]).first()  # type: ignore[arg-type]
+        created = (token, pending[1]) if token is not None else None
     tokens = api_token_list(user=request.user)  # type: ignore[arg-type]
     return render(
         request,
@@ -116,6 +125,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
             "owned_ids": set(owned.values_list("pk", flat=True)),
             "created": created,
         },
+        status=400 if request.method == "POST" else 200,
     )
 
 

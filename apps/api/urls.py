@@ -2,7 +2,11 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularSwaggerSplitView,
+)
 from rest_framework.routers import DefaultRouter
 
 from apps.api import run_views, views
@@ -37,14 +41,17 @@ def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
+    # Swagger UI's start-up script is served as a file of its own (the "split" view), so the
+    # site's Content-Security-Policy holds. ReDoc is not served: its bundle fetches a logo and
+    # fonts from CDNs, which the policy (and a machine without internet) refuses.
     path(
         "docs/",
-        login_not_required(SpectacularSwaggerView.as_view(url_name="api:schema")),
+        login_not_required(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
         name="docs",
     ),
     path(
         "redoc/",
-        login_not_required(SpectacularRedocView.as_view(url_name="api:schema")),
+        login_not_required(RedirectView.as_view(pattern_name="api:docs", permanent=True)),
         name="redoc",
     ),
     re_path(r"^(?P<rest>[\s\S]*)\Z", not_found),  # [\s\S]: an id with a newline too

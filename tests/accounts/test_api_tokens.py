@@ -24,9 +24,10 @@ def test_an_owner_creates_a_token_shown_once_and_stored_hashed(client, owner_mem
         url,
         {"organization": owner_membership.organization.pk, "name": "Finance ERP", "scope": "read"},
     )
-    assert response.status_code == 200
-    secret = response.context["created"][1]
-    assert secret in response.content.decode()
+    assert response.status_code == 302 and response["Location"] == url  # a reload can't repeat
+    shown = client.get(url)
+    secret = shown.context["created"][1]
+    assert secret in shown.content.decode()
     token = ApiToken.objects.get()
     assert token.name == "Finance ERP" and token.organization == owner_membership.organization
     stored = " ".join(str(getattr(token, f.attname)) for f in ApiToken._meta.concrete_fields)
@@ -61,3 +62,13 @@ def test_revoke_by_owner_works_and_an_outsider_gets_404(client, owner_membership
     client.force_login(owner_membership.user)
     assert client.post(revoke).status_code == 302
     assert api_token_authenticate(raw=secret) is None
+
+
+def test_a_bad_name_is_a_400_and_creates_nothing(client, owner_membership):
+    client.force_login(owner_membership.user)
+    response = client.post(
+        reverse("accounts:api_tokens"),
+        {"organization": owner_membership.organization.pk, "name": "", "scope": "read"},
+    )
+    assert response.status_code == 400 and "name" in response.context["form"].errors
+    assert not ApiToken.objects.exists()

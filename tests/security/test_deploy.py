@@ -76,6 +76,21 @@ def test_pages_carry_the_security_headers(client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    policy = dict(
+        part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";")
+    )
+    assert policy["script-src"] == "'self'" and policy["frame-ancestors"] == "'none'"
+    assert policy["object-src"] == "'none'" and policy["default-src"] == "'self'"
+
+
+def test_no_template_has_an_inline_script_or_event_handler():
+    # the policy allows scripts from our static files only; an inline one would be blocked
+    offenders = []
+    for path in (ROOT / "templates").rglob("*.html"):
+        text = path.read_text()
+        if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or re.search(r"\son[a-z]+=", text):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
 
 
 def test_over_https_http_is_redirected_and_hsts_and_secure_cookies_are_sent(settings, owner):
