@@ -30,6 +30,16 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "[test] warning: install chromium (/usr/bin/chromium), or the browser tests fail" >&2
   fi
 fi
+# tests/test_compose.py lints docker-compose.yml with Debian's docker-compose (no engine needed).
+if ! command -v docker-compose >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[test] installing docker-compose to lint docker-compose.yml" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+  else
+    echo "[test] warning: install docker-compose, or the compose lint test fails" >&2
+  fi
+fi
 
 export DJANGO_SETTINGS_MODULE=llmplanner.settings
 # Tests run with DEBUG off, like production; they need a key but never a real one.
