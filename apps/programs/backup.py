@@ -29,8 +29,11 @@ Choices, so that a restore is faithful and a restored dashboard looks as it did:
 - Rows are written in (created_at, id) order and restored in that order, so a dump of a
   restored organization equals the original except ``created_at`` (of the document),
   ``organization`` (when restored under another slug) and ``skipped`` (nothing skipped was
-  restored). ``ref`` numbers runs within the document
-  (1, 2, …) rather than carrying database ids, which differ between databases.
+  restored). ``ref`` numbers runs within the document (1, 2, …) rather than carrying database
+  ids, which differ between databases.
+- A dump reads one consistent snapshot: one transaction, REPEATABLE READ on PostgreSQL (every
+  query sees the data as of the first one — PostgreSQL docs, "Transaction Isolation", 13.2.2);
+  SQLite's transactions are serializable anyway.
 - Only finished runs and sweeps (succeeded or failed) are written: a queued or running one has no
   result yet, and a restored queued row would be picked up by the stale-run sweeper and computed
   again. PDF exports are not written (neither rows nor files): they are renderings of the runs,
@@ -55,7 +58,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -179,7 +182,18 @@ def _scenario_body(scenario: Scenario) -> dict[str, Any]:
 
 
 def organization_backup(organization: Organization, *, members: bool = True) -> dict[str, Any]:
-    """Everything of ``organization``'s plans as a format-1 backup document (a JSON-ready dict)."""
+    """Everything of ``organization``'s plans as a format-1 backup document (a JSON-ready dict),
+    read from one snapshot so that an edit made meanwhile is either wholly in it or not at all."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            # Must be the transaction's first statement; inside an outer block it is too late.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _backup(organization, members=members)
+
+
+def _backup(organization: Organization, *, members: bool) -> dict[str, Any]:
     refs: dict[int, int] = {}  # run id → its number in this document, in document order
     runs = PlanRun.objects.filter(organization=organization, status__in=FINISHED)
     programs = []
