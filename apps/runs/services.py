@@ -41,8 +41,26 @@ def demo_job_create(*, user: User, organization: Organization, n: int) -> DemoJo
     with transaction.atomic():
         job = DemoJob.objects.create(organization=organization, created_by=user, n=n)
         # The worker must find the row: enqueue only after the transaction commits.
-        demo_job_run.delay_on_commit(job.pk)
+        transaction.on_commit(lambda: _publish_or_fail(lambda: demo_job_run.delay(job.pk), job))
     return job
+
+
+BROKER_DOWN_ERROR = "The background workers could not be reached (the broker is down); try again."
+
+
+def _publish_or_fail(publish: Any, job: DemoJob | Sweep) -> None:
+    """Publish; with the broker down, fail ``job`` with a reason instead of answering 500.
+    (Plan runs wait for the broker instead: ``plan_run_send``.)"""
+    try:
+        publish()
+    except (KombuError, OSError) as exc:
+        logger.warning("%s not sent, the broker is unreachable: %s", job, exc)
+        broker_status_forget()
+        now = timezone.now()
+        type(job).objects.filter(pk=job.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.FAILED, error=BROKER_DOWN_ERROR, finished_at=now, updated_at=now
+        )
+        job.status, job.error = RunStatus.FAILED, BROKER_DOWN_ERROR
 
 
 def demo_job_claim(*, job_id: int, worker: str) -> bool:
@@ -361,7 +379,11 @@ def sweep_create(
             SweepChunk.objects.create(sweep=sweep, index=i, variants=part).pk
             for i, part in enumerate(parts)
         ]
-        transaction.on_commit(lambda: group(sweep_chunk_task.s(pk) for pk in ids).apply_async())
+        transaction.on_commit(
+            lambda: _publish_or_fail(
+                lambda: group(sweep_chunk_task.s(pk) for pk in ids).apply_async(), sweep
+            )
+        )
     return sweep
 
 

@@ -124,3 +124,21 @@ def test_the_beat_runs_both_sweepers():
     tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert {"runs.sweep_stale_runs", "reports.sweep_stale_exports"} <= tasks
     assert set(app.tasks) >= tasks  # registered under those names
+
+
+def test_a_demo_job_the_broker_refuses_fails_with_a_reason_instead_of_a_500(
+    owner, organization, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from apps.runs.models import DemoJob
+    from apps.runs.services import BROKER_DOWN_ERROR, demo_job_create
+
+    refused = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    with (
+        mock.patch("apps.runs.tasks.demo_job_run.delay", side_effect=refused),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        job = demo_job_create(user=owner, organization=organization, n=10)
+    job.refresh_from_db()
+    assert (job.status, job.error) == (DemoJob.Status.FAILED, BROKER_DOWN_ERROR)
