@@ -99,7 +99,7 @@ def comparable(document: dict) -> dict:
 def filled(owner, organization):
     """An organization with what a real one has: a live and an archived program (CNY, USD), an
     archived scenario, edits in the history, a computed run, a run that reused it, a failed run,
-    a run still queued, a finished sweep, and an amount with more digits than a float keeps."""
+    a run still queued, a finished sweep, and an amount with cents."""
     cpt = program_create_from_blueprint(user=owner, organization=organization, key="cpt-7b-domain")
     baseline = cpt.scenarios.get()
     DatasetFactory(scenario=baseline, name="Exact amount", cost=Decimal("123456789012.37"))
