@@ -57,10 +57,13 @@ def check_outage(browser, scenario, break_broker) -> PlanRun:  # type: ignore[no
         reverse("programs:program_list"),
         reverse("runs:scenario_dashboard", args=[scenario.pk]),
     )
+    slowest = 0.0
     for path in pages * 2:  # twice: both web processes answer
         page = browser.get(path)
         assert page.status_code == 200, (path, page.status_code)
         assert BANNER in page.text and browser.seconds < PAGE_BUDGET_S, (path, browser.seconds)
+        slowest = max(slowest, browser.seconds)
+    print(f"slowest page with the broker down: {slowest * 1000:.0f} ms")
     health = browser.get(reverse("healthz"))
     assert health.status_code == 503 and health.json()["checks"]["broker"]["ok"] is False
     return submit_while_down(browser, scenario)
@@ -71,6 +74,7 @@ def submit_while_down(browser, scenario) -> PlanRun:  # type: ignore[no-untyped-
     assert answer.status_code == 200, answer.text[-2000:]  # after the redirect to the run
     assert SAVED_MESSAGE in answer.text
     assert browser.seconds < PAGE_BUDGET_S * 2, browser.seconds
+    print(f"run submitted with the broker down: {browser.seconds * 1000:.0f} ms")
     run = PlanRun.objects.get()
     assert (run.status, run.phase) == (RunStatus.QUEUED, PHASE_WAITING_FOR_BROKER)
     return run
@@ -86,6 +90,7 @@ def check_recovery(browser, run, repair_broker, worker) -> None:  # type: ignore
     assert worker.process.poll() is None, f"the worker died:\n{worker.log()[-3000:]}"
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and run.attempts == 1 and run.result
+    print(f"broker back → queued run stored: {time.monotonic() - repaired_at:.1f} s")
     # Every web process has checked again since the repair (their checks are at most 5 s old).
     time.sleep(max(0.0, repaired_at + BROKER_STATUS_CACHE_S + 0.5 - time.monotonic()))
     assert all(BANNER not in browser.get(reverse("runs:dashboard")).text for _ in range(4))

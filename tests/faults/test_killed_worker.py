@@ -58,6 +58,7 @@ def test_a_worker_killed_mid_runs_loses_none_and_computes_none_twice(owner, orga
     with running(lambda: Worker(env, tmp_path, "rescuer", concurrency=2)) as [rescuer]:
         unfinished = PlanRun.objects.exclude(status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED])
         assert wait_for(lambda: not unfinished.exists(), 120), rescuer.log()[-3000:]
+    print(f"{len(killed)} runs killed mid-run, {len(finished_before)} finished before the kill")
 
     assert PlanRun.objects.count() == RUNS  # none duplicated
     for run in PlanRun.objects.all():
