@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Organization
 from apps.common.models import BaseModel
+
+BUDGET_CAP_MAX = Decimal("9999999999999.99")
 from apps.programs.models.catalogs import ModelPreset
 
 
@@ -39,7 +41,9 @@ class Program(BaseModel):
         decimal_places=2,
         null=True,
         blank=True,
-        validators=[MinValueValidator(Decimal("0.01"))],
+        # Below 10^13: SQLite stores decimals as floats, and a 16-digit value read back has
+        # more digits than the field allows (an unreadable row). 10 trillion is ample.
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(BUDGET_CAP_MAX)],
     )
     currency = models.CharField(
         _("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY
