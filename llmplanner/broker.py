@@ -115,6 +115,9 @@ class Transport(filesystem.Transport):
     global_state = virtual.BrokerState()
     driver_type = SCHEME
     driver_name = SCHEME
+    # A queue folder gone bad (missing, replaced by a file) is a lost connection, not a crash:
+    # Celery's consumer then reconnects with back-off instead of exiting (tests/faults).
+    connection_errors = (*filesystem.Transport.connection_errors, OSError)
 
 
 TRANSPORT_ALIASES[SCHEME] = f"{__name__}:Transport"

@@ -7,6 +7,7 @@ worker (``apps.reports.tasks.export_render_task``); the file goes to the default
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,10 +21,12 @@ from kombu.exceptions import KombuError
 from apps.accounts.models import User
 from apps.accounts.selectors import membership_get
 from apps.common.errors import ApplicationError
+from apps.common.health import broker_status_forget
 from apps.reports.document import content_hash, render_pdf
 from apps.reports.models import Export
 from apps.runs.models import PlanRun, RunStatus
 
+logger = logging.getLogger(__name__)
 IN_FLIGHT = (Export.Status.QUEUED, Export.Status.RENDERING)
 
 
@@ -36,8 +39,6 @@ def export_create(*, user: User, run: PlanRun, paper: str = "a4", language: str 
     row, ``reused_from`` set, ready at once, nothing rendered; one being rendered is returned as
     it is. Raises ``ApplicationError`` for a non-member, an unfinished run or a bad choice.
     """
-    from apps.reports.tasks import export_render_task  # tasks import services; avoid the cycle
-
     organization = run.organization
     if membership_get(user=user, organization=organization) is None:
         raise ApplicationError("You are not a member of this run's organization.")
@@ -76,9 +77,29 @@ def export_create(*, user: User, run: PlanRun, paper: str = "a4", language: str 
                     finished_at=now,
                 )
         export = Export.objects.create(**fields)
-        # The worker must find the row: enqueue only after the transaction commits.
-        export_render_task.delay_on_commit(export.pk)
+        # The worker must find the row: send only after the transaction commits.
+        export_send_on_commit(export.pk)
     return export
+
+
+def export_send_on_commit(export_id: int) -> None:
+    """Send the render task once the current transaction commits (``export_send``)."""
+    transaction.on_commit(lambda: export_send(export_id))
+
+
+def export_send(export_id: int) -> bool:
+    """Publish an export's render task; False, and the export left queued, when the broker is
+    down. Never raises for that: the row is committed, and ``exports_sweep_stale`` sends a queued
+    export nobody claimed (after ``EXPORT_QUEUED_RESEND_AFTER``)."""
+    from apps.reports.tasks import export_render_task  # tasks import services; avoid the cycle
+
+    try:
+        export_render_task.delay(export_id)
+    except (KombuError, OSError) as exc:
+        logger.warning("export %s not sent, the broker is unreachable: %s", export_id, exc)
+        broker_status_forget()  # the next page checks again and shows the banner
+        return False
+    return True
 
 
 def export_claim(*, export_id: int, worker: str) -> bool:

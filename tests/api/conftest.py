@@ -33,7 +33,7 @@ def no_broker():
     """Runs and exports are executed by calling the task's function; nothing goes to a broker."""
     with (
         mock.patch("apps.runs.tasks.plan_run_task.delay"),
-        mock.patch("apps.reports.tasks.export_render_task.delay_on_commit"),
+        mock.patch("apps.reports.services.export_send_on_commit"),
     ):
         yield
 

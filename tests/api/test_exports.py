@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
+from apps.reports import services
 from apps.reports.models import Export
 from apps.reports.services import export_render
-from apps.reports.tasks import export_render_task
 from apps.runs.models import RunStatus
 from apps.runs.services import plan_run_create
 
@@ -38,7 +38,7 @@ def test_a_read_only_token_exports_a_run_and_downloads_the_pdf(reader, run):
     assert body["id"] == export.pk and body["status"] == "queued" and body["download"] is None
     assert (body["paper"], body["language"], body["run"]) == ("letter", "zh-hans", run.pk)
     assert response["Location"] == reverse("api:export-detail", args=[export.pk])
-    export_render_task.delay_on_commit.assert_called_once_with(export.pk)
+    services.export_send_on_commit.assert_called_once_with(export.pk)
 
     not_yet = reader.get(reverse("api:export-download", args=[export.pk]))
     assert not_yet.status_code == 409

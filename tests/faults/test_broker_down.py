@@ -146,11 +146,6 @@ def test_a_broken_filesystem_broker_keeps_the_web_up_and_the_run_saved(owner, sc
         check_outage(browser, scenario, broker.break_)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the worker exits on NotADirectoryError from llmplanner/broker.py Channel._get; "
-    "needs Transport.connection_errors to include OSError (then Celery reconnects)",
-)
 def test_a_repaired_filesystem_broker_runs_what_was_queued_meanwhile(owner, scenario, tmp_path):
     broker = BrokenFolder(tmp_path)
     with running(lambda: Web(broker.env, tmp_path), lambda: beat_worker(broker.env, tmp_path)) as (

@@ -89,5 +89,5 @@ def media(settings, tmp_path):
 @pytest.fixture
 def enqueue():
     """The export task's enqueue, replaced: unit tests check what would be sent."""
-    with mock.patch("apps.reports.tasks.export_render_task.delay_on_commit") as delay:
+    with mock.patch("apps.reports.services.export_send_on_commit") as delay:
         yield delay

@@ -131,3 +131,23 @@ def test_the_file_selector_says_when_an_export_is_not_ready(owner, run):
     with pytest.raises(ApplicationError) as error:
         export_file_get(user=owner, export_id=export.pk)
     assert error.value.extra == {"status": "queued"}
+
+
+def test_an_export_with_the_broker_down_is_saved_queued_and_no_error_escapes(
+    owner, run, media, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from apps.reports.services import export_create
+
+    with (
+        mock.patch(
+            "apps.reports.tasks.export_render_task.delay",
+            side_effect=OperationalError("Connection refused"),
+        ) as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        export = export_create(user=owner, run=run)
+    delay.assert_called_once_with(export.pk)
+    export.refresh_from_db()
+    assert export.status == Export.Status.QUEUED and export.attempts == 0
