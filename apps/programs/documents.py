@@ -497,7 +497,26 @@ def _check_types(
         problem = None
         if value is None:
             continue
-        if isinstance(field, (models.CharField, models.TextField)) and not isinstance(value, str):
+        text_field = isinstance(field, (models.CharField, models.TextField))
+        if not text_field and not isinstance(field, models.JSONField):
+            # full_clean skips Django's "empty values" ("", [], {}) in a blank field, and save
+            # then fails on them (a 500): make "" mean "not given" where the field may be empty
+            # and name the rest.
+            if isinstance(value, (list, dict)):
+                errors.add(
+                    f"{prefix}.{names.get(name, name)}",
+                    _("must be a single value, not a list or a mapping"),
+                )
+                out.pop(name)
+                continue
+            if isinstance(value, str) and not value.strip():
+                if field.null:
+                    out[name] = None
+                else:
+                    errors.add(f"{prefix}.{names.get(name, name)}", _("must not be empty"))
+                    out.pop(name)
+                continue
+        if text_field and not isinstance(value, str):
             problem = _("must be text")
         elif isinstance(field, models.DateField) and not isinstance(value, (str, dt.date)):
             problem = _("must be a date, YYYY-MM-DD")

@@ -330,3 +330,39 @@ def test_hostile_yaml_is_refused_with_a_message(
     before = snapshot()
     response = post_form(owner_client, import_url(hostile_scenario), {"text": text})
     assert_refused(response, before, expected)
+
+
+# --- blank look-alikes in every field ---------------------------------------------------------
+
+
+def _every_field(document: dict[str, Any]) -> list[tuple[tuple, str]]:
+    """(path, key) of every scalar field of the program, the scenario and each line's first row."""
+    fields = [(("program",), k) for k in document["program"]]
+    scenario = document["scenario"]
+    for key, value in scenario.items():
+        if isinstance(value, dict):
+            fields += [(("scenario", key), k) for k in value]
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            fields += [(("scenario", key, 0), k) for k in value[0]]
+        else:
+            fields.append((("scenario",), key))
+    return fields
+
+
+@pytest.mark.parametrize("blank", ["", [], {}], ids=["empty-text", "empty-list", "empty-map"])
+def test_a_blank_look_alike_in_any_field_is_refused_or_imported_never_a_500(
+    owner_client, hostile_scenario, document, blank
+):
+    # found by the backup's fuzzing: "start_date": "" on a GPU line passed the checks and failed
+    # on save, a 500 on the import page
+    fields = _every_field(document)
+    assert len(fields) > 40
+    for path, key in fields:
+        before = snapshot()
+        text = json.dumps(put(document, path, key, blank))
+        response = post_form(owner_client, import_url(hostile_scenario), {"text": text})
+        assert response.status_code < 500, (path, key, blank)
+        if response.status_code != 302:
+            assert_refused(response, before)
+        else:
+            Scenario.objects.order_by("-pk").first().delete()
