@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Organization
 from apps.common.models import BaseModel
+from apps.programs.models.catalogs import ModelPreset
 
 BUDGET_CAP_MAX = Decimal("9999999999999.99")
-from apps.programs.models.catalogs import ModelPreset
 
 
 class Currency(models.TextChoices):
