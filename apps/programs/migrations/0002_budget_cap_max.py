@@ -7,15 +7,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('programs', '0001_initial'),
+        ("programs", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='program',
-            name='budget_cap',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0.01')), django.core.validators.MaxValueValidator(Decimal('9999999999999.99'))], verbose_name='budget cap'),
+            model_name="program",
+            name="budget_cap",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=2,
+                max_digits=16,
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0.01")),
+                    django.core.validators.MaxValueValidator(Decimal("9999999999999.99")),
+                ],
+                verbose_name="budget cap",
+            ),
         ),
     ]
