@@ -161,32 +161,6 @@ class BudgetQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
         summary="List scenarios",
         description="Scenarios, filterable by program, strategy, baseline.",
         responses={200: ScenarioSerializer(many=True), **ERRORS},
-        examples=[
-            OpenApiExample(
-                "A scenario",
-                response_only=True,
-                value={
-                    "id": 1,
-                    "program": 1,
-                    "name": "A: 175B on 1,024 A800",
-                    "description": "",
-                    "version": 3,
-                    "etag": '"v3"',
-                    "is_baseline": True,
-                    "archived": False,
-                    "strategy": "from_scratch",
-                    "start_date": "2027-01-04",
-                    "model_preset": "gpt3-175b",
-                    "custom_params_b": None,
-                    "training_tokens": 300000000000,
-                    "precision": "bf16",
-                    "full_runs": 2,
-                    "contingency_pct": "10.0",
-                    "created_at": "2026-11-24T05:00:00Z",
-                    "updated_at": "2026-11-24T05:00:00Z",
-                },
-            )
-        ],
     ),
     retrieve=extend_schema(
         summary="A scenario",
