@@ -3,6 +3,13 @@ from django.test import Client
 from django.utils import translation
 
 from tests.accounts.factories import MembershipFactory, OrganizationFactory
+from tests.fuzzing import load_profile
+
+# Before any test module builds its hypothesis settings: they inherit the profile's defaults.
+load_profile()
+
+# Writes what the run did for the gate (scripts/check_tests.py) when LLMPLANNER_TEST_REPORT is set.
+pytest_plugins = ["tests.gate_report"]
 
 
 @pytest.fixture(autouse=True)

@@ -82,3 +82,30 @@ def test_it_keeps_the_simulation_core_apart_from_the_rest_of_the_project():
             if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 if node.module.startswith("llmplanner."):
                     assert node.module.startswith("llmplanner.simulation"), (path, node.module)
+
+
+def test_nothing_in_the_project_reaches_outside_the_repository():
+    # A user's clone has nothing beside it: the calibration data, the style guide and the domain
+    # notes the project relies on live inside the repository.
+    import subprocess
+
+    tracked = (
+        subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, timeout=30
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    pattern = re.compile(
+        r"\.\./shared|parent\s*/\s*[\"']shared[\"']|parents\[\d\]\s*/\s*[\"']shared"
+    )
+    offenders = []
+    for name in filter(None, tracked):
+        path = ROOT / name
+        if path.suffix in {".png", ".mo", ".ico", ".woff", ".woff2", ".xlsx", ".pdf"}:
+            continue
+        if name == "tests/test_project.py" or not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        offenders += [f"{name}: {m.group(0)}" for m in pattern.finditer(text)]
+    assert not offenders, offenders

@@ -29,7 +29,7 @@ ROLES = (
     "product_manager",
 )
 
-# Thresholds, each with its source (DOMAIN.md; seeds in ../shared/seeds).
+# Thresholds, each with its source (the publication or practitioners' article it comes from).
 CPT_MAX_DOMAIN_SHARE = 0.15  # seed 004: 100B domain tokens need 700–1000B general
 PRETRAIN_MAX_DOMAIN_SHARE = 0.5  # seed 004: BloombergGPT's 1:1 mix is a known mistake
 SFT_MAX_DOMAIN_SHARE = 0.5  # seed 004: SFT tolerates ~1:1 domain:general

@@ -1,6 +1,7 @@
 """Predict published throughput benchmarks and report the error (the ``calibrate`` command).
 
-Reads rows in the format of ``shared/calibration/published_runs.json``. For every
+Reads rows in the format of ``data/published_runs.json`` (the data set shipped with the core,
+the default; see ``data/README.md`` for its fields and sources). For every
 ``throughput_benchmark`` row it builds the model (a preset when the row names a known model, the
 row's own shape when it gives one, else a shape inferred from ``params_b``), takes the row's layout
 where given and searches the rest, and compares the predicted MFU — on the row's own peak basis —
@@ -395,7 +396,10 @@ def calibrate_rows(
     return CalibrationReport(preds, mape, per_source)
 
 
-def load_rows(path: str | Path) -> list[dict[str, Any]]:
+PUBLISHED_RUNS = Path(__file__).resolve().parent / "data" / "published_runs.json"
+
+
+def load_rows(path: str | Path = PUBLISHED_RUNS) -> list[dict[str, Any]]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

@@ -113,7 +113,7 @@ def _percent(value: float | None) -> str:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from .calibrate import calibrate_rows, load_rows
 
-    report = calibrate_rows(load_rows(args.runs))
+    report = calibrate_rows(load_rows(args.runs) if args.runs else load_rows())
     if args.json:
         _print_json(report.as_json())
         return 0
@@ -244,7 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "calibrate", help="predict published throughput benchmarks and report the error"
     )
-    p.add_argument("runs")
+    p.add_argument(
+        "runs",
+        nargs="?",
+        help="a JSON list of runs (default: the published runs shipped with the core, "
+        "llmplanner/simulation/data/published_runs.json)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_calibrate)
     p = sub.add_parser("goodput", help="reliability Monte Carlo of one training run")

@@ -11,7 +11,7 @@ deliver months late).
 The simulation is vectorised over trials: one loop step handles the next event of every unfinished
 trial at once. It is deterministic for a given seed.
 
-Default rates (per day) are fitted to the published cluster figures in ``shared/calibration``:
+Default rates (per day) are fitted to the published cluster figures (``data/published_runs.json``):
 - Meta RSC (Kokolis et al. 2024): 6.5 failures per 1000 node-days on RSC-1, InfiniBand links the
   largest cause; job MTTF 7.9 h at 1,024 GPUs and 1.8 h projected at 16,384. A job rate of
   ``a + b·nodes`` through both points gives a ≈ 2.35 per day (software, storage, NCCL — not

@@ -31,15 +31,16 @@ from apps.programs.models import (
 from apps.programs.services import program_create_from_blueprint
 from apps.reports.models import Export
 from apps.runs.models import PlanRun
+from tests.fuzzing import examples
 
-# derandomize: the same examples on every run and in CI; deadline=None: a request through the
+# The profile (tests/fuzzing.py) derandomizes in the gate — the same examples on every run and in
+# CI — and draws fresh ones under ./scripts/fuzz_api.sh; deadline=None: a request through the
 # whole stack takes tens of milliseconds, more on a busy 2-core machine. The function-scoped
 # fixtures (client, scenario) are shared by the examples on purpose: each example reads the
 # scenario's version afresh and compares the tables before and after itself.
 HOSTILE = settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
-    derandomize=True,
     database=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from llmplanner.simulation import ClusterSpec, TrainingSpec, gpu_by_name, preset
+from llmplanner.simulation.calibrate import PUBLISHED_RUNS
 
 REPO = Path(__file__).resolve().parents[2]
-PUBLISHED_RUNS = REPO.parent / "shared" / "calibration" / "published_runs.json"
 EXAMPLES = REPO / "llmplanner" / "simulation" / "examples"
 
 
@@ -30,7 +30,6 @@ def a100_1024():
 
 @pytest.fixture
 def published_runs_path() -> Path:
-    assert PUBLISHED_RUNS.exists(), (
-        f"calibration data missing at {PUBLISHED_RUNS} (shared/ must sit beside the repo)"
-    )
+    """The calibration data set shipped with the core (nothing outside the repository)."""
+    assert PUBLISHED_RUNS.is_relative_to(REPO) and PUBLISHED_RUNS.exists(), PUBLISHED_RUNS
     return PUBLISHED_RUNS

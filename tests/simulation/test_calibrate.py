@@ -72,15 +72,9 @@ def test_frameworks_are_classified_by_their_kernels():
 
 
 def test_cli_calibrate_json_has_the_documented_shape(published_runs_path):
+    # No file named: the command reads the data set shipped with the core.
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "llmplanner.simulation",
-            "calibrate",
-            str(published_runs_path),
-            "--json",
-        ],
+        [sys.executable, "-m", "llmplanner.simulation", "calibrate", "--json"],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -91,6 +85,17 @@ def test_cli_calibrate_json_has_the_documented_shape(published_runs_path):
     assert {"rows", "mape", "per_source"} <= set(data)
     assert {"id", "predicted_mfu", "measured_mfu", "ape"} <= set(data["rows"][0])
     assert 0 < data["mape"] <= 0.12
+    rows = json.loads(published_runs_path.read_text())
+    benchmarks = {r["id"] for r in rows if r["category"] == "throughput_benchmark"}
+    assert {r["id"] for r in data["rows"]} == benchmarks
+
+
+def test_every_published_row_names_its_publication(published_runs_path):
+    rows = load_rows()
+    assert rows == json.loads(published_runs_path.read_text())
+    assert len(rows) >= 250
+    assert len({r["id"] for r in rows}) == len(rows)
+    assert all(isinstance(r["source"], str) and len(r["source"]) > 20 for r in rows)
 
 
 def test_cli_calibrate_rejects_a_file_that_is_not_a_list(tmp_path):
