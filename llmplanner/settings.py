@@ -248,6 +248,11 @@ SPECTACULAR_SETTINGS = {
         "ExportLanguageEnum": "apps.reports.models.Export.Language",
         "ExportPaperEnum": "apps.reports.models.Export.Paper",
     },
+    # The default enum hook, then the refusals no view declares (413, 415, 406, 429).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.api.schema.document_refusals",
+    ],
 }
 
 # Counters shared by every web process (sign-in throttling, API request budgets): files under

@@ -6,6 +6,12 @@ It works in a throwaway folder (its own SQLite database), so it never touches yo
 programs (the CPT-7B template) in the database and one finished run, it times 60 requests each of
 the program list, the scenario list, the budget as JSON and the budget as XLSX, through the WSGI
 stack in-process (Django's test client with a Bearer token), and prints p50 and p95 in ms.
+
+It also times what untrusted documents cost the scenario import (the page, signed in, in-process):
+``import_bomb_<name>_ms``, the refusal of each structure bomb of ``tests/security/bombs.py``
+(nesting 10,000 deep, a billion laughs …), the slowest as ``import_bomb_slowest_ms``; and
+``document_900_bad_lines_ms``, ``document_parse`` naming the line of each of 900 bad GPU lines.
+The security tests check that these are refused and how; how fast is this script's figure.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -63,6 +70,39 @@ def bench(workdir: Path) -> dict[str, float]:
         times.sort()
         results[f"{name}_p50_ms"] = statistics.median(times)
         results[f"{name}_p95_ms"] = times[int(0.95 * len(times)) - 1]
+    results.update(bench_import(user, scenario))
+    return results
+
+
+def bench_import(user, scenario) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Milliseconds to refuse each structure bomb on the import page, and to report 900 bad
+    lines of a document (each error with its line)."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from apps.programs.documents import DocumentError, document_parse, scenario_document
+    from tests.security.bombs import STRUCTURE_BOMBS, with_bad_gpu_lines
+
+    client = Client()
+    client.force_login(user)
+    url = reverse("programs:scenario_import", args=[scenario.program_id])
+    results: dict[str, float] = {}
+    for name, text, _ in STRUCTURE_BOMBS:
+        body = urlencode({"text": text})  # as a browser posts the form's text area
+        start = time.perf_counter()
+        response = client.post(url, body, content_type="application/x-www-form-urlencoded")
+        results[f"import_bomb_{name}_ms"] = (time.perf_counter() - start) * 1000
+        if response.status_code == 302:
+            raise SystemExit(f"the {name} bomb was imported: a bug, see tests/security")
+    results["import_bomb_slowest_ms"] = max(results.values())
+    text = with_bad_gpu_lines(json.loads(json.dumps(scenario_document(scenario))))
+    start = time.perf_counter()
+    try:
+        document_parse(text)
+    except DocumentError:
+        results["document_900_bad_lines_ms"] = (time.perf_counter() - start) * 1000
+    else:
+        raise SystemExit("the document with 900 bad lines was accepted: a bug")
     return results
 
 
@@ -78,7 +118,7 @@ def main() -> int:
         print(json.dumps(results))
     else:
         for key, value in results.items():
-            print(f"{key:28s} {value:10.1f}")
+            print(f"{key:32s} {value:10.1f}")
     return 0
 
 

@@ -8,6 +8,11 @@ your data:
   plan" POST to the result stored by the worker, on the embedded filesystem broker;
 - ``dashboard_p50_ms`` / ``dashboard_p95_ms``: server time of the run dashboard with 200 programs
   in the database (Django test client in-process, 60 requests);
+- with the embedded broker down (its folder replaced by a file, as ``tests/faults`` breaks it),
+  each request checking the broker afresh (the per-process cached state dropped first):
+  ``dashboard_broker_down_p50_ms`` / ``_max_ms`` (20 requests, the page with its banner) and
+  ``submit_broker_down_p50_ms`` / ``_max_ms`` (5 *Run plan* POSTs, saved and queued). A page must
+  not wait on a dead broker; the fault tests check what the pages say, this how fast they say it;
 - with ``--redis``: an 8-variant sweep of the GPT-3 template (5,000 trials each, one variant per
   chunk) on 1 and then 2 local workers on Redis, and the speed-up.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# The Redis sweep benchmark in its own process: two sweeps of at most 600 s each, and set-up.
+SWEEP_BENCH_TIMEOUT_S = 1800
 
 
 def setup_environment(workdir: Path, redis_url: str | None) -> None:
@@ -64,7 +72,7 @@ def main() -> int:
     if args.redis:
         out = subprocess.run(
             [sys.executable, __file__, "--sweep-only", "--redis", args.redis],
-            capture_output=True, text=True, check=True,
+            capture_output=True, text=True, check=True, timeout=SWEEP_BENCH_TIMEOUT_S,
         )  # fmt: skip
         results.update(json.loads(out.stdout.strip().splitlines()[-1]))
     if args.json:
@@ -138,6 +146,47 @@ def bench_embedded(workdir: Path) -> dict[str, float]:
         "programs_in_database": float(len(programs)),
         "dashboard_p50_ms": statistics.median(times),
         "dashboard_p95_ms": times[int(0.95 * len(times)) - 1],
+        **bench_broker_down(workdir, client, url, scenario),
+    }
+
+
+def bench_broker_down(workdir: Path, client, url: str, scenario) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Milliseconds of the run dashboard and of a *Run plan* POST with the broker down."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    from apps.common.health import broker_status_forget
+    from apps.runs.models import PlanRun
+
+    banner = "Background workers are unreachable"
+    folder = Path(settings.BROKER_DIR)
+    aside = workdir / "broker-aside"
+    shutil.move(folder, aside)
+    folder.write_text("not a folder")
+    pages, submits = [], []
+    try:
+        for _ in range(20):
+            broker_status_forget()  # this request checks the broker, as the first after 5 s does
+            start = time.perf_counter()
+            response = client.get(url)
+            pages.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200 and banner in response.content.decode()
+        for i in range(5):
+            type(scenario).objects.filter(pk=scenario.pk).update(name=f"Broker down {i}")
+            broker_status_forget()
+            start = time.perf_counter()
+            response = client.post(reverse("runs:plan_run_start", args=[scenario.pk]))
+            submits.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 302, response.status_code
+            assert PlanRun.objects.latest("id").status == "queued"
+    finally:
+        folder.unlink()
+        shutil.move(aside, folder)
+    return {
+        "dashboard_broker_down_p50_ms": statistics.median(pages),
+        "dashboard_broker_down_max_ms": max(pages),
+        "submit_broker_down_p50_ms": statistics.median(submits),
+        "submit_broker_down_max_ms": max(submits),
     }
 
 

@@ -122,6 +122,11 @@ def summary(report: dict) -> str:
         f"{'all':12s} {collected:9d} {passed:7d} {collected - passed:6d}"
         f"   database={report.get('database')} broker={report.get('broker')}"
     )
+    durations = report.get("durations", {})
+    slowest = sorted(durations.items(), key=lambda item: -item[1])[:5]
+    if slowest:
+        lines.append("slowest (setup + call + teardown; each test's limit is pytest-timeout's):")
+        lines += [f"  {seconds:7.1f} s  {nodeid}" for nodeid, seconds in slowest]
     return "\n".join(lines)
 
 

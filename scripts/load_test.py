@@ -296,7 +296,8 @@ def main() -> int:
             env["REDIS_URL"] = args.redis_url
         processes: list[subprocess.Popen[bytes]] = []
         try:
-            run = dict(cwd=ROOT, env=env, check=True)
+            # Set-up steps: 10 minutes each, far more than they need; a hung one stops the test.
+            run = dict(cwd=ROOT, env=env, check=True, timeout=600)
             subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], **run)
             subprocess.run([PY, "manage.py", "collectstatic", "--noinput", "-v", "0"], **run)
             spec = {
@@ -400,7 +401,11 @@ def main() -> int:
                     os.killpg(process.pid, signal.SIGTERM)
                     process.wait(timeout=15)
                 except (ProcessLookupError, subprocess.TimeoutExpired):
-                    os.killpg(process.pid, signal.SIGKILL)
+                    try:
+                        os.killpg(process.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    process.wait(timeout=15)
             if pg_name:
                 drop_database(database_url, pg_name)
 

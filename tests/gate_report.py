@@ -30,6 +30,7 @@ class GateReport:
         self.deselected: list[str] = []
         self.outcomes: dict[str, str] = {}
         self.skip_reasons: dict[str, str] = {}
+        self.durations: dict[str, float] = {}
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -42,6 +43,7 @@ class GateReport:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         nodeid = report.nodeid
+        self.durations[nodeid] = round(self.durations.get(nodeid, 0.0) + report.duration, 3)
         if report.failed:
             # A failure in setup or teardown is an error; one in the call is a failure.
             self.outcomes[nodeid] = "failed" if report.when == "call" else "error"
@@ -75,6 +77,7 @@ class GateReport:
             "deselected": self.deselected,
             "outcomes": self.outcomes,
             "skip_reasons": self.skip_reasons,
+            "durations": self.durations,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(data, indent=1, sort_keys=True))

@@ -38,7 +38,9 @@ def test_it_runs_the_readme_test_command_in_ci():
 def test_it_documents_every_configuration_variable_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     example = (ROOT / ".env.example").read_text()
-    for name in re.findall(r"^([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE):
+    names = re.findall(r"^([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE)
+    assert len(names) >= 20 and "DATABASE_URL" in names
+    for name in names:
         assert f"`{name}`" in readme, name
 
 
@@ -49,7 +51,9 @@ def test_it_vendors_front_end_assets(asset):
 
 
 def test_it_loads_no_script_or_style_from_another_host():
-    for template in (ROOT / "templates").rglob("*.html"):
+    templates = sorted((ROOT / "templates").rglob("*.html"))
+    assert len(templates) >= 10
+    for template in templates:
         assert not re.search(r"""(src|href)=["']https?://""", template.read_text()), template
 
 
@@ -64,19 +68,20 @@ def _imported_top_level_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.skipif(not CORE.is_dir(), reason="no simulation core yet")
 def test_it_keeps_the_simulation_core_to_stdlib_and_numpy():
     allowed = set(sys.stdlib_module_names) | {"numpy", "llmplanner"}
     offenders = {
         str(path.relative_to(ROOT)): sorted(_imported_top_level_modules(path) - allowed)
         for path in CORE.rglob("*.py")
     }
+    assert len(offenders) >= 15 and "llmplanner/simulation/perf.py" in offenders
     assert {path: mods for path, mods in offenders.items() if mods} == {}
 
 
-@pytest.mark.skipif(not CORE.is_dir(), reason="no simulation core yet")
 def test_it_keeps_the_simulation_core_apart_from_the_rest_of_the_project():
-    for path in CORE.rglob("*.py"):
+    modules = sorted(CORE.rglob("*.py"))
+    assert len(modules) >= 15
+    for path in modules:
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -99,6 +104,7 @@ def test_nothing_in_the_project_reaches_outside_the_repository():
     pattern = re.compile(
         r"\.\./shared|parent\s*/\s*[\"']shared[\"']|parents\[\d\]\s*/\s*[\"']shared"
     )
+    assert len(tracked) > 100 and "llmplanner/simulation/data/published_runs.json" in tracked
     offenders = []
     for name in filter(None, tracked):
         path = ROOT / name

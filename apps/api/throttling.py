@@ -21,3 +21,15 @@ class TokenRateThrottle(SimpleRateThrottle):
         else:
             ident = f"ip-{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def wait(self) -> float | None:
+        """Seconds until a request is allowed again, so that every 429 carries ``Retry-After``.
+
+        DRF gives no wait (and its 429 no ``Retry-After``) when more requests are on record than
+        the rate allows — the rate was lowered, or two processes counted at once. Then the wait
+        lasts until enough of them have aged out: the ``num_requests``-th newest one.
+        """
+        wait = super().wait()
+        if wait is None and self.num_requests:
+            wait = self.history[self.num_requests - 1] + self.duration - self.now
+        return wait

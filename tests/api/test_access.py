@@ -48,13 +48,16 @@ def test_no_token_is_401_in_the_error_envelope(client, db):
 @pytest.mark.parametrize("header", ["Bearer nonsense", "Bearer llmp_deadbeef_wrong", "Bearer a b"])
 def test_a_bad_token_is_401(db, header):
     response = ApiClient().get(reverse("api:program-list"), headers={"Authorization": header})
-    assert response.status_code == 401 and "error" in response.json()
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
 
 
 def test_a_revoked_token_stops_working_at_once(owner, read_token, reader):
     assert reader.get(reverse("api:program-list")).status_code == 200
     api_token_revoke(user=owner, token=ApiToken.objects.get())
-    assert reader.get(reverse("api:program-list")).status_code == 401
+    response = reader.get(reverse("api:program-list"))
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
 
 
 def test_the_token_is_stored_hashed_and_its_use_recorded(read_token, reader):
@@ -116,8 +119,13 @@ def test_writes_to_another_organizations_data_are_404_and_change_nothing(outside
     assert (line.gpu_count, scenario.version) == before
 
 
-def test_a_browser_session_works_for_reading(owner_client, run):
-    assert owner_client.get(reverse("api:program-list")).status_code == 200
+def test_a_browser_session_works_for_reading(owner_client, run, scenario):
+    response = owner_client.get(reverse("api:program-list"))
+    assert response.status_code == 200
+    programs = response.json()["results"]
+    assert [(p["id"], p["name"]) for p in programs] == [
+        (scenario.program_id, scenario.program.name)
+    ]
 
 
 def test_the_rate_limit_answers_429_in_the_envelope(reader, settings, db):

@@ -23,6 +23,7 @@ def test_it_gives_every_month_and_category_as_decimal_strings(reader, run, scena
     data = budget(reader, scenario).json()
     report = run.result
     months = report["monthly"]["labels"]
+    assert months
     assert data["run"] == run.pk and data["currency"] == data["plan_currency"] == "CNY"
     assert [(r["month"], r["category"]) for r in data["rows"]] == [
         (m, c) for m in months for c in CATEGORIES

@@ -99,11 +99,11 @@ def test_it_never_hands_out_a_half_written_message(broker_options):
         except BaseException as exc:
             errors.append(exc)
 
-    consumer = threading.Thread(target=consume)
+    consumer = threading.Thread(target=consume, daemon=True)  # daemon: a hung one cannot block exit
     consumer.start()
     publish(broker_options, queue, [{"i": i, "padding": "x" * 2000} for i in range(count)])
     consumer.join(timeout=30)
-    assert errors == []
+    assert not consumer.is_alive() and errors == []
     assert sorted(received) == list(range(count))
 
 
@@ -116,11 +116,12 @@ def test_it_gives_each_message_to_exactly_one_of_two_consumers(broker_options):
     def consume(index):
         taken[index].extend(drain(broker_options, queue))
 
-    threads = [threading.Thread(target=consume, args=(i,)) for i in range(2)]
+    threads = [threading.Thread(target=consume, args=(i,), daemon=True) for i in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
     assert sorted(taken[0] + taken[1]) == list(range(count))
 
 
@@ -129,18 +130,19 @@ def test_it_keeps_every_binding_when_queues_bind_at_once(broker_options):
     # must not lose each other's entries (they are read on every publish).
     exchange = Exchange(f"fan-{uuid.uuid4().hex[:8]}", type="fanout")
     names = [f"member-{i}-{uuid.uuid4().hex[:6]}" for i in range(8)]
-    barrier = threading.Barrier(len(names))
+    barrier = threading.Barrier(len(names), timeout=30)
 
     def bind(name):
         with connect(broker_options) as conn:
             barrier.wait()
             Queue(name, exchange)(conn.default_channel).declare()
 
-    threads = [threading.Thread(target=bind, args=(n,)) for n in names]
+    threads = [threading.Thread(target=bind, args=(n,), daemon=True) for n in names]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
     table_file = os.path.join(broker_options["control_folder"], f"{exchange.name}.exchange")
     with open(table_file) as f:
         bound = {row[2] for row in json.load(f)}

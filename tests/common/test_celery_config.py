@@ -39,5 +39,7 @@ def test_it_reads_the_broker_from_settings():
 def test_it_keeps_the_project_package_free_of_django_and_celery_imports():
     # `python -m llmplanner.simulation` must not pay for (or depend on) Django and Celery.
     code = "import sys, llmplanner; print(sorted({'django', 'celery'} & set(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert out.stdout.strip() == "[]"

@@ -31,7 +31,10 @@ def test_it_reports_ok_when_database_broker_and_a_worker_are_up(client, one_live
 
 
 def test_it_needs_no_login(client, one_live_worker):
-    assert client.get(reverse("healthz")).status_code == 200
+    response = client.get(reverse("healthz"))  # not the login page's redirect: the checks
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["status"] == "ok"
 
 
 def test_it_returns_503_when_no_worker_answers(client, no_live_worker):
@@ -74,4 +77,6 @@ def test_it_returns_503_when_the_ping_itself_fails(client, monkeypatch):
 
 
 def test_it_answers_only_get(client, one_live_worker):
-    assert client.post(reverse("healthz")).status_code == 405
+    response = client.post(reverse("healthz"))
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"

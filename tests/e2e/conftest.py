@@ -77,7 +77,9 @@ def browser(allow_orm_beside_playwright) -> Iterator[Browser]:
             "apt-get install -y chromium (./scripts/test.sh does it when run as root)"
         )
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
+        )
         yield browser
         browser.close()
 

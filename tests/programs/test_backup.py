@@ -214,10 +214,13 @@ def test_it_writes_every_field_of_every_model_it_restores():
 def test_it_never_includes_another_organizations_data(filled, stranger):
     text = backup_dumps(organization_backup(filled))
     assert "Secret SFT" not in text
-    for run in PlanRun.objects.filter(organization=stranger):
+    theirs = PlanRun.objects.filter(organization=stranger)
+    assert theirs.exists()
+    for run in theirs:
         assert run.input_hash not in text
     assert stranger.slug not in text
     own = PlanRun.objects.filter(organization=filled, status__in=["succeeded", "failed"])
+    assert own.count() == 3
     assert all(run.input_hash in text for run in own)
 
 

@@ -1,10 +1,12 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils.html import escape
 
 from apps.programs.catalogs import catalogs_seed
-from apps.programs.models import GPUType, ModelPreset, RoleTemplate
+from apps.programs.models import GPUType, ModelPreset, RoleTemplate, Scenario
 from llmplanner.simulation.architecture import PRESETS
 from llmplanner.simulation.hardware import CATALOG
+from tests.programs.factories import ScenarioFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,13 +41,17 @@ def test_it_knows_which_precisions_each_gpu_has():
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "model", "row"),
     [
-        "/admin/programs/gputype/",
-        "/admin/programs/roletemplate/",
-        "/admin/programs/modelpreset/",
-        "/admin/programs/scenario/",
+        ("/admin/programs/gputype/", GPUType, "h100-80gb"),
+        ("/admin/programs/roletemplate/", RoleTemplate, "algorithm_researcher"),
+        ("/admin/programs/modelpreset/", ModelPreset, "llama3-8b"),
+        ("/admin/programs/scenario/", Scenario, None),  # None: the scenario made by the test
     ],
 )
-def test_the_admin_lists_the_catalogs(admin_client, url):
-    assert admin_client.get(url).status_code == 200
+def test_the_admin_lists_the_catalogs(admin_client, url, model, row):
+    scenario = ScenarioFactory()
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == model.objects.count() > 0
+    assert escape(row or scenario.name) in response.content.decode()

@@ -138,5 +138,6 @@ def test_it_rejects_a_precision_the_gpu_lacks():
 
 
 def test_every_rule_names_a_source():
+    assert rules.RULES
     for rule in rules.RULES.values():
         assert rule.source and rule.severity in ("error", "warning", "info"), rule.id

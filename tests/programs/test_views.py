@@ -2,7 +2,9 @@
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
+from apps.programs.blueprints import blueprint_list
 from apps.programs.models import GPUType, Program, Scenario
 from tests.programs.factories import DatasetFactory, TeamLineFactory
 
@@ -90,8 +92,10 @@ def test_a_viewer_sees_no_edit_buttons(viewer_client, scenario):
 
 
 def test_pages_need_a_login(client, scenario):
-    response = client.get(reverse("programs:scenario_tab", args=[scenario.pk, "overview"]))
+    url = reverse("programs:scenario_tab", args=[scenario.pk, "overview"])
+    response = client.get(url)
     assert response.status_code == 302
+    assert response.url == f"{reverse('accounts:login')}?next={url}"
 
 
 def test_the_list_shows_the_users_programs_and_the_templates(owner_client, program):
@@ -120,18 +124,36 @@ def test_it_creates_a_program_from_a_template(owner_client, organization):
         reverse("programs:program_from_template"),
         {"organization": organization.pk, "blueprint": "rag-domain-knowledge-base"},
     )
-    assert response.status_code == 302
-    assert Program.objects.get().scenarios.get().strategy == "rag"
+    program = Program.objects.get()
+    assert response.url == reverse("programs:program_detail", args=[program.pk])
+    assert program.scenarios.get().strategy == "rag"
+
+
+# What only each tab's content has; the form tabs (strategy, model) post to their own address.
+TAB_CONTENT = {
+    "overview": '<div class="grid overview">',
+    "gpus": 'class="striped lines lines-gpus"',
+    "team": 'class="striped lines lines-team"',
+    "data": 'class="striped lines lines-data"',
+    "history": '<table class="striped history">',
+}
 
 
 def test_every_tab_of_every_template_renders(owner_client, owner, organization):
     from apps.programs.services import demo_programs_load
 
     demo_programs_load(user=owner, organization=organization)
-    for scenario in Scenario.objects.all():
+    scenarios = list(Scenario.objects.all())
+    assert len(scenarios) == len(blueprint_list())
+    for scenario in scenarios:
         for tab in ("overview", "strategy", "model", "gpus", "team", "data", "history"):
             url = reverse("programs:scenario_tab", args=[scenario.pk, tab])
-            assert owner_client.get(url).status_code == 200, url
+            response = owner_client.get(url)
+            assert response.status_code == 200, url
+            page = response.content.decode()
+            assert f'value="{escape(scenario.name)}"' in page, url  # its own title
+            assert f'<a href="{url}" aria-current="page">' in page, url  # on the right tab
+            assert TAB_CONTENT.get(tab, f'action="{url}"') in page, url  # and its content
 
 
 def test_it_saves_the_model_tab_and_shows_the_chinchilla_figure(owner_client, scenario):

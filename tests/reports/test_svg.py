@@ -36,7 +36,9 @@ def rects(svg: str) -> list[dict[str, float]]:
 
 
 def test_every_dashboard_figure_of_every_example_plan_renders(report):
-    for name, fig in plan_figures.dashboard_figures(report).items():
+    figures = plan_figures.dashboard_figures(report)
+    assert figures
+    for name, fig in figures.items():
         svg = figure_to_svg(fig, element_id=name)
         root = ET.fromstring(svg)  # well-formed
         assert root.tag == f"{SVG}svg" and root.get("viewBox") == f"0 0 680 {root.get('height')}"

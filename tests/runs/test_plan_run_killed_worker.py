@@ -1,7 +1,8 @@
 """A worker killed in the middle of a plan run (SIGKILL, as a lost machine): the periodic sweeper
 sends the run again and another worker finishes it — no run lost, none computed twice.
 
-Its own module, so that no other test's worker is alive to pick the run up first.
+Its own module, so that no other test's worker is alive to pick the run up first. The victim
+holds the run once claimed (``tests/runs/holding_app.py``), so it dies mid-run by construction.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from django.utils import timezone
 from apps.programs.services import program_create_from_blueprint
 from apps.runs.models import PlanRun, RunStatus
 from apps.runs.services import plan_run_create, plan_runs_sweep_stale
-from tests.runs.worker_process import database_url_of_test_db, running_worker, wait_for
+from tests.runs.worker_process import (
+    HOLD_FILE_VARIABLE,
+    HOLDING_APP,
+    database_url_of_test_db,
+    running_worker,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -25,10 +32,13 @@ def test_a_killed_worker_leads_to_redelivery_and_one_result(owner, organization,
     )
     scenario = program.scenarios.get()
     database_url = database_url_of_test_db()
-    with running_worker(database_url, tmp_path, "victim") as victim:
-        # Many trials, so that the run is still going when the worker dies.
-        run = plan_run_create(user=owner, scenario=scenario, trials=20_000)
-        assert wait_for(lambda: PlanRun.objects.get(pk=run.pk).status == RunStatus.RUNNING, 30)
+    hold = tmp_path / "hold"
+    hold.touch()  # the victim keeps every run it claims running until it is killed
+    victim_options = {"app": HOLDING_APP, "env": {HOLD_FILE_VARIABLE: str(hold)}}
+    with running_worker(database_url, tmp_path, "victim", **victim_options) as victim:
+        run = plan_run_create(user=owner, scenario=scenario, trials=200)
+        claimed = wait_for(lambda: PlanRun.objects.get(pk=run.pk).status == RunStatus.RUNNING, 30)
+        assert claimed, victim.log_path.read_text()[-3000:]
         victim.kill()
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING and run.worker == victim.node and run.result is None

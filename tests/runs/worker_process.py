@@ -17,6 +17,11 @@ from django.conf import settings
 from django.db import connection
 
 READY_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 15
+# A worker of this app holds each plan run it claims while the file named by HOLD_FILE_VARIABLE
+# exists: killed-worker tests kill it mid-run by construction (tests/runs/holding_app.py).
+HOLDING_APP = "tests.runs.holding_app"
+HOLD_FILE_VARIABLE = "LLMPLANNER_TEST_HOLD_FILE"
 
 
 def database_url_of_test_db() -> str:
@@ -32,7 +37,15 @@ def database_url_of_test_db() -> str:
 class Worker:
     """A ``celery worker`` subprocess (solo pool) on the configured broker and the test database."""
 
-    def __init__(self, database_url: str, log_path: Path, name: str = "itest") -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        name: str = "itest",
+        *,
+        app: str = "llmplanner.celery",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.node = f"{name}-{uuid.uuid4().hex[:8]}@localhost"
         self.log_path = log_path
         env = {
@@ -40,11 +53,12 @@ class Worker:
             "DATABASE_URL": database_url,
             "DJANGO_SETTINGS_MODULE": "llmplanner.settings",
             "SECRET_KEY": settings.SECRET_KEY,
+            **(env or {}),
         }
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "celery", "-A", "llmplanner.celery", "worker",
+                    sys.executable, "-m", "celery", "-A", app, "worker",
                     "--pool", "solo", "--loglevel", "INFO", "--hostname", self.node,
                     "--without-gossip", "--without-mingle",
                 ],
@@ -60,21 +74,22 @@ class Worker:
     def kill(self) -> None:
         """SIGKILL: the worker dies mid-task, as a lost machine would."""
         self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=15)
+        self.process.wait(timeout=STOP_TIMEOUT_S)
 
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait()
+                self.process.wait(timeout=STOP_TIMEOUT_S)
 
 
 @contextmanager
-def running_worker(database_url: str, log_dir: Path, name: str = "itest"):  # type: ignore[no-untyped-def]
-    worker = Worker(database_url, log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log", name)
+def running_worker(database_url: str, log_dir: Path, name: str = "itest", **options):  # type: ignore[no-untyped-def]
+    """A started worker, stopped on the way out; ``options`` go to ``Worker`` (app, env)."""
+    worker = Worker(database_url, log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log", name, **options)
     try:
         yield worker
     finally:

@@ -162,7 +162,7 @@ SECRET_PATTERNS = {
 
 def test_no_secret_is_committed():
     files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, timeout=30
     ).stdout.split(b"\0")
     found = []
     for name in filter(None, files):

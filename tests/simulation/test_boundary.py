@@ -40,5 +40,6 @@ def test_it_loads_without_django_or_celery():
         text=True,
         cwd=CORE.parents[1],
         check=True,
+        timeout=60,
     )
     assert out.stdout.strip() == ""

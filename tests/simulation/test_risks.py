@@ -104,6 +104,7 @@ def test_a800_plans_carry_the_interconnect_risk():
 
 def test_risks_are_sorted_and_each_has_an_owner_mitigation_and_source():
     risks = risk_register(simulate_program(parse_plan(load("from-scratch-7b")), 300, 1))
+    assert risks
     assert [r.score for r in risks] == sorted((r.score for r in risks), reverse=True)
     for r in risks:
         assert (
@@ -137,7 +138,10 @@ def test_the_report_is_json_with_dates_and_monthly_p50_p90():
 
 
 def test_the_report_of_every_example_plan_serialises():
-    for path in sorted(EXAMPLES.glob("plan-*.json")):
+    paths = sorted(EXAMPLES.glob("plan-*.json"))
+    assert len(paths) >= 6, paths
+    for path in paths:
         data = json.loads(path.read_text())
         out = report(simulate_program(parse_plan(copy.deepcopy(data)), 100, 0))
-        json.dumps(out)
+        text = json.dumps(out, allow_nan=False)  # no numpy types, no NaN or infinity
+        assert sum(json.loads(text)["histograms"]["finish_days"]["counts"]) == 100, path.name

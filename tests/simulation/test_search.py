@@ -61,6 +61,7 @@ def test_it_never_puts_tensor_parallelism_across_servers_or_splits_heads():
     model = ModelSpec("m", layers=24, hidden=3072, heads=24, ffn_hidden=12288)
     cluster = ClusterSpec(gpu_by_name("A100-80GB"), 64)
     result = search(model, TrainingSpec(1e9, 256, 2048), cluster, top_k=50)
+    assert len(result.top) == 50
     for r in result.top:
         assert r.layout.tp <= 8 and 24 % r.layout.tp == 0 and r.layout.pp * r.layout.vp <= 24
 
@@ -83,6 +84,7 @@ def test_it_explains_what_dominates_each_layout():
     top = search(
         model, TrainingSpec(1e9, 512, 2048), ClusterSpec(gpu_by_name("H100"), 64), top_k=3
     ).top
+    assert len(top) == 3
     for r in top:
         assert r.dominant in r.breakdown_s and r.explanation
         assert sum(r.breakdown_s.values()) == pytest.approx(r.step_time_s, rel=1e-6)
