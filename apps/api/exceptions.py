@@ -57,6 +57,12 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return fields
 
 
+def _printable(text: str) -> str:
+    """``text`` encodable as UTF-8: a lone surrogate echoed from the input (``"\\ud800"`` in a JSON
+    body is valid JSON) is written as its escape instead of making the error itself a 500."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     from apps.programs.services import ConflictError, EditDenied
 
@@ -91,6 +97,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         fields = {}
         message = str(exc.detail)
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+    fields = {_printable(k): [_printable(m) for m in v] for k, v in fields.items()}
+    message = _printable(message)
     response.data = {"error": {"code": code, "message": message, "fields": fields}}
     # Errors are JSON even where the success is CSV or XLSX: one envelope, one media type.
     request = context.get("request")

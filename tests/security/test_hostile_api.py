@@ -190,6 +190,25 @@ def test_a_hostile_patch_is_a_400_naming_the_field(
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("field", ["paper", "language"])
+def test_a_lone_surrogate_in_a_choice_is_a_400_that_echoes_it_escaped(
+    client, api_headers, succeeded_run, field
+):
+    # Found by ./scripts/fuzz_api.sh (seed 4197255448): the refusal quoted the value back and the
+    # error itself could not be encoded (a 500).
+    before = snapshot()
+    response = client.post(
+        reverse("api:run-export", args=[succeeded_run.pk]),
+        json.dumps({field: "\ud800"}),
+        content_type="application/json",
+        headers=api_headers,
+    )
+    assert response.status_code == 400, response.content[:300]
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and "\\ud800" in error["fields"][field][0]
+    assert snapshot() == before
+
+
 @pytest.mark.parametrize(
     "key, status",
     [

@@ -104,6 +104,20 @@ TARGETS = [
 ]
 
 
+def reachable(document: Any, path: tuple) -> bool:
+    """Whether ``path`` still leads to a mapping: an earlier change may have replaced a part of it
+    (``scenario.team`` by ``None``), and then a later change below it has nothing to change."""
+    node = document
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return False
+    return isinstance(node, dict)
+
+
 def put(document: dict[str, Any], path: tuple, key: str, value: Any) -> dict[str, Any]:
     out = copy.deepcopy(document)
     node: Any = out
@@ -125,7 +139,8 @@ def test_hostile_values_in_a_document_are_refused_or_imported_whole(
 ):
     hostile = put(document, ("program",), "currency", currency)  # USD: amounts are converted
     for (path, key), value in changes:
-        hostile = put(hostile, path, key, value)
+        if reachable(hostile, path):
+            hostile = put(hostile, path, key, value)
     try:
         text = dump(hostile, fmt)
     except yaml.YAMLError:
