@@ -150,3 +150,20 @@ def test_the_wrong_database_fails_the_gate(suite):
 def test_a_missing_report_fails_the_gate(tmp_path, capsys):
     assert check_tests.main([str(tmp_path / "none.json")]) == 1
     assert "no test report" in capsys.readouterr().out
+
+
+def test_ci_gives_each_run_a_database_name_of_its_own():
+    spec = importlib.util.spec_from_file_location(
+        "ci_resources", ROOT / "scripts" / "ci_resources.py"
+    )
+    assert spec and spec.loader
+    ci_resources = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ci_resources)
+    base = "postgres://postgres@127.0.0.1:5432/postgres"
+    assert ci_resources.postgres_url(base, "20261202_77") == (
+        "postgres://postgres@127.0.0.1:5432/llmplanner_ci_20261202_77"
+    )
+    assert ci_resources.postgres_url(base, "a") != ci_resources.postgres_url(base, "b")
+    with pytest.raises(SystemExit):
+        ci_resources.postgres_url(base, "x; DROP DATABASE y")
+    assert ci_resources.REGISTRY_DB not in ci_resources.CANDIDATES

@@ -35,6 +35,18 @@ def test_it_runs_the_readme_test_command_in_ci():
     assert quick_start_commands()[1] in ci.read_text()
 
 
+def test_ci_clears_what_could_narrow_or_redirect_its_runs_and_limits_each_step():
+    ci = (ROOT / ".ci" / "run").read_text()
+    unset = " ".join(line for line in ci.splitlines() if line.startswith("unset "))
+    for name in ("PYTEST_ADDOPTS", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "VAR_DIR"):
+        assert name in unset, name
+    assert "mktemp -d" in ci and "ci_resources.py claim" in ci and "ci_resources.py release" in ci
+    assert ci.count('limited "$SUITE_LIMIT" ./scripts/test.sh') == 2
+    assert (
+        "LLMPLANNER_EXPECT_DATABASE=sqlite" in ci and "LLMPLANNER_EXPECT_DATABASE=postgresql" in ci
+    )
+
+
 def test_it_documents_every_configuration_variable_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     example = (ROOT / ".env.example").read_text()
