@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 import sys
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 REGISTRY_DB = 15
 # Numbers other scripts use by convention are tried last (bench_runs: 12, load_test: 8).
@@ -38,20 +39,27 @@ def redis_server(url: str) -> str:
     return urlunsplit(parts._replace(path="", query="", fragment=""))
 
 
-def claim(pg_base: str, redis_base: str, run_id: str) -> int:
+def maintenance_connection(pg: SplitResult) -> Any:
+    """An autocommit connection to the server's ``postgres`` database (5 s to connect)."""
     import psycopg
+
+    return psycopg.connect(
+        host=pg.hostname,
+        port=pg.port or 5432,
+        user=pg.username,
+        password=pg.password,
+        dbname="postgres",
+        connect_timeout=5,
+        autocommit=True,
+    )
+
+
+def claim(pg_base: str, redis_base: str, run_id: str) -> int:
     import redis
 
     pg = urlsplit(postgres_url(pg_base, run_id))
     try:
-        psycopg.connect(
-            host=pg.hostname,
-            port=pg.port or 5432,
-            user=pg.username,
-            password=pg.password,
-            dbname="postgres",
-            connect_timeout=5,
-        ).close()
+        maintenance_connection(pg).close()
     except Exception as exc:
         print(f"Postgres at {pg.hostname}:{pg.port} is not reachable: {exc}", file=sys.stderr)
         return 1
@@ -73,21 +81,12 @@ def claim(pg_base: str, redis_base: str, run_id: str) -> int:
 
 
 def release(pg_url: str, redis_url: str, run_id: str) -> int:
-    import psycopg
     import redis
 
     pg = urlsplit(pg_url)
     name = pg.path.lstrip("/")
     try:
-        with psycopg.connect(
-            host=pg.hostname,
-            port=pg.port or 5432,
-            user=pg.username,
-            password=pg.password,
-            dbname="postgres",
-            connect_timeout=5,
-            autocommit=True,
-        ) as conn:
+        with maintenance_connection(pg) as conn:
             for db in (name, f"test_{name}"):
                 conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     except Exception as exc:

@@ -22,22 +22,16 @@ FUZZ_FACTOR = int(os.environ.get("LLMPLANNER_FUZZ_FACTOR", "10") or 10)
 FUZZ_SEED = int(os.environ.get("LLMPLANNER_FUZZ_SEED", "0") or 0)
 GATE_SEED = 20261202
 
-settings.register_profile(
-    "gate",
-    derandomize=True,
-    database=None,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "fuzz",
-    derandomize=False,
-    database=None,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+# Both: no example database (nothing a previous run found changes the next), no deadline (a
+# request through the whole stack is slow on a busy 2-core machine), the reproduction blob printed.
+_COMMON = {
+    "database": None,
+    "deadline": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow],
+}
+settings.register_profile("gate", derandomize=True, **_COMMON)
+settings.register_profile("fuzz", derandomize=False, **_COMMON)
 
 
 def load_profile() -> None:

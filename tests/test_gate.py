@@ -16,17 +16,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _checker():
-    spec = importlib.util.spec_from_file_location(
-        "check_tests", ROOT / "scripts" / "check_tests.py"
-    )
+def _script(name: str):  # type: ignore[no-untyped-def]
+    """``scripts/<name>.py`` as a module (``scripts/`` is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-check_tests = _checker()
+check_tests = _script("check_tests")
 
 SUITE = {
     "test_numbers.py": """
@@ -153,12 +152,7 @@ def test_a_missing_report_fails_the_gate(tmp_path, capsys):
 
 
 def test_ci_gives_each_run_a_database_name_of_its_own():
-    spec = importlib.util.spec_from_file_location(
-        "ci_resources", ROOT / "scripts" / "ci_resources.py"
-    )
-    assert spec and spec.loader
-    ci_resources = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ci_resources)
+    ci_resources = _script("ci_resources")
     base = "postgres://postgres@127.0.0.1:5432/postgres"
     assert ci_resources.postgres_url(base, "20261202_77") == (
         "postgres://postgres@127.0.0.1:5432/llmplanner_ci_20261202_77"

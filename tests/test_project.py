@@ -3,6 +3,7 @@
 import ast
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -104,8 +105,6 @@ def test_it_keeps_the_simulation_core_apart_from_the_rest_of_the_project():
 def test_nothing_in_the_project_reaches_outside_the_repository():
     # A user's clone has nothing beside it: the calibration data, the style guide and the domain
     # notes the project relies on live inside the repository.
-    import subprocess
-
     tracked = (
         subprocess.run(
             ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, timeout=30

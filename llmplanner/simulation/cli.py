@@ -111,9 +111,9 @@ def _percent(value: float | None) -> str:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibrate import calibrate_rows, load_rows
+    from .calibrate import PUBLISHED_RUNS, calibrate_rows, load_rows
 
-    report = calibrate_rows(load_rows(args.runs) if args.runs else load_rows())
+    report = calibrate_rows(load_rows(args.runs or PUBLISHED_RUNS))
     if args.json:
         _print_json(report.as_json())
         return 0
