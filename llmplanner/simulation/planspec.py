@@ -6,9 +6,12 @@ The JSON format (every section optional but ``strategy``; see ``examples/plan-*.
      "start_date": "2027-01-04", "deadline_days": 365, "budget_cap": 3e7, "currency": "CNY",
      "usd_to_cny": 7.2, "contingency": 0.1,
      "model": {...}, "training": {"tokens": 2e12, "precision": "bf16", ...},
-     "cluster": {"gpu_type": "H100", "gpu_count": 512, "mode": "rent", "price_per_gpu_hour": 16,
-                 "reliability_class": "standard", "provider_class": "standard",
-                 "checkpoint_storage_gbps": 20},
+     "clusters": [{"purpose": "main", "gpu_type": "H100", "gpu_count": 512, "mode": "rent",
+                   "price_per_gpu_hour": 16, "start_date": "2027-03-01", "months": 4,
+                   "reliability_class": "standard", "provider_class": "standard",
+                   "checkpoint_storage_gbps": 20, "name": "Provider X"}],
+     -- or the older single pool, "cluster": {...the same fields but purpose/dates...}, which is a
+        main pool from the program start, paid from delivery to the end of the main run;
      "ladder": [1e9, 8e9], "full_runs": 1,
      "sft": {"samples": 100000, "tokens_per_sample": 1000, "epochs": 3, "gpu_count": 8, "runs": 3},
      "rlhf": {"method": "dpo" | "ppo" | "none", "preference_pairs": 50000},
@@ -16,11 +19,20 @@ The JSON format (every section optional but ``strategy``; see ``examples/plan-*.
                  "price_per_million_tokens": 14.0},
      "rag": {"corpus_tokens": 5e9, "embedding_price_per_million_tokens": 0.7,
              "vector_db_monthly": 3000},
+     "storage": {"price_per_tb_month": 140, "archive_price_per_tb_month": 23, "keep_last": 3},
      "team": [{"role": "algorithm_researcher", "headcount": 4, "monthly_cost": 39607,
-               "allocation": 1.0}],
+               "allocation": 1.0, "start_date": "2027-02-01", "end_date": "2027-09-30"}],
      "data": [{"name": "CommonCrawl-zh", "tokens": 1e12, "language": "zh", "kind": "general",
                "source": "web", "licence": "cleared", "quality": "medium",
-               "cleaning": "deduplicated", "cost": 0, "stage": "pretrain"}]}
+               "cleaning": "deduplicated", "cost": 0, "stage": "pretrain",
+               "ready_date": "2027-02-15"}]}
+
+Dates: a plan without ``start_date`` whose lines carry dates starts on the earliest of them. Pool
+purposes: ``main`` (burn-in and the main run), ``experiments`` (the scaling ladder; the main pool
+without one), ``finetune`` (SFT and preference tuning; the main pool without one), ``serving``
+(serving; per-token prices without one), ``other`` (paid, used by no stage). Among pools of one
+purpose a stage uses the one with the most GPUs. A pool with ``months`` is paid for its whole
+window; one without is paid from delivery to the end of the main run it carries (or per use).
 """
 
 from __future__ import annotations
@@ -65,12 +77,22 @@ LICENCES = ("cleared", "unknown", "restricted")
 DATA_STAGES = ("pretrain", "cpt", "sft", "rlhf", "rag")
 
 
+POOL_PURPOSES = ("main", "experiments", "finetune", "serving", "other")
+# Storage list prices, 2024, USD per TB-month: a parallel file system for the checkpoints being
+# written and the tokenised data being read (AWS FSx for Lustre persistent SSD ≈ $0.14/GB-month),
+# an object store for everything archived (AWS S3 Standard ≈ $0.023/GB-month).
+STORAGE_HOT_USD_PER_TB_MONTH = 140.0
+STORAGE_ARCHIVE_USD_PER_TB_MONTH = 23.0
+
+
 @dataclass(frozen=True)
 class TeamLine:
     role: str
     headcount: float
     monthly_cost: float  # in the plan's currency, per person
     allocation: float = 1.0
+    start_date: dt.date | None = None  # paid from this day (the program start without one)
+    end_date: dt.date | None = None  # paid to this day, inclusive (the program's end without one)
 
 
 @dataclass(frozen=True)
@@ -85,16 +107,44 @@ class Dataset:
     cleaning: str = "raw"
     cost: float = 0.0  # acquisition or labelling, in the plan's currency
     stage: str = "pretrain"
+    ready_date: dt.date | None = None  # the stages that consume it wait for it
+
+
+@dataclass(frozen=True)
+class StoragePolicy:
+    """What is kept, for how long, at what price (plan currency per TB-month).
+
+    Checkpoints: the last ``keep_last`` full training states on the fast tier while the main run
+    writes them; one full state at each main-run milestone (25/50/75/100% of tokens) and at the end
+    of each ladder rung, and the weights of every SFT/preference run, archived until the program
+    ends. Datasets: raw text archived from its ready date, tokenised on the fast tier from the end
+    of data preparation, both until the program ends.
+    """
+
+    price_per_tb_month: float
+    archive_price_per_tb_month: float
+    keep_last: int = 3
 
 
 @dataclass(frozen=True)
 class ClusterPlan:
+    """A pool of GPUs. ``start_date``/``months``: the rental or ownership window as entered (the
+    provider's delivery delay is drawn per trial on top); ``months`` None = an open window, paid
+    from delivery to the end of the main run it carries."""
+
     gpu: GPUSpec
     gpu_count: int
     cost: CostInputs
     reliability_class: str = "standard"
     provider_class: str = "standard"
     checkpoint_storage_gbps: float = 20.0
+    purpose: str = "main"
+    start_date: dt.date | None = None
+    months: float | None = None
+    name: str = ""
+
+    def describe(self) -> str:
+        return f"{self.gpu_count} × {self.gpu.name}" + (f" ({self.name})" if self.name else "")
 
 
 @dataclass(frozen=True)
@@ -107,7 +157,8 @@ class PlanSpec:
     tokens: float  # main training run (pretraining or CPT); 0 when the strategy trains nothing big
     precision: str
     global_batch_tokens: float
-    cluster: ClusterPlan
+    clusters: tuple[ClusterPlan, ...]
+    storage: StoragePolicy
     currency: str = "CNY"
     usd_to_cny: float = 7.2
     start_date: dt.date | None = None
@@ -123,6 +174,25 @@ class PlanSpec:
     rag: dict[str, float] = field(default_factory=dict)
     team: tuple[TeamLine, ...] = ()
     data: tuple[Dataset, ...] = ()
+
+    @property
+    def cluster(self) -> ClusterPlan:
+        """The main pool: the largest ``main`` pool, else the largest of the next purpose in
+        main, experiments, finetune, serving, other order."""
+        return self.pool("main") or next(
+            p for p in (self.pool(purpose) for purpose in POOL_PURPOSES) if p is not None
+        )
+
+    def pool(self, purpose: str) -> ClusterPlan | None:
+        """The pool a stage of ``purpose`` runs on: the one with the most GPUs (then the first)."""
+        of_purpose = [c for c in self.clusters if c.purpose == purpose]
+        return max(of_purpose, key=lambda c: c.gpu_count) if of_purpose else None
+
+    def day(self, date: dt.date | None) -> float | None:
+        """Days from the program start to ``date`` (None without either)."""
+        if date is None or self.start_date is None:
+            return None
+        return float((date - self.start_date).days)
 
     def headcount(self, role: str) -> float:
         return sum(t.headcount for t in self.team if t.role == role)
@@ -198,7 +268,103 @@ TOP_LEVEL = {
     "rag",
     "team",
     "data",
+    "clusters",
+    "storage",
 }
+CLUSTER_FIELDS = {
+    "gpu_type",
+    "gpu_count",
+    "mode",
+    "price_per_gpu_hour",
+    "discount",
+    "reliability_class",
+    "provider_class",
+    "checkpoint_storage_gbps",
+    "depreciation_years",
+    "pue",
+    "power_price_per_kwh",
+}
+POOL_FIELDS = CLUSTER_FIELDS | {"purpose", "start_date", "months", "name"}
+
+
+def _date_field(data: dict[str, Any], key: str, prefix: str) -> dt.date | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValidationError(
+            f"{prefix}.{key}" if prefix else key, "must be a date like 2027-01-04"
+        ) from exc
+
+
+def _parse_pool(
+    cl: dict[str, Any], prefix: str, currency: str, usd_to_cny: float, *, dated: bool
+) -> ClusterPlan:
+    _check_keys(cl, POOL_FIELDS if dated else CLUSTER_FIELDS, prefix)
+    gpu = gpu_by_name(cl.get("gpu_type", "H100"))
+    gpu_count = int(_num(cl, "gpu_count", prefix, 8, integer=True, maximum=1_000_000))
+    if gpu_count > gpu.gpus_per_server and gpu_count % gpu.gpus_per_server:
+        raise ValidationError(
+            f"{prefix}.gpu_count", f"must fill whole servers of {gpu.gpus_per_server} GPUs"
+        )
+    cost_fields = {
+        k: cl[k]
+        for k in (
+            "mode",
+            "price_per_gpu_hour",
+            "discount",
+            "depreciation_years",
+            "pue",
+            "power_price_per_kwh",
+        )
+        if k in cl
+    }
+    for key, value in cost_fields.items():
+        if key != "mode" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValidationError(f"{prefix}.{key}", f"must be a number, got {value!r}")
+    try:
+        cost = CostInputs(currency=currency, usd_to_cny=usd_to_cny, **cost_fields).validate()
+    except ValidationError as exc:
+        raise ValidationError(exc.field.replace("cost.", f"{prefix}."), exc.message) from exc
+    months = None
+    if dated and cl.get("months") is not None:
+        months = _num(cl, "months", prefix, 0, maximum=240)
+    return ClusterPlan(
+        gpu=gpu,
+        gpu_count=gpu_count,
+        cost=cost,
+        reliability_class=_choice(
+            cl, "reliability_class", prefix, "standard", tuple(RELIABILITY_CLASSES)
+        ),
+        provider_class=_choice(cl, "provider_class", prefix, "standard", tuple(PROVIDER_CLASSES)),
+        checkpoint_storage_gbps=_num(cl, "checkpoint_storage_gbps", prefix, 20.0, maximum=1e5),
+        purpose=_choice(cl, "purpose", prefix, "main", POOL_PURPOSES) if dated else "main",
+        start_date=_date_field(cl, "start_date", prefix) if dated else None,
+        months=months,
+        name=str(cl.get("name") or "")[:200] if dated else "",
+    )
+
+
+def _earliest_date(data: dict[str, Any]) -> dt.date | None:
+    """The earliest date on any line (pools, team, data), for a plan without a start date."""
+    found: list[dt.date] = []
+    for section, keys in (
+        ("clusters", ("start_date",)),
+        ("team", ("start_date", "end_date")),
+        ("data", ("ready_date",)),
+    ):
+        rows = data.get(section)
+        if not isinstance(rows, list):
+            continue
+        for i, row in enumerate(rows):
+            if isinstance(row, dict):
+                for key in keys:
+                    date = _date_field(row, key, f"{section}.{i}")
+                    if date is not None:
+                        found.append(date)
+    return min(found) if found else None
 
 
 def parse_plan(data: Any) -> PlanSpec:
@@ -209,12 +375,7 @@ def parse_plan(data: Any) -> PlanSpec:
     strategy = _choice(data, "strategy", "", "from_scratch", STRATEGIES)
     currency = _choice(data, "currency", "", "CNY", ("CNY", "USD"))
     usd_to_cny = _num(data, "usd_to_cny", "", 7.2, maximum=1000)
-    start = None
-    if data.get("start_date") is not None:
-        try:
-            start = dt.date.fromisoformat(str(data["start_date"]))
-        except ValueError as exc:
-            raise ValidationError("start_date", "must be a date like 2027-01-04") from exc
+    start = _date_field(data, "start_date", "") or _earliest_date(data)
     deadline_days = None
     if data.get("deadline") is not None:
         if start is None:
@@ -260,63 +421,39 @@ def parse_plan(data: Any) -> PlanSpec:
             model, seq_len=int(_num(tr, "seq_len", "training", 0, integer=True, maximum=1e7))
         )
 
-    cl = _obj(data.get("cluster"), "cluster")
-    _check_keys(
-        cl,
-        {
-            "gpu_type",
-            "gpu_count",
-            "mode",
-            "price_per_gpu_hour",
-            "discount",
-            "reliability_class",
-            "provider_class",
-            "checkpoint_storage_gbps",
-            "depreciation_years",
-            "pue",
-            "power_price_per_kwh",
-        },
-        "cluster",
-    )
-    gpu = gpu_by_name(cl.get("gpu_type", "H100"))
-    if precision not in gpu.peak_tflops:
-        raise ValidationError("training.precision", f"{gpu.name} does not support {precision}")
-    gpu_count = int(_num(cl, "gpu_count", "cluster", 8, integer=True, maximum=1_000_000))
-    if gpu_count > gpu.gpus_per_server and gpu_count % gpu.gpus_per_server:
-        raise ValidationError(
-            "cluster.gpu_count", f"must fill whole servers of {gpu.gpus_per_server} GPUs"
+    if data.get("cluster") is not None and data.get("clusters") is not None:
+        raise ValidationError("clusters", "give either cluster (one pool) or clusters, not both")
+    if data.get("clusters") is not None:
+        raw_pools = data["clusters"]
+        if not isinstance(raw_pools, list) or not raw_pools:
+            raise ValidationError("clusters", "must be a non-empty list of GPU pools")
+        if len(raw_pools) > 100:
+            raise ValidationError("clusters", "at most 100 GPU pools")
+        clusters = tuple(
+            _parse_pool(
+                _obj(row, f"clusters.{i}"), f"clusters.{i}", currency, usd_to_cny, dated=True
+            )
+            for i, row in enumerate(raw_pools)
         )
-    cost_fields = {
-        k: cl[k]
-        for k in (
-            "mode",
-            "price_per_gpu_hour",
-            "discount",
-            "depreciation_years",
-            "pue",
-            "power_price_per_kwh",
-        )
-        if k in cl
-    }
-    for key, value in cost_fields.items():
-        if key != "mode" and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ValidationError(f"cluster.{key}", f"must be a number, got {value!r}")
-    try:
-        cost = CostInputs(currency=currency, usd_to_cny=usd_to_cny, **cost_fields).validate()
-    except ValidationError as exc:
-        raise ValidationError(exc.field.replace("cost.", "cluster."), exc.message) from exc
-    cluster = ClusterPlan(
-        gpu=gpu,
-        gpu_count=gpu_count,
-        cost=cost,
-        reliability_class=_choice(
-            cl, "reliability_class", "cluster", "standard", tuple(RELIABILITY_CLASSES)
-        ),
-        provider_class=_choice(
-            cl, "provider_class", "cluster", "standard", tuple(PROVIDER_CLASSES)
-        ),
-        checkpoint_storage_gbps=_num(cl, "checkpoint_storage_gbps", "cluster", 20.0, maximum=1e5),
+    else:
+        cl = _obj(data.get("cluster"), "cluster")
+        clusters = (_parse_pool(cl, "cluster", currency, usd_to_cny, dated=False),)
+    for i, pool in enumerate(clusters):
+        if pool.start_date is not None and start is not None and pool.start_date < start:
+            raise ValidationError(
+                f"clusters.{i}.start_date",
+                f"is before the program's start_date {start.isoformat()}; "
+                "move the program start or the pool",
+            )
+        if pool.purpose in ("main", "experiments", "finetune") and precision not in (
+            pool.gpu.peak_tflops
+        ):
+            where = "training.precision" if len(clusters) == 1 else f"clusters.{i}.gpu_type"
+            raise ValidationError(where, f"{pool.gpu.name} does not support {precision}")
+    main_pool = next(
+        p for p in (_pick(clusters, purpose) for purpose in POOL_PURPOSES) if p is not None
     )
+    gpu_count = main_pool.gpu_count
 
     ladder_raw = data.get("ladder")
     if ladder_raw is None:
@@ -329,6 +466,7 @@ def parse_plan(data: Any) -> PlanSpec:
         ladder = tuple(float(x) for x in ladder_raw)
     full_runs = int(_num(data, "full_runs", "", 1, integer=True, maximum=20))
 
+    finetune = _pick(clusters, "finetune")
     sft = _obj(data.get("sft"), "sft")
     _check_keys(
         sft,
@@ -339,11 +477,18 @@ def parse_plan(data: Any) -> PlanSpec:
         "samples": _num(sft, "samples", "sft", 20_000, maximum=1e10),
         "tokens_per_sample": _num(sft, "tokens_per_sample", "sft", 800, maximum=1e7),
         "epochs": _num(sft, "epochs", "sft", 3, maximum=100),
-        "gpu_count": _num(sft, "gpu_count", "sft", min(gpu_count, 8), integer=True, maximum=1e6),
+        "gpu_count": _num(
+            sft,
+            "gpu_count",
+            "sft",
+            finetune.gpu_count if finetune is not None else min(gpu_count, 8),
+            integer=True,
+            maximum=1e6,
+        ),
         "runs": _num(sft, "runs", "sft", 3, integer=True, maximum=100),
         "cost_per_sample": _num(sft, "cost_per_sample", "sft", 0, allow_zero=True, maximum=1e6),
     }
-    per_server = gpu.gpus_per_server
+    per_server = (finetune or main_pool).gpu.gpus_per_server
     if sft_spec["gpu_count"] > per_server and sft_spec["gpu_count"] % per_server:
         raise ValidationError("sft.gpu_count", f"must fill whole servers of {per_server} GPUs")
     rl = _obj(data.get("rlhf"), "rlhf")
@@ -363,6 +508,7 @@ def parse_plan(data: Any) -> PlanSpec:
         {"requests_per_day", "tokens_per_request", "months", "price_per_million_tokens", "gpus"},
         "serving",
     )
+    serving_pool = _pick(clusters, "serving")
     serving: dict[str, float] = {}
     if sv or strategy in ("rag", "icl"):
         default_price = 14.0 if currency == "CNY" else 2.0  # API list prices, 2024–2025, rounded
@@ -384,7 +530,15 @@ def parse_plan(data: Any) -> PlanSpec:
                 allow_zero=True,
                 maximum=1e6,
             ),
-            "gpus": _num(sv, "gpus", "serving", 0, allow_zero=True, integer=True, maximum=1e6),
+            "gpus": _num(
+                sv,
+                "gpus",
+                "serving",
+                serving_pool.gpu_count if serving_pool is not None else 0,
+                allow_zero=True,
+                integer=True,
+                maximum=1e6,
+            ),
         }
     rg = _obj(data.get("rag"), "rag")
     _check_keys(
@@ -408,6 +562,7 @@ def parse_plan(data: Any) -> PlanSpec:
 
     team = tuple(_parse_team(data.get("team"), currency, usd_to_cny))
     datasets = tuple(_parse_data(data.get("data")))
+    storage = _parse_storage(data.get("storage"), currency, usd_to_cny)
     return PlanSpec(
         name=str(data.get("name") or "plan"),
         strategy=strategy,
@@ -415,7 +570,8 @@ def parse_plan(data: Any) -> PlanSpec:
         tokens=tokens,
         precision=precision,
         global_batch_tokens=batch_tokens,
-        cluster=cluster,
+        clusters=clusters,
+        storage=storage,
         currency=currency,
         usd_to_cny=usd_to_cny,
         start_date=start,
@@ -431,6 +587,34 @@ def parse_plan(data: Any) -> PlanSpec:
         rag=rag,
         team=team,
         data=datasets,
+    )
+
+
+def _pick(clusters: tuple[ClusterPlan, ...], purpose: str) -> ClusterPlan | None:
+    of_purpose = [c for c in clusters if c.purpose == purpose]
+    return max(of_purpose, key=lambda c: c.gpu_count) if of_purpose else None
+
+
+def _parse_storage(raw: Any, currency: str, usd_to_cny: float) -> StoragePolicy:
+    st = _obj(raw, "storage")
+    _check_keys(st, {"price_per_tb_month", "archive_price_per_tb_month", "keep_last"}, "storage")
+    rate = usd_to_cny if currency == "CNY" else 1.0
+    return StoragePolicy(
+        price_per_tb_month=_num(
+            st,
+            "price_per_tb_month",
+            "storage",
+            STORAGE_HOT_USD_PER_TB_MONTH * rate,
+            allow_zero=True,
+        ),
+        archive_price_per_tb_month=_num(
+            st,
+            "archive_price_per_tb_month",
+            "storage",
+            STORAGE_ARCHIVE_USD_PER_TB_MONTH * rate,
+            allow_zero=True,
+        ),
+        keep_last=int(_num(st, "keep_last", "storage", 3, integer=True, maximum=1000)),
     )
 
 
@@ -454,7 +638,15 @@ def _parse_team(raw: Any, currency: str, usd_to_cny: float) -> list[TeamLine]:
     lines = []
     for i, item in enumerate(raw):
         row = _obj(item, f"team.{i}")
-        _check_keys(row, {"role", "headcount", "monthly_cost", "allocation"}, f"team.{i}")
+        _check_keys(
+            row,
+            {"role", "headcount", "monthly_cost", "allocation", "start_date", "end_date"},
+            f"team.{i}",
+        )
+        start = _date_field(row, "start_date", f"team.{i}")
+        end = _date_field(row, "end_date", f"team.{i}")
+        if start is not None and end is not None and end < start:
+            raise ValidationError(f"team.{i}.end_date", "must not be before start_date")
         role = _choice(row, "role", f"team.{i}", "", ROLES)
         default = DEFAULT_MONTHLY_CNY[role] / (1.0 if currency == "CNY" else usd_to_cny)
         allocation = _num(row, "allocation", f"team.{i}", 1.0, maximum=1.0)
@@ -464,6 +656,8 @@ def _parse_team(raw: Any, currency: str, usd_to_cny: float) -> list[TeamLine]:
                 headcount=_num(row, "headcount", f"team.{i}", 1, maximum=10_000),
                 monthly_cost=_num(row, "monthly_cost", f"team.{i}", default, maximum=1e8),
                 allocation=allocation,
+                start_date=start,
+                end_date=end,
             )
         )
     return lines
@@ -491,6 +685,7 @@ def _parse_data(raw: Any) -> list[Dataset]:
                 "cleaning",
                 "cost",
                 "stage",
+                "ready_date",
             },
             p,
         )
@@ -506,6 +701,7 @@ def _parse_data(raw: Any) -> list[Dataset]:
                 cleaning=_choice(row, "cleaning", p, "raw", ("raw", "cleaned", "deduplicated")),
                 cost=_num(row, "cost", p, 0, allow_zero=True, maximum=1e12),
                 stage=_choice(row, "stage", p, "pretrain", DATA_STAGES),
+                ready_date=_date_field(row, "ready_date", p),
             )
         )
     return out

@@ -1,5 +1,19 @@
 """The whole program, simulated: stages per strategy, their durations, GPU-hours and costs, drawn
-per Monte Carlo trial; monthly spend by category; the main run's reliability from ``reliability``.
+per Monte Carlo trial; money by calendar month; the main run's reliability from ``reliability``.
+
+One time axis: days from the program start, cut into calendar months when the plan has a start
+date (equal 30.44-day months without one). Every cost is a *charge* over an interval of that axis:
+a lump spread evenly over its days (GPU rent, data, serving) or a rate per calendar month paid pro
+rata for the days held (salaries, storage), so a full month of a person costs exactly their
+monthly salary.
+
+GPU pools (``PlanSpec.clusters``): a stage runs on the pool of its purpose and starts no earlier
+than the pool's window, whose entered start is shifted per trial by the provider's delivery delay.
+A pool with a window of months is paid for the whole window, used or idle; GPU time a stage needs
+beyond it is paid at the same price per GPU-hour and flagged (the rental is *extended*, never
+silently cut). A pool without months (the older single ``cluster``) is paid from delivery to the
+end of the main run it carries, and per use outside that. Bought GPUs cost their depreciation per
+month of the window plus power at the facility's PUE (``cost.compute_cost``).
 
 Durations of non-compute stages are lognormal around planning medians (stated where they are set);
 compute stages take their time from core I (layout search → step time) and, for the main run, from
@@ -8,6 +22,7 @@ the goodput Monte Carlo. Every array here has one entry per trial and is determi
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field, replace
 
@@ -17,8 +32,14 @@ from .architecture import ModelSpec, infer_from_params
 from .config import PlanConfig, checkpoint_bytes_for, round_batch
 from .cost import compute_cost
 from .estimate import Estimate, estimate
-from .planspec import DEFAULT_MONTHLY_CNY, PlanSpec, TeamLine
-from .reliability import GoodputResult, GoodputSpec, simulate_goodput
+from .planspec import (
+    DEFAULT_MONTHLY_CNY,
+    STORAGE_HOT_USD_PER_TB_MONTH,
+    ClusterPlan,
+    PlanSpec,
+    TeamLine,
+)
+from .reliability import PROVIDER_CLASSES, GoodputResult, GoodputSpec, simulate_goodput
 from .search import LayoutConstraints
 from .specs import ClusterSpec, TrainingSpec
 
@@ -32,9 +53,49 @@ STREAM_ROLES = {
     "engineering": ("distributed_training_engineer", "run_watcher"),
     "operations": ("backend", "frontend", "product_manager"),
 }
-# Storage list prices, 2024 (parallel file system / object store), per TB-month.
-STORAGE_USD_PER_TB_MONTH = 20.0
-CHECKPOINTS_KEPT = 5
+# Kept for the assumptions page: the default storage policy (see ``planspec.StoragePolicy``).
+STORAGE_USD_PER_TB_MONTH = STORAGE_HOT_USD_PER_TB_MONTH
+CHECKPOINTS_KEPT = 3
+# Raw text ≈ 4 bytes per token (BPE tokenisers average ~4 characters of English per token;
+# Chinese ~1.4 characters of 3 UTF-8 bytes); token ids take 2 bytes below a 65,536 vocabulary.
+RAW_BYTES_PER_TOKEN = 4.0
+MAIN_MILESTONES = (0.25, 0.5, 0.75, 1.0)
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """Days from the program start cut into months: calendar months from ``start_date``."""
+
+    start_date: dt.date | None
+
+    def months(self, horizon_days: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Month edges (days; the first is 0), each month's full length in days, and labels,
+        for as many months as cover ``horizon_days``."""
+        horizon = max(float(horizon_days), 1e-9)
+        if self.start_date is None:
+            n = max(1, math.ceil(horizon / DAYS_PER_MONTH - 1e-9))
+            edges = np.arange(n + 1) * DAYS_PER_MONTH
+            return edges, np.full(n, DAYS_PER_MONTH), [f"M{i + 1}" for i in range(n)]
+        start = self.start_date
+        first = start.replace(day=1)
+        edges_l = [0.0]
+        lengths: list[float] = []
+        labels: list[str] = []
+        month = first
+        while True:
+            following = _next_month(month)
+            lengths.append(float((following - month).days))
+            labels.append(f"{month.year:04d}-{month.month:02d}")
+            edge = float((following - start).days)
+            edges_l.append(edge)
+            month = following
+            if edge >= horizon:
+                break
+        return np.array(edges_l), np.array(lengths), labels
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 @dataclass(frozen=True)
@@ -51,16 +112,47 @@ class Stage:
     gpu_count: int = 0
     note: str = ""
     shortfall_gib: float = 0.0  # > 0: the job does not fit in GPU memory by this much
+    pool: int | None = None  # index in ``spec.clusters`` of the pool it runs on
+
+
+@dataclass(frozen=True)
+class Charge:
+    """Money over ``[start, finish)`` days: ``amount`` spread evenly over the days, or ``rate``
+    per calendar month paid pro rata (exactly one of the two)."""
+
+    stage: str
+    category: str
+    start: np.ndarray
+    finish: np.ndarray
+    amount: np.ndarray | None = None
+    rate: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class PoolUse:
+    """One GPU pool over the trials: its window and what it cost beyond it."""
+
+    index: int
+    pool: ClusterPlan
+    window_start: np.ndarray  # entered start + delivery delay
+    window_end: np.ndarray
+    window_cost: np.ndarray
+    extension_days: np.ndarray  # days a stage ran past the window (0: it fitted)
+    extension_cost: np.ndarray
+    busy_gpu_hours: np.ndarray
+    stages: tuple[str, ...]
+    open_window: bool
 
 
 @dataclass
 class _Builder:
-    """Accumulates stages in dependency order for one plan and one set of trials."""
+    """Accumulates stages and charges in dependency order for one plan and one set of trials."""
 
     spec: PlanSpec
     rng: np.random.Generator
     trials: int
     stages: dict[str, Stage] = field(default_factory=dict)
+    charges: list[Charge] = field(default_factory=list)
 
     def zeros(self) -> np.ndarray:
         return np.zeros(self.trials)
@@ -80,14 +172,18 @@ class _Builder:
         costs: dict[str, np.ndarray] | None = None,
         delay_days: np.ndarray | None = None,
         start_days: np.ndarray | None = None,
+        not_before: np.ndarray | float | None = None,
         gpu_type: str = "",
         gpu_count: int = 0,
         note: str = "",
         shortfall_gib: float = 0.0,
+        pool: int | None = None,
     ) -> Stage:
         start = self.zeros()
         for dep in depends_on:
             start = np.maximum(start, self.stages[dep].finish_days)
+        if not_before is not None:
+            start = np.maximum(start, not_before)
         if delay_days is not None:
             start = start + delay_days
         if start_days is not None:
@@ -100,14 +196,41 @@ class _Builder:
             start_days=start,
             finish_days=start + duration_days,
             gpu_hours=self.zeros() if gpu_hours is None else gpu_hours,
-            costs={c: (costs or {}).get(c, self.zeros()) for c in CATEGORIES},
+            costs={c: self.zeros() for c in CATEGORIES},
             gpu_type=gpu_type,
             gpu_count=gpu_count,
             note=note,
             shortfall_gib=shortfall_gib,
+            pool=pool,
         )
         self.stages[key] = stage
+        for category, amount in (costs or {}).items():
+            self.charge(key, category, stage.start_days, stage.finish_days, amount=amount)
         return stage
+
+    def charge(
+        self,
+        key: str,
+        category: str,
+        start: np.ndarray | float,
+        finish: np.ndarray | float,
+        *,
+        amount: np.ndarray | None = None,
+        rate: np.ndarray | float | None = None,
+    ) -> None:
+        """Book money on stage ``key`` over ``[start, finish)``; a rate's total is added to the
+        stage when the months are known (``_monthly``)."""
+        n = self.trials
+        begin = np.broadcast_to(np.asarray(start, dtype=float), (n,))
+        end = np.maximum(np.broadcast_to(np.asarray(finish, dtype=float), (n,)), begin)
+        if rate is not None:
+            rate_a = np.broadcast_to(np.asarray(rate, dtype=float), (n,))
+            self.charges.append(Charge(key, category, begin, end, rate=rate_a))
+            return
+        assert amount is not None
+        amount_a = np.broadcast_to(np.asarray(amount, dtype=float), (n,))
+        self.charges.append(Charge(key, category, begin, end, amount=amount_a))
+        self.stages[key].costs[category] += amount_a
 
 
 @dataclass(frozen=True)
@@ -124,10 +247,19 @@ class ProgramResult:
     cost_by_category: dict[str, np.ndarray]
     monthly: np.ndarray  # trials × months × categories
     gpu_hours: np.ndarray
+    month_labels: tuple[str, ...] = ()
+    month_edges: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    pools: tuple[PoolUse, ...] = ()
+    storage_tb: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_cost(self) -> np.ndarray:
         return sum((self.cost_by_category[c] for c in CATEGORIES), np.zeros(self.trials))
+
+    @property
+    def cumulative(self) -> np.ndarray:
+        """Trials × months: each trial's spend to the end of each month, all categories."""
+        return np.cumsum(self.monthly.sum(axis=2), axis=1)
 
 
 def default_team(spec: PlanSpec) -> tuple[TeamLine, ...]:
@@ -177,13 +309,15 @@ def _train(
     return estimate(PlanConfig(model, training, gpu_type_spec, LayoutConstraints(), CostInputs()))
 
 
+def _pool_rate(pool: ClusterPlan, gpu_count: int) -> float:
+    """Money per wall-clock hour of ``gpu_count`` GPUs of ``pool`` (rent, or depreciation and
+    power when bought)."""
+    return float(compute_cost(pool.gpu, gpu_count, 1.0, pool.cost).total)
+
+
 def _hourly_rate(spec: PlanSpec, gpu_count: int) -> float:
-    """Money per wall-clock hour of ``gpu_count`` GPUs of the plan's cluster (rent or buy)."""
-    return float(compute_cost(spec.cluster.gpu, gpu_count, 1.0, spec.cluster.cost).total)
-
-
-def _storage_per_tb_month(spec: PlanSpec) -> float:
-    return STORAGE_USD_PER_TB_MONTH * (spec.usd_to_cny if spec.currency == "CNY" else 1.0)
+    """Money per wall-clock hour of ``gpu_count`` GPUs of the plan's main pool."""
+    return _pool_rate(spec.cluster, gpu_count)
 
 
 def _data_prep_days(spec: PlanSpec, stages: tuple[str, ...]) -> float:
@@ -201,8 +335,10 @@ def _data_prep_days(spec: PlanSpec, stages: tuple[str, ...]) -> float:
     return 14.0 + 21.0 * (work / 1e12) / (engineers / 2.0) + review
 
 
-def _main_cluster(spec: PlanSpec) -> ClusterSpec:
-    return ClusterSpec(gpu=spec.cluster.gpu, gpu_count=spec.cluster.gpu_count).validate()
+def _ready_day(spec: PlanSpec, stages: tuple[str, ...]) -> float:
+    """The day the last dataset feeding ``stages`` arrives (0: all are there at the start)."""
+    days = [spec.day(d.ready_date) for d in spec.data if d.stage in stages]
+    return max([0.0, *(d for d in days if d is not None)])
 
 
 def _run_goodput(spec: PlanSpec, est: Estimate, trials: int, seed: int) -> GoodputResult:
@@ -227,53 +363,267 @@ def _run_goodput(spec: PlanSpec, est: Estimate, trials: int, seed: int) -> Goodp
     )
 
 
-def _small_cluster_count(spec: PlanSpec, wanted: float) -> int:
-    """GPUs for an auxiliary job: a power of two, whole servers above one, ≤ the main cluster."""
-    per_server = spec.cluster.gpu.gpus_per_server
+def _small_cluster_count(pool: ClusterPlan, wanted: float) -> int:
+    """GPUs for an auxiliary job: a power of two, whole servers above one, ≤ the pool."""
+    per_server = pool.gpu.gpus_per_server
     count = int(2 ** max(0, round(math.log2(max(1.0, wanted)))))
-    count = min(count, spec.cluster.gpu_count)
+    count = min(count, pool.gpu_count)
     if count > per_server:
         count -= count % per_server
     return max(1, count)
 
 
 def _fitting_run(
-    spec: PlanSpec, model: ModelSpec, tokens: float, wanted: float
+    spec: PlanSpec, pool: ClusterPlan, model: ModelSpec, tokens: float, wanted: float
 ) -> tuple[int, Estimate]:
-    """An auxiliary training job on about ``wanted`` GPUs, doubled until it fits (≤ the cluster)."""
-    count = _small_cluster_count(spec, max(wanted, spec.cluster.gpu.gpus_per_server))
+    """An auxiliary training job on about ``wanted`` GPUs, doubled until it fits (≤ the pool)."""
+    count = _small_cluster_count(pool, max(wanted, pool.gpu.gpus_per_server))
     while True:
         est = _train(
             model,
             tokens,
             spec.precision,
-            ClusterSpec(spec.cluster.gpu, count).validate(),
+            ClusterSpec(pool.gpu, count).validate(),
             spec.global_batch_tokens,
         )
-        if est.fits or count >= spec.cluster.gpu_count:
+        if est.fits or count >= pool.gpu_count:
             return count, est
-        count = _small_cluster_count(spec, count * 2)
+        count = _small_cluster_count(pool, count * 2)
+
+
+def _delivery_delay(pool: ClusterPlan, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Days a pool arrives late, per trial (the provider class; as ``reliability`` draws it)."""
+    p_late, median_late = PROVIDER_CLASSES[pool.provider_class]
+    late = rng.random(n) < p_late
+    return np.where(late, rng.lognormal(math.log(median_late), 0.6, n), 0.0)
+
+
+def _monthly(b: _Builder, edges: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Trials × months × categories: each charge cut at the month edges (see ``Charge``)."""
+    n, months = b.trials, len(lengths)
+    monthly = np.zeros((n, months, len(CATEGORIES)))
+    for ch in b.charges:
+        c = CATEGORIES.index(ch.category)
+        overlap = np.clip(
+            np.minimum(ch.finish[:, None], edges[None, 1:])
+            - np.maximum(ch.start[:, None], edges[None, :-1]),
+            0.0,
+            None,
+        )
+        if ch.rate is not None:
+            add = overlap / lengths[None, :] * ch.rate[:, None]
+            b.stages[ch.stage].costs[ch.category] += add.sum(axis=1)
+        else:
+            assert ch.amount is not None
+            if not ch.amount.any():
+                continue
+            length = ch.finish - ch.start
+            share = overlap / np.maximum(length, 1e-9)[:, None]
+            instant = length <= 1e-9
+            if instant.any():  # a one-off cost on a zero-length interval lands in its month
+                idx = np.searchsorted(edges, ch.start[instant], side="right") - 1
+                share[instant] = 0.0
+                share[instant, np.clip(idx, 0, months - 1)] = 1.0
+            add = share * ch.amount[:, None]
+        monthly[:, :, c] += add
+    return monthly
+
+
+def _bill_pools(b: _Builder, spec: PlanSpec, window_start: list[np.ndarray]) -> tuple[PoolUse, ...]:
+    """Charge every pool for its window and every stage for GPU time beyond it (module doc)."""
+    out = []
+    for i, pool in enumerate(spec.clusters):
+        users = [s for s in b.stages.values() if s.pool == i]
+        start = window_start[i]
+        main = b.stages.get("main")
+        open_window = pool.months is None
+        if not open_window:
+            assert pool.months is not None
+            end = start + pool.months * DAYS_PER_MONTH
+        elif main is not None and main.pool == i:
+            end = main.finish_days
+        else:
+            end = start
+        per_gpu_hour = _pool_rate(pool, pool.gpu_count) / pool.gpu_count
+        category = "inference" if pool.purpose == "serving" else "gpu_compute"
+        window_cost = (end - start) * 24.0 * pool.gpu_count * per_gpu_hour
+        if (end > start).any():
+            key = "cluster" if pool is spec.cluster else f"pool_{i + 1}"
+            label = "Cluster reserved" if open_window else "GPUs booked"
+            b.add(
+                key,
+                f"{label}: {pool.describe()}",
+                "operations",
+                (),
+                end - start,
+                start_days=start,
+                costs={category: window_cost},
+                gpu_type=pool.gpu.name,
+                gpu_count=pool.gpu_count,
+                note=(
+                    "paid from delivery to the end of the main run, idle time included"
+                    if open_window
+                    else f"{pool.months:g} months booked ({pool.purpose}), paid used or idle"
+                ),
+                pool=None,
+            )
+        extension_days = b.zeros()
+        extension_cost = b.zeros()
+        busy = b.zeros()
+        for stage in users:
+            beyond_from = np.maximum(stage.start_days, end)
+            hours = np.maximum(stage.finish_days - beyond_from, 0.0) * 24.0
+            amount = hours * stage.gpu_count * per_gpu_hour
+            if amount.any():
+                b.charge(stage.key, category, beyond_from, stage.finish_days, amount=amount)
+            extension_cost = extension_cost + amount
+            extension_days = np.maximum(extension_days, stage.finish_days - end)
+            busy = busy + stage.gpu_hours
+        out.append(
+            PoolUse(
+                index=i,
+                pool=pool,
+                window_start=start,
+                window_end=end,
+                window_cost=window_cost,
+                extension_days=np.maximum(extension_days, 0.0) if users else b.zeros(),
+                extension_cost=extension_cost,
+                busy_gpu_hours=busy,
+                stages=tuple(s.key for s in users),
+                open_window=open_window,
+            )
+        )
+    return tuple(out)
+
+
+def _bill_people(b: _Builder, spec: PlanSpec, team: tuple[TeamLine, ...], end: np.ndarray) -> None:
+    """Each team line paid per calendar month, pro rata, inside its dates (or the program)."""
+    latest = end.copy()
+    for line in team:
+        first = spec.day(line.start_date)
+        last = spec.day(line.end_date)
+        latest = np.maximum(latest, (last + 1.0) if last is not None else 0.0)
+    b.add("team", "Team", "operations", (), latest, start_days=b.zeros())
+    for line in team:
+        first = spec.day(line.start_date)
+        last = spec.day(line.end_date)
+        start = max(0.0, first) if first is not None else 0.0
+        finish = np.full(b.trials, last + 1.0) if last is not None else end
+        rate = line.headcount * line.monthly_cost * line.allocation
+        if rate:
+            b.charge("team", "people", start, np.maximum(finish, start), rate=rate)
+
+
+def _bill_storage(
+    b: _Builder, spec: PlanSpec, end: np.ndarray, data_stages: dict[str, tuple[str, ...]]
+) -> dict[str, float]:
+    """Checkpoints and datasets kept per ``spec.storage`` until the program ends (its docstring);
+    returns the sizes in TB for the report."""
+    policy = spec.storage
+    hot, cold = policy.price_per_tb_month, policy.archive_price_per_tb_month
+    b.add("storage", "Storage", "operations", (), end, start_days=b.zeros())
+    sizes: dict[str, float] = {}
+    st = b.stages
+    model = spec.model
+    if model is not None:
+        params = float(model.total_params())
+        full_tb = checkpoint_bytes_for(params, spec.precision) / 1e12
+        weights_tb = params * 2.0 / 1e12  # BF16 weights
+        sizes["checkpoint_tb"] = full_tb
+        sizes["weights_tb"] = weights_tb
+        if "main" in st:
+            main = st["main"]
+            b.charge(
+                "storage",
+                "storage",
+                main.start_days,
+                main.finish_days,
+                rate=policy.keep_last * full_tb * hot,
+            )
+            for frac in MAIN_MILESTONES:
+                at = main.start_days + frac * (main.finish_days - main.start_days)
+                b.charge("storage", "storage", at, end, rate=full_tb * cold)
+        for i, size in enumerate(spec.ladder):
+            rung = st.get(f"ladder_{i + 1}")
+            if rung is not None:
+                small_tb = checkpoint_bytes_for(size, spec.precision) / 1e12
+                b.charge("storage", "storage", rung.finish_days, end, rate=small_tb * cold)
+        runs = {"sft": float(spec.sft.get("runs", 1)), "rlhf": 1.0}
+        for key, count in runs.items():
+            if key in st:
+                b.charge(
+                    "storage", "storage", st[key].finish_days, end, rate=count * weights_tb * cold
+                )
+    id_bytes = 2.0 if model is not None and model.vocab <= 65_536 else 4.0
+    raw_tb = tok_tb = 0.0
+    for key, stages in data_stages.items():
+        if key not in st:
+            continue
+        for d in spec.data:
+            if d.stage not in stages:
+                continue
+            ready = spec.day(d.ready_date)
+            raw = d.tokens * RAW_BYTES_PER_TOKEN / 1e12
+            tok = d.tokens * id_bytes / 1e12
+            raw_tb += raw
+            tok_tb += tok
+            b.charge("storage", "storage", max(0.0, ready or 0.0), end, rate=raw * cold)
+            b.charge("storage", "storage", st[key].finish_days, end, rate=tok * hot)
+    sizes["raw_data_tb"] = raw_tb
+    sizes["tokenised_data_tb"] = tok_tb
+    return sizes
 
 
 def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> ProgramResult:
     """Simulate a whole program (see the module docstring); deterministic per seed."""
     rng = np.random.default_rng(seed)
+    pool_rng = np.random.default_rng(seed + 2)  # delivery of pools other than the main one
     b = _Builder(spec, rng, trials)
     n = trials
     team = spec.team or default_team(spec)
     team_is_default = not spec.team
     main_est: Estimate | None = None
     goodput: GoodputResult | None = None
-    rate_main = _hourly_rate(spec, spec.cluster.gpu_count)
-    gpu = spec.cluster.gpu
+    main_pool = spec.cluster
+    main_i = spec.clusters.index(main_pool)
     strategy = spec.strategy
     data_cost = sum(d.cost for d in spec.data)
     last_build = ""
+    data_stages: dict[str, tuple[str, ...]] = {}
 
     if strategy in ("from_scratch", "cpt"):
         assert spec.model is not None
+        main_est = _train(
+            spec.model,
+            spec.tokens,
+            spec.precision,
+            ClusterSpec(main_pool.gpu, main_pool.gpu_count).validate(),
+            spec.global_batch_tokens,
+        )
+        goodput = _run_goodput(spec, main_est, n, seed + 1)
+    # Each pool's window starts at its entered date plus the provider's delay in this trial; an
+    # open pool (no months) is delivered late only when it carries a main run, as before.
+    window_start: list[np.ndarray] = []
+    for i, pool in enumerate(spec.clusters):
+        entered = spec.day(pool.start_date) or 0.0
+        if i == main_i and goodput is not None:
+            delay = goodput.start_delay_days[:n]
+        elif pool.months is not None:
+            delay = _delivery_delay(pool, pool_rng, n)
+        else:
+            delay = b.zeros()
+        window_start.append(entered + delay)
+
+    def pool_of(purpose: str) -> tuple[int, ClusterPlan]:
+        pool = spec.pool(purpose) or main_pool
+        return spec.clusters.index(pool), pool
+
+    if strategy in ("from_scratch", "cpt"):
+        assert spec.model is not None and main_est is not None and goodput is not None
         model = spec.model
+        gpu = main_pool.gpu
         data_stage = ("pretrain",) if strategy == "from_scratch" else ("cpt",)
+        data_stages["data"] = tuple(s for s in ("pretrain", "cpt", "rag"))
         b.add(
             "data",
             "Data preparation" if strategy == "from_scratch" else "Data mix build",
@@ -283,49 +633,50 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
             costs={
                 "data": np.full(n, sum(d.cost for d in spec.data if d.stage not in ("sft", "rlhf")))
             },
+            not_before=_ready_day(spec, data_stages["data"]),
         )
-        main_est = _train(
-            model, spec.tokens, spec.precision, _main_cluster(spec), spec.global_batch_tokens
-        )
-        goodput = _run_goodput(spec, main_est, n, seed + 1)
         # Seed 000: burn the infrastructure in before the first real run, longer on larger clusters.
-        burn_days = 7.0 + 2.0 * math.log2(max(1.0, spec.cluster.gpu_count / 64))
+        burn_days = 7.0 + 2.0 * math.log2(max(1.0, main_pool.gpu_count / 64))
         b.add(
             "burn_in",
             "Infrastructure burn-in",
             "engineering",
             (),
             b.lognormal(burn_days, 0.3),
-            delay_days=goodput.start_delay_days[:n],
+            not_before=window_start[main_i],
             gpu_type=gpu.name,
-            gpu_count=spec.cluster.gpu_count,
+            gpu_count=main_pool.gpu_count,
+            pool=main_i,
         )
-        before_main: tuple[str, ...] = ("data", "burn_in")
-        prev = "burn_in"
+        exp_i, exp_pool = pool_of("experiments")
+        prev = "burn_in" if exp_i == main_i else ""
+        rungs: list[str] = []
         for i, size in enumerate(spec.ladder if strategy == "from_scratch" else ()):
             small = infer_from_params(size, seq_len=model.seq_len, vocab=model.vocab)
             # Chinchilla tokens (20 per parameter), never more than the main run's; three days of
-            # analysis per step; the GPUs the rung needs to fit, within the reserved cluster.
+            # analysis per step; the GPUs the rung needs to fit, within its pool.
             tokens = min(20.0 * size, spec.tokens)
-            wanted = spec.cluster.gpu_count * math.sqrt(size / model.total_params())
-            count, est = _fitting_run(spec, small, tokens, wanted)
+            wanted = exp_pool.gpu_count * math.sqrt(size / model.total_params())
+            count, est = _fitting_run(spec, exp_pool, small, tokens, wanted)
             days = b.lognormal(est.wall_clock_days + 3.0, 0.25)
             key = f"ladder_{i + 1}"
             b.add(
                 key,
                 f"Scaling ladder: {size / 1e9:.3g}B",
                 "algorithm",
-                (prev,),
+                (prev,) if prev else (),
                 days,
                 gpu_hours=days * 24.0 * count,
-                gpu_type=gpu.name,
+                not_before=window_start[exp_i],
+                gpu_type=exp_pool.gpu.name,
                 gpu_count=count,
                 note=f"{tokens / 1e9:.0f}B tokens on {count} GPUs, MFU {est.layout.mfu:.0%}",
                 shortfall_gib=est.shortfall_gib,
+                pool=exp_i,
             )
             prev = key
-        if prev != "burn_in":
-            before_main = ("data", prev)
+            rungs.append(key)
+        before_main = ("data", "burn_in", *rungs[-1:])
         wall_h = goodput.wall_hours.reshape(spec.full_runs, n).sum(axis=0)
         main_name = "Main pretraining" if strategy == "from_scratch" else "Continued pretraining"
         runs = f" × {spec.full_runs} runs" if spec.full_runs > 1 else ""
@@ -335,35 +686,12 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
             "engineering",
             before_main,
             wall_h / 24.0,
-            gpu_hours=wall_h * spec.cluster.gpu_count,
+            gpu_hours=wall_h * main_pool.gpu_count,
             gpu_type=gpu.name,
-            gpu_count=spec.cluster.gpu_count,
+            gpu_count=main_pool.gpu_count,
             note=f"{main_est.layout.layout.describe()}, MFU {main_est.layout.mfu:.0%}",
             shortfall_gib=main_est.shortfall_gib,
-        )
-        # The reserved cluster is paid from its delivery to the end of the main run, idle or not
-        # (seed 000: rented GPUs idle during small experiments are a real cost) — month by month.
-        delivered = b.stages["burn_in"].start_days
-        reserved_days = b.stages["main"].finish_days - delivered
-        b.add(
-            "cluster",
-            f"Cluster reserved: {spec.cluster.gpu_count} × {gpu.name}",
-            "operations",
-            (),
-            reserved_days,
-            start_days=delivered,
-            costs={"gpu_compute": reserved_days * 24.0 * rate_main},
-            gpu_type=gpu.name,
-            gpu_count=spec.cluster.gpu_count,
-            note="paid from delivery to the end of the main run, idle time included",
-        )
-        ckpt_tb = checkpoint_bytes_for(float(model.total_params()), spec.precision) / 1e12
-        b.stages["main"].costs["storage"][:] = (
-            CHECKPOINTS_KEPT
-            * ckpt_tb
-            * _storage_per_tb_month(spec)
-            * (wall_h / 24.0)
-            / DAYS_PER_MONTH
+            pool=main_i,
         )
         last_build = "main"
 
@@ -376,6 +704,7 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
         sft_stages = ("sft",) + (("rlhf",) if spec.rlhf_method == "none" else ())
         if strategy == "sft":
             sft_stages += ("pretrain", "cpt", "rag")
+        data_stages["sft_data"] = sft_stages
         sft_data_cost = sum(d.cost for d in spec.data if d.stage in sft_stages)
         b.add(
             "sft_data",
@@ -384,18 +713,20 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
             (),
             b.lognormal(14.0 + samples / 5000.0, 0.3),
             costs={"data": np.full(n, samples * sft["cost_per_sample"] + sft_data_cost)},
+            not_before=_ready_day(spec, sft_stages),
         )
-        sft_gpus = (
-            _small_cluster_count(spec, sft["gpu_count"])
-            if strategy != "sft"
-            else int(sft["gpu_count"])
-        )
-        sft_cluster = ClusterSpec(gpu, sft_gpus).validate()
+        ft_i, ft_pool = pool_of("finetune")
+        if ft_i == main_i and strategy != "sft":
+            sft_gpus = _small_cluster_count(ft_pool, sft["gpu_count"])
+        elif ft_i == main_i:
+            sft_gpus = int(sft["gpu_count"])
+        else:
+            sft_gpus = _small_cluster_count(ft_pool, min(sft["gpu_count"], ft_pool.gpu_count))
+        sft_cluster = ClusterSpec(ft_pool.gpu, sft_gpus).validate()
         tokens = samples * sft["tokens_per_sample"] * sft["epochs"]
         sft_model = replace(spec.model, seq_len=min(spec.model.seq_len, 4096))
         est = _train(sft_model, tokens, spec.precision, sft_cluster, 2**19)
         sft_runs = sft["runs"]
-        sft_short = est.shortfall_gib
         # A day of evaluation between runs.
         days = b.lognormal(sft_runs * (est.wall_clock_days + 1.0), 0.3)
         deps = ("sft_data", last_build) if last_build else ("sft_data",)
@@ -406,15 +737,17 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
             deps,
             days,
             gpu_hours=days * 24.0 * sft_gpus,
-            costs={"gpu_compute": days * 24.0 * _hourly_rate(spec, sft_gpus)},
-            gpu_type=gpu.name,
+            not_before=window_start[ft_i] if ft_i != main_i or strategy != "sft" else None,
+            gpu_type=ft_pool.gpu.name,
             gpu_count=sft_gpus,
             note=f"{tokens / 1e9:.2g}B tokens per run",
-            shortfall_gib=sft_short,
+            shortfall_gib=est.shortfall_gib,
+            pool=ft_i,
         )
         last_build = "sft"
         if spec.rlhf_method != "none":
             pairs = spec.rlhf_pairs
+            data_stages["pref_data"] = ("rlhf",)
             b.add(
                 "pref_data",
                 "Preference data",
@@ -422,6 +755,7 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
                 ("sft_data",),
                 b.lognormal(14.0 + pairs / 5000.0, 0.3),
                 costs={"data": np.full(n, sum(d.cost for d in spec.data if d.stage == "rlhf"))},
+                not_before=_ready_day(spec, ("rlhf",)),
             )
             # DPO runs policy and reference over chosen and rejected answers, two epochs (≈ 2.7× the
             # SFT compute per pair); PPO adds generation and a reward model — a planning 4× that.
@@ -436,16 +770,18 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
                 ("sft", "pref_data"),
                 rl_days,
                 gpu_hours=rl_days * 24.0 * sft_gpus,
-                costs={"gpu_compute": rl_days * 24.0 * _hourly_rate(spec, sft_gpus)},
-                gpu_type=gpu.name,
+                gpu_type=ft_pool.gpu.name,
                 gpu_count=sft_gpus,
                 shortfall_gib=est_rl.shortfall_gib,
+                pool=ft_i,
             )
             last_build = "rlhf"
 
+    all_data = ("pretrain", "cpt", "sft", "rlhf", "rag")
     if strategy == "rag":
         rag = spec.rag
         corpus = rag["corpus_tokens"]
+        data_stages["ingest"] = all_data
         b.add(
             "ingest",
             "Corpus ingest and embedding",
@@ -456,6 +792,7 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
                 "inference": np.full(n, corpus / 1e6 * rag["embedding_price_per_million_tokens"]),
                 "data": np.full(n, data_cost),
             },
+            not_before=_ready_day(spec, all_data),
         )
         b.add("index", "Vector index", "engineering", ("ingest",), b.lognormal(5.0, 0.3))
         b.add(
@@ -467,6 +804,7 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
         )
         last_build = "retrieval_eval"
     if strategy == "icl":
+        data_stages["prompts"] = all_data
         b.add(
             "prompts",
             "Prompt library",
@@ -474,6 +812,7 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
             (),
             b.lognormal(14.0, 0.3),
             costs={"data": np.full(n, data_cost)},
+            not_before=_ready_day(spec, all_data),
         )
         last_build = "prompts"
 
@@ -487,56 +826,47 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
     if spec.serving:
         sv = spec.serving
         days = np.full(n, sv["months"] * DAYS_PER_MONTH)
-        if sv["gpus"]:
+        serving_pool = spec.pool("serving")
+        costs: dict[str, np.ndarray] = {}
+        inference = b.zeros()
+        if serving_pool is None and sv["gpus"]:
             inference = days * 24.0 * _hourly_rate(spec, int(sv["gpus"]))
-        else:
+        elif serving_pool is None:
             tokens_per_day = sv["requests_per_day"] * sv["tokens_per_request"]
             inference = days * tokens_per_day / 1e6 * sv["price_per_million_tokens"]
         if spec.rag:
             inference = inference + spec.rag["vector_db_monthly"] * sv["months"]
+        if inference.any():
+            costs["inference"] = inference
+        sv_i = spec.clusters.index(serving_pool) if serving_pool is not None else None
         b.add(
             "serving",
             "Serving",
             "operations",
             (build_end,),
             days,
-            costs={"inference": inference},
-            gpu_count=int(sv["gpus"]),
+            costs=costs,
+            not_before=window_start[sv_i] if sv_i is not None else None,
+            gpu_type=serving_pool.gpu.name if serving_pool is not None else "",
+            gpu_count=serving_pool.gpu_count if serving_pool is not None else int(sv["gpus"]),
+            pool=sv_i,
         )
 
+    pools = _bill_pools(b, spec, window_start)
     build_finish = b.stages[build_end].finish_days
-    monthly_people = sum(t.headcount * t.monthly_cost * t.allocation for t in team)
-    people = monthly_people * build_finish / DAYS_PER_MONTH
-    b.add("team", "Team", "operations", (), build_finish, costs={"people": people})
+    _bill_people(b, spec, team, build_finish)
+    storage_tb = _bill_storage(b, spec, build_finish, data_stages)
 
-    stages = tuple(b.stages.values())
-    months = max(
-        1, int(math.ceil(max(float(s.finish_days.max()) for s in stages) / DAYS_PER_MONTH))
+    horizon = max(
+        max(float(s.finish_days.max()) for s in b.stages.values()),
+        max((float(ch.finish.max()) for ch in b.charges), default=0.0),
     )
-    monthly = np.zeros((n, months, len(CATEGORIES)))
-    edges = np.arange(months + 1) * DAYS_PER_MONTH
-    for s in stages:
-        length = np.maximum(s.finish_days - s.start_days, 1e-9)
-        overlap = np.clip(
-            np.minimum(s.finish_days[:, None], edges[None, 1:])
-            - np.maximum(s.start_days[:, None], edges[None, :-1]),
-            0.0,
-            None,
-        )
-        share = overlap / length[:, None]
-        zero_length = (s.finish_days - s.start_days) <= 1e-9
-        if zero_length.any():  # a one-off cost on a zero-length stage lands in its month
-            idx = np.minimum((s.start_days[zero_length] // DAYS_PER_MONTH).astype(int), months - 1)
-            share[zero_length] = 0.0
-            share[zero_length, idx] = 1.0
-        for c, cat in enumerate(CATEGORIES):
-            if s.costs[cat].any():
-                monthly[:, :, c] += share * s.costs[cat][:, None]
+    edges, lengths, labels = TimeAxis(spec.start_date).months(horizon)
+    monthly = _monthly(b, edges, lengths)
     c_idx = CATEGORIES.index("contingency")
     monthly[:, :, c_idx] = spec.contingency * monthly.sum(axis=2)
     by_cat = {cat: monthly[:, :, c].sum(axis=1) for c, cat in enumerate(CATEGORIES)}
-    # The program is done when it goes live; serving is an operating cost that runs on after it.
-    finish = build_finish
+    stages = tuple(b.stages.values())
     gpu_hours = sum((s.gpu_hours for s in stages), np.zeros(n))
     return ProgramResult(
         spec=spec,
@@ -547,8 +877,13 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
         stages=stages,
         main_run=main_est,
         goodput=goodput,
-        finish_days=finish,
+        # The program is done when it goes live; serving is an operating cost that runs on after.
+        finish_days=build_finish,
         cost_by_category=by_cat,
         monthly=monthly,
         gpu_hours=gpu_hours,
+        month_labels=tuple(labels),
+        month_edges=edges,
+        pools=pools,
+        storage_tb=storage_tb,
     )

@@ -18,7 +18,7 @@ from .errors import ValidationError
 from .planspec import PlanSpec, parse_plan
 from .program import (
     CATEGORIES,
-    DAYS_PER_MONTH,
+    MAIN_MILESTONES,
     STREAM_ROLES,
     ProgramResult,
     _train,
@@ -48,14 +48,44 @@ def _histogram(values: np.ndarray, bins: int = 30) -> dict[str, list[float]]:
     return {"edges": [round(float(e), 2) for e in edges], "counts": [int(c) for c in counts]}
 
 
-def month_labels(spec: PlanSpec, months: int) -> list[str]:
-    if spec.start_date is None:
-        return [f"M{i + 1}" for i in range(months)]
-    labels = []
-    for i in range(months):
-        day = spec.start_date + dt.timedelta(days=int(round(i * DAYS_PER_MONTH)))
-        labels.append(f"{day.year:04d}-{day.month:02d}")
-    return labels
+def _pools(result: ProgramResult) -> list[dict[str, Any]]:
+    """Each GPU pool: its window as entered and as delivered, what it cost, how much of it the
+    stages used and what ran beyond it (the rental is extended at the same price, flagged)."""
+    spec = result.spec
+    out = []
+    for use in result.pools:
+        pool = use.pool
+        window_h = (use.window_end - use.window_start) * 24.0 * pool.gpu_count
+        used = np.minimum(use.busy_gpu_hours / np.maximum(window_h, 1e-9), 1.0)
+        # An open window has no end to overrun: GPU time outside it is paid per use.
+        beyond = np.zeros(result.trials) if use.open_window else use.extension_days
+        extended = beyond > 1e-6
+        out.append(
+            {
+                "purpose": pool.purpose,
+                "name": pool.name,
+                "gpu_type": pool.gpu.name,
+                "gpu_count": pool.gpu_count,
+                "mode": pool.cost.mode,
+                "price_per_gpu_hour": pool.cost.price_per_gpu_hour,
+                "start_date": pool.start_date.isoformat() if pool.start_date else None,
+                "months": pool.months,
+                "window": "open" if use.open_window else "booked",
+                "delivered_date_p50": _date(spec, float(np.median(use.window_start))),
+                "delivered_date_p90": _date(spec, float(np.percentile(use.window_start, 90))),
+                "window_end_date_p50": _date(spec, float(np.median(use.window_end))),
+                "delivered_day": _pct(use.window_start),
+                "window_cost": _pct(use.window_cost),
+                "stages": list(use.stages),
+                "busy_gpu_hours_p50": round(float(np.median(use.busy_gpu_hours)), 1),
+                "used_share_p50": round(float(np.median(used)), 4) if window_h.any() else None,
+                "overrun_policy": "extend",
+                "p_extended": float(np.mean(extended)),
+                "extension_days": _pct(beyond),
+                "extension_cost": _pct(use.extension_cost),
+            }
+        )
+    return out
 
 
 def scaling_curve(spec: PlanSpec) -> list[dict[str, Any]]:
@@ -103,7 +133,6 @@ def report(result: ProgramResult) -> dict[str, Any]:
     gates = milestones(result)
     total = result.total_cost
     finish = result.finish_days
-    months = result.monthly.shape[1]
     main = None
     if result.main_run is not None and result.goodput is not None:
         est = result.main_run
@@ -157,6 +186,7 @@ def report(result: ProgramResult) -> dict[str, Any]:
             }
         )
     monthly_total = result.monthly.sum(axis=2)
+    cumulative = result.cumulative
     return {
         "core_version": CORE_VERSION,
         "plan": {
@@ -167,6 +197,7 @@ def report(result: ProgramResult) -> dict[str, Any]:
             "start_date": spec.start_date.isoformat() if spec.start_date else None,
             "deadline_days": spec.deadline_days,
             "budget_cap": spec.budget_cap,
+            "clusters": len(spec.clusters),
             "gpu_type": spec.cluster.gpu.name,
             "gpu_memory_gib": spec.cluster.gpu.memory_gib,
             "gpu_count": spec.cluster.gpu_count,
@@ -195,12 +226,33 @@ def report(result: ProgramResult) -> dict[str, Any]:
         "scaling": scaling_curve(spec),
         "stages": stages,
         "monthly": {
-            "labels": month_labels(spec, months),
+            "labels": list(result.month_labels),
+            "calendar": spec.start_date is not None,
             "categories": list(CATEGORIES),
+            "percentiles": "per month: p50/p90 of each month's spend on its own; they do not add "
+            "up to the totals. cumulative_p50/p90: percentiles of the spend to the end of each "
+            "month, the last equal to the total cost percentiles.",
             "p50": np.round(np.percentile(result.monthly, 50, axis=0), 2).tolist(),
             "p90": np.round(np.percentile(result.monthly, 90, axis=0), 2).tolist(),
             "total_p50": np.round(np.percentile(monthly_total, 50, axis=0), 2).tolist(),
             "total_p90": np.round(np.percentile(monthly_total, 90, axis=0), 2).tolist(),
+            "cumulative_p50": np.round(np.percentile(cumulative, 50, axis=0), 2).tolist(),
+            "cumulative_p90": np.round(np.percentile(cumulative, 90, axis=0), 2).tolist(),
+        },
+        "pools": _pools(result),
+        "storage": {
+            "policy": {
+                "keep_last": spec.storage.keep_last,
+                "price_per_tb_month": spec.storage.price_per_tb_month,
+                "archive_price_per_tb_month": spec.storage.archive_price_per_tb_month,
+                "milestone_checkpoints": [f"{m:.0%}" for m in MAIN_MILESTONES],
+                "summary": f"last {spec.storage.keep_last} checkpoints on fast storage while the "
+                "main run writes them; a checkpoint at each main-run milestone (25/50/75/100%) "
+                "and each ladder rung, and the weights of every SFT/preference run, archived to "
+                "the program's end; raw datasets archived from their ready date, tokenised "
+                "datasets on fast storage from data preparation to the program's end",
+            },
+            "sizes_tb": {k: round(v, 4) for k, v in result.storage_tb.items()},
         },
         "histograms": {
             "finish_days": _histogram(finish),
@@ -215,7 +267,14 @@ def report(result: ProgramResult) -> dict[str, Any]:
                 else {}
             ),
         },
-        "team": [asdict(t) for t in result.team],
+        "team": [
+            asdict(t)
+            | {
+                "start_date": t.start_date.isoformat() if t.start_date else None,
+                "end_date": t.end_date.isoformat() if t.end_date else None,
+            }
+            for t in result.team
+        ],
         "team_is_default": result.team_is_default,
         "milestones": [
             m

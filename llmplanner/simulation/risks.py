@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from .architecture import ModelSpec
-from .planspec import PlanSpec
-from .program import DAYS_PER_MONTH, ProgramResult
+from .planspec import PlanSpec, TeamLine
+from .program import DAYS_PER_MONTH, STREAM_ROLES, ProgramResult
 
 MUENNIGHOFF = (
     "Muennighoff et al. 2023: up to ~4 epochs of repeated data are nearly as good as fresh data"
@@ -680,7 +680,108 @@ def risk_register(result: ProgramResult, findings: list[Finding] | None = None) 
                 "seed 004",
             )
         )
+    out.extend(calendar_risks(result))
     return sorted(out, key=lambda r: r.score, reverse=True)
+
+
+def calendar_risks(result: ProgramResult) -> list[Risk]:
+    """What the dates entered say: GPU bookings the stages outrun, stages that start before anyone
+    who does their work is on the team, and people paid long after the program ends."""
+    spec = result.spec
+    out: list[Risk] = []
+    stages = {s.key: s for s in result.stages}
+    for use in result.pools:
+        if use.open_window or not use.stages:
+            continue
+        extended = use.extension_days > 1e-6
+        if not extended.any():
+            continue
+        names = ", ".join(stages[k].name for k in use.stages if k in stages)
+        days = float(np.percentile(use.extension_days, 90))
+        out.append(
+            Risk(
+                f"pool_overrun_{use.index + 1}",
+                f"{names} outrun the {use.pool.describe()} booking of {use.pool.months:g} months; "
+                "the rental is extended at the same price",
+                float(np.mean(extended)),
+                "monte carlo",
+                days,
+                float(np.percentile(use.extension_cost, 90)),
+                "book the pool longer or start it later, or confirm the provider can extend "
+                "(capacity is often resold at the end of a booking)",
+                "distributed_training_engineer" if "main" in use.stages else "product_manager",
+                "program Monte Carlo over the entered booking window",
+            )
+        )
+    if not result.team_is_default:
+        out.extend(_role_gaps(result))
+        finish_p90 = float(np.percentile(result.finish_days, 90))
+        for i, line in enumerate(spec.team):
+            last = spec.day(line.end_date)
+            if last is None or last - finish_p90 <= 30.0:
+                continue
+            months = (last - finish_p90) / DAYS_PER_MONTH
+            out.append(
+                Risk(
+                    f"paid_after_finish_{i + 1}",
+                    f"{line.headcount:g} × {line.role} paid {months:.1f} months after the "
+                    "program's P90 finish",
+                    1.0,
+                    "rule",
+                    0.0,
+                    months * line.headcount * line.monthly_cost * line.allocation,
+                    "end the line with the program, or give those months to the next program",
+                    "product_manager",
+                    "team dates as entered against the program Monte Carlo",
+                )
+            )
+    return out
+
+
+def _holds(spec: PlanSpec, line: TeamLine, day: float) -> bool:
+    """Whether ``line`` is on the team on ``day`` (its end date is its last paid day)."""
+    first, last = spec.day(line.start_date), spec.day(line.end_date)
+    return (first is None or first <= day) and (last is None or last + 1.0 > day)
+
+
+def _role_gaps(result: ProgramResult) -> list[Risk]:
+    """Stages whose work starts (P50) when nobody in the stream's roles is on the team yet (or
+    any more), although the team has someone in those roles at another time."""
+    spec = result.spec
+    per_day = _people_per_day(result)
+    out: list[Risk] = []
+    for stage in result.stages:
+        if stage.stream == "operations":
+            continue
+        roles = STREAM_ROLES[stage.stream]
+        lines = [t for t in spec.team if t.role in roles and t.headcount > 0]
+        if not lines:
+            continue  # nobody at all in these roles: the team rules above say so
+        at = float(np.median(stage.start_days))
+        if any(_holds(spec, line, at) for line in lines):
+            continue
+        later = [d for d in (spec.day(t.start_date) for t in lines) if d is not None and d > at]
+        gap = (min(later) - at) if later else float(np.median(stage.finish_days) - at)
+        who = " or ".join(roles)
+        title = (
+            f"{stage.name} starts before any {who} joins ({gap:.0f} days early)"
+            if later
+            else f"{stage.name} starts after every {who} has left"
+        )
+        out.append(
+            Risk(
+                f"role_gap_{stage.key}",
+                title,
+                1.0,
+                "rule",
+                gap,
+                gap * per_day,
+                "move the hire earlier, extend the contract, or start the stage later",
+                "product_manager",
+                "team dates as entered against the stage's P50 start",
+            )
+        )
+    return out
 
 
 def _hourly(result: ProgramResult) -> float:
