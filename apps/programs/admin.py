@@ -73,6 +73,8 @@ class ProgramAdmin(admin.ModelAdmin):
     list_display = ["name", "organization", "currency", "deadline", "archived_at", "updated_at"]
     list_filter = ["currency", "organization"]
     search_fields = ["name"]
+    # Here a new currency would relabel every amount; the program's edit page converts them.
+    readonly_fields = ["currency"]
 
 
 @admin.register(Scenario)

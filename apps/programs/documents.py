@@ -19,7 +19,8 @@ Format version 1::
                     reliability_class, checkpoint_storage_gbps}]
       team: [{role (role template key), headcount, monthly_cost (null: template), allocation_pct,
               start_date, end_date}]
-      data: [{name, tokens, language, kind, source, licence, quality, cleaning, cost, stage}]
+      data: [{name, tokens, language, kind, source, licence, quality, cleaning, cost, stage,
+              ready_date}]
     plan: {...}   # the core's plan JSON, for reading and for the core; ignored on import
 
 ``document_dump`` writes one; ``document_parse`` reads one back into unsaved, fully validated
@@ -43,6 +44,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from apps.common.limits import MAX_JSON_DEPTH, json_depth
+from apps.programs.currency import MONEY_FIELDS as CURRENCY_MONEY_FIELDS
 from apps.programs.models import (
     Dataset,
     GPUBudgetLine,
@@ -150,21 +152,18 @@ LINE_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
             "cleaning",
             "cost",
             "stage",
+            "ready_date",
         ),
     ),
 }
 PROGRAM_FIELDS = ("name", "goal", "deadline", "budget_cap", "currency", "usd_to_cny")
-# Amounts converted when a document in one currency is imported into a program in the other.
+# Amounts converted when a document in one currency is imported into a program in the other:
+# the amounts a currency switch converts (one list, ``apps.programs.currency.MONEY_FIELDS``).
 MONEY_FIELDS = {
-    "scenario": (
-        "sft_cost_per_sample",
-        "serving_price_per_million_tokens",
-        "rag_embedding_price_per_million_tokens",
-        "rag_vector_db_monthly",
-    ),
-    "gpu_budget": ("price_per_gpu_hour",),
-    "team": ("monthly_cost",),
-    "data": ("cost",),
+    "scenario": CURRENCY_MONEY_FIELDS[Scenario],
+    "gpu_budget": CURRENCY_MONEY_FIELDS[GPUBudgetLine],
+    "team": CURRENCY_MONEY_FIELDS[TeamLine],
+    "data": CURRENCY_MONEY_FIELDS[Dataset],
 }
 LOOKUPS = {
     "model_preset": (ModelPreset, "key"),

@@ -137,6 +137,14 @@ class ProgramForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and "loaded_at" not in self.initial:
             self.initial["loaded_at"] = self.instance.updated_at.isoformat()
+        if self.instance.pk:
+            # A switch converts every amount (services.program_update); say so, with the rate.
+            self.fields["currency"].help_text = _(
+                "Changing the currency converts every amount of this program and of all its "
+                "scenarios (budget cap, prices, monthly costs, data and labelling costs) at the "
+                "exchange rate below, now 1 USD = %(rate)s CNY; the History tab lists each "
+                "amount, before and after. Change the budget cap in a separate save."
+            ) % {"rate": format(self.instance.usd_to_cny.normalize(), "f")}
 
     class Meta:
         model = Program
@@ -456,6 +464,7 @@ class DatasetForm(LineFormBase):
             "quality",
             "cleaning",
             "cost",
+            "ready_date",
         ]
 
 

@@ -12,17 +12,20 @@ Mapping (money stays in the program's currency; fractions are 0–1):
   (method ``none`` unless chained), ``serving`` (RAG/ICL or when chained), ``rag``;
 - model preset → ``model.preset`` (a preset the core does not know → its explicit shape); custom
   size → ``model.params_b``; custom shape → ``model.layers``, ``hidden``, …;
-- **GPU budget lines → ``cluster``: the core plans one training cluster, so the adapter picks the
-  main line** — the line whose purpose matches the strategy's training (``training`` for from
-  scratch/CPT, ``sft`` for SFT, ``serving`` for RAG/ICL), then ``training``, ``experiments``,
-  ``sft``, ``other``, ``serving`` in that order; among lines of one purpose the one with the most
-  GPUs, then the oldest. Its GPU key, count, rent/buy, price (the line's override, else the
-  catalog price in the admin — always passed, so admin prices win over the core's), reliability
-  class, delivery risk (→ ``provider_class``) and checkpoint bandwidth go into ``cluster``.
-  An ``sft`` line's GPU count → ``sft.gpu_count``; a ``serving`` line's → ``serving.gpus``.
-  No line at all → no ``cluster`` (the core's default, 8 × H100).
+- **GPU budget lines → ``clusters``, one pool per line, every field**: purpose (training → main,
+  experiments, sft → finetune, serving, other), provider → ``name``, GPU key, count, rent/buy,
+  price (the line's override, else the catalog price in the admin — always passed, so admin prices
+  win over the core's), start date, months, delivery risk (→ ``provider_class``), reliability
+  class and checkpoint bandwidth. The core pays each pool for its window and runs each stage on
+  the pool of its purpose. ``main_budget_line`` is the line the core treats as the plan's own
+  pool (``planspec.main_pool_index``). An ``sft`` line's GPU count → ``sft.gpu_count``; a
+  ``serving`` line's → ``serving.gpus``. No line at all → no pool (the core's default, 8 × H100).
 - team lines → ``team`` (role template → its core role; empty cost → the template's salary;
-  allocation % → fraction); datasets → ``data`` field by field.
+  allocation % → fraction; start and end dates); datasets → ``data`` field by field, ready date
+  included.
+
+``LINE_FIELDS`` names, per line model, the fields passed on and the ones deliberately not
+(bookkeeping); a test fails when a model gains a field that is in neither.
 """
 
 from __future__ import annotations
@@ -30,35 +33,96 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from apps.programs.models import GPUBudgetLine, Purpose, Scenario, Strategy
+from apps.programs.models import Dataset, GPUBudgetLine, Purpose, Scenario, Strategy, TeamLine
 from llmplanner.simulation.architecture import PRESETS
-from llmplanner.simulation.planspec import PlanSpec, parse_plan
+from llmplanner.simulation.planspec import PlanSpec, main_pool_index, parse_plan
 
-_MAIN_PURPOSE = {
-    Strategy.FROM_SCRATCH: Purpose.TRAINING,
-    Strategy.CPT: Purpose.TRAINING,
-    Strategy.SFT: Purpose.SFT,
-    Strategy.RAG: Purpose.SERVING,
-    Strategy.ICL: Purpose.SERVING,
+POOL_PURPOSE = {
+    Purpose.TRAINING: "main",
+    Purpose.EXPERIMENTS: "experiments",
+    Purpose.SFT: "finetune",
+    Purpose.SERVING: "serving",
+    Purpose.OTHER: "other",
 }
-_FALLBACK_ORDER = [
-    Purpose.TRAINING,
-    Purpose.EXPERIMENTS,
-    Purpose.SFT,
-    Purpose.OTHER,
-    Purpose.SERVING,
-]
+# Per line model: (fields the adapter passes to the core, fields it does not and why).
+_BOOKKEEPING = ("id", "created_at", "updated_at", "scenario")
+LINE_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    GPUBudgetLine: (
+        (
+            "purpose",
+            "provider",
+            "gpu_type",
+            "gpu_count",
+            "mode",
+            "price_per_gpu_hour",
+            "start_date",
+            "months",
+            "delivery_risk",
+            "reliability_class",
+            "checkpoint_storage_gbps",
+        ),
+        _BOOKKEEPING,
+    ),
+    TeamLine: (
+        ("role", "headcount", "monthly_cost", "allocation_pct", "start_date", "end_date"),
+        _BOOKKEEPING,
+    ),
+    Dataset: (
+        (
+            "name",
+            "tokens",
+            "language",
+            "kind",
+            "source",
+            "licence",
+            "quality",
+            "cleaning",
+            "cost",
+            "stage",
+            "ready_date",
+        ),
+        _BOOKKEEPING,
+    ),
+}
 
 
 def main_budget_line(
     scenario: Scenario, lines: Iterable[GPUBudgetLine] | None = None
 ) -> GPUBudgetLine | None:
-    """The budget line that becomes the plan's ``cluster`` (see the module docstring)."""
-    lines = list(scenario.budget_lines.all() if lines is None else lines)
+    """The budget line the core treats as the plan's own pool (see the module docstring)."""
+    lines = sorted(
+        scenario.budget_lines.all() if lines is None else lines, key=lambda line: line.pk or 0
+    )
     if not lines:
         return None
-    order = [_MAIN_PURPOSE[Strategy(scenario.strategy)], *_FALLBACK_ORDER]
-    return min(lines, key=lambda line: (order.index(line.purpose), -line.gpu_count, line.pk or 0))
+    index = main_pool_index(
+        scenario.strategy,
+        [POOL_PURPOSE[Purpose(line.purpose)] for line in lines],
+        [line.gpu_count for line in lines],
+    )
+    return lines[index]
+
+
+def _pool(line: GPUBudgetLine, currency: str) -> dict[str, Any]:
+    pool: dict[str, Any] = {
+        "purpose": POOL_PURPOSE[Purpose(line.purpose)],
+        "name": line.provider,
+        "gpu_type": line.gpu_type.key,
+        "gpu_count": line.gpu_count,
+        "mode": line.mode,
+        "price_per_gpu_hour": float(
+            line.price_per_gpu_hour
+            if line.price_per_gpu_hour is not None
+            else line.gpu_type.price(currency)
+        ),
+        "months": float(line.months),
+        "reliability_class": line.reliability_class,
+        "provider_class": line.delivery_risk,
+        "checkpoint_storage_gbps": line.checkpoint_storage_gbps,
+    }
+    if line.start_date:
+        pool["start_date"] = line.start_date.isoformat()
+    return pool
 
 
 def _largest(lines: list[GPUBudgetLine], purpose: str) -> GPUBudgetLine | None:
@@ -133,21 +197,8 @@ def scenario_to_plan_dict(scenario: Scenario) -> dict[str, Any]:
         training["seq_len"] = scenario.seq_len
     plan["training"] = training
 
-    main = main_budget_line(scenario, lines)
-    if main is not None:
-        plan["cluster"] = {
-            "gpu_type": main.gpu_type.key,
-            "gpu_count": main.gpu_count,
-            "mode": main.mode,
-            "price_per_gpu_hour": float(
-                main.price_per_gpu_hour
-                if main.price_per_gpu_hour is not None
-                else main.gpu_type.price(currency)
-            ),
-            "reliability_class": main.reliability_class,
-            "provider_class": main.delivery_risk,
-            "checkpoint_storage_gbps": main.checkpoint_storage_gbps,
-        }
+    if lines:
+        plan["clusters"] = [_pool(line, currency) for line in sorted(lines, key=lambda x: x.pk)]
     if scenario.strategy == Strategy.FROM_SCRATCH and scenario.ladder is not None:
         plan["ladder"] = [float(size) for size in scenario.ladder]
 
@@ -187,15 +238,7 @@ def scenario_to_plan_dict(scenario: Scenario) -> dict[str, Any]:
             "vector_db_monthly": float(scenario.rag_vector_db_monthly),
         }
 
-    plan["team"] = [
-        {
-            "role": line.role.core_role,
-            "headcount": float(line.headcount),
-            "monthly_cost": float(line.effective_monthly_cost()),
-            "allocation": line.allocation_pct / 100,
-        }
-        for line in scenario.team_lines.select_related("role")
-    ]
+    plan["team"] = [_team_line(line) for line in scenario.team_lines.select_related("role")]
     plan["data"] = [
         {
             "name": d.name,
@@ -208,10 +251,25 @@ def scenario_to_plan_dict(scenario: Scenario) -> dict[str, Any]:
             "cleaning": d.cleaning,
             "cost": float(d.cost),
             "stage": d.stage,
+            **({"ready_date": d.ready_date.isoformat()} if d.ready_date else {}),
         }
         for d in scenario.datasets.all()
     ]
     return plan
+
+
+def _team_line(line: TeamLine) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "role": line.role.core_role,
+        "headcount": float(line.headcount),
+        "monthly_cost": float(line.effective_monthly_cost()),
+        "allocation": line.allocation_pct / 100,
+    }
+    if line.start_date:
+        row["start_date"] = line.start_date.isoformat()
+    if line.end_date:
+        row["end_date"] = line.end_date.isoformat()
+    return row
 
 
 def scenario_plan(scenario: Scenario) -> PlanSpec:

@@ -316,7 +316,11 @@ def check_plan(plan: dict[str, Any]) -> list[Finding]:
     tokens = float(training.get("tokens") or 0)
     data = list(plan.get("data") or [])
     team = list(plan.get("team") or [])
-    cluster = plan.get("cluster") or {}
+    cluster = plan.get("cluster") or max(
+        (p for p in plan.get("clusters") or [] if p.get("purpose", "main") == "main"),
+        key=lambda p: int(p.get("gpu_count") or 0),
+        default={},
+    )
     main_stage = {"from_scratch": "pretrain", "cpt": "cpt"}.get(strategy)
 
     if strategy == "from_scratch" and 0 < tokens < FROM_SCRATCH_MIN_TOKENS:

@@ -15,12 +15,14 @@ from django.db.models import F, Model
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.accounts.models import Organization, User
 from apps.accounts.selectors import membership_get
 from apps.common.errors import ApplicationError
 from apps.programs import documents
 from apps.programs.blueprints import blueprint_get, blueprint_list
+from apps.programs.currency import program_conversion
 from apps.programs.models import (
     Dataset,
     GPUBudgetLine,
@@ -75,7 +77,8 @@ def _require_editor(user: User, organization: Organization) -> None:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value.to_integral_value() else str(value)
+        # format "f": a whole amount as 30000000, not normalize()'s "3E+7".
+        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, Model):
@@ -258,7 +261,15 @@ def program_update(
     *, user: User, program: Program, expected_updated_at: dt.datetime | None = None, **values: Any
 ) -> Program:
     """Change the program's fields. ``expected_updated_at`` (when the form was loaded) makes a
-    concurrent edit fail with ``ConflictError`` instead of silently overwriting it."""
+    concurrent edit fail with ``ConflictError`` instead of silently overwriting it.
+
+    A new ``currency`` converts every amount of the program and of all its scenarios (archived
+    ones too) and their lines (``apps.programs.currency.MONEY_FIELDS``) at the program's rate:
+    the new ``usd_to_cny`` when the same update changes it, since that is the rate the program
+    then states. Each scenario gets one history entry listing the amounts, old → new. An amount
+    that would not fit its field, or a budget cap changed in the same update (it is ambiguous
+    which currency it is written in), raises ``ApplicationError`` and nothing is saved.
+    """
     _require_editor(user, program.organization)
     if expected_updated_at is not None:
         claimed = Program.objects.filter(pk=program.pk, updated_at=expected_updated_at).update(
@@ -278,23 +289,48 @@ def program_update(
         if n in {"name", "goal", "deadline", "budget_cap", "currency", "usd_to_cny"}
     ]
     before = _snapshot(program, names)
+    source_currency, stored_cap = program.currency, program.budget_cap
     for name in names:
         setattr(program, name, values[name])
+    switched = program.currency != source_currency
+    if switched and "budget_cap" in values and values["budget_cap"] != stored_cap:
+        message = _(
+            "Change the budget cap and the currency in separate saves: changing the currency "
+            "converts the saved cap with every other amount."
+        )
+        raise ApplicationError(message, extra={"errors": {"budget_cap": [message]}})
     _validate(program, exclude=["organization", "created_by"])
-    program.save()
     changes = _diff(before, _snapshot(program, names))
+    conversion = program_conversion(program=program, source=source_currency) if switched else None
+    program.save()
+    if conversion is not None:
+        conversion.save()
     if changes:
         # Program fields feed every scenario's plan: record it on each, and check each still
         # parses (a new deadline before a scenario's start, say).
-        for scenario in program.scenarios.all():
+        scenarios = (
+            [s for s, _items in conversion.scenarios]
+            if conversion is not None
+            else list(program.scenarios.all())
+        )
+        for scenario in scenarios:
             _bump(scenario, None)
-            _record(
-                scenario,
-                user,
-                Action.UPDATED,
-                _("program %(name)s") % {"name": program.name},
-                changes,
-            )
+            if conversion is not None:
+                amounts = conversion.changes_for(scenario)
+                summary = ngettext(
+                    "currency %(source)s → %(into)s at %(rate)s: %(count)s amount converted",
+                    "currency %(source)s → %(into)s at %(rate)s: %(count)s amounts converted",
+                    len(amounts),
+                ) % {
+                    "source": conversion.source,
+                    "into": conversion.into,
+                    "rate": _plain(conversion.usd_to_cny.normalize()),
+                    "count": len(amounts),
+                }
+                _record(scenario, user, Action.UPDATED, summary, changes + amounts)
+            else:
+                summary = _("program %(name)s") % {"name": program.name}
+                _record(scenario, user, Action.UPDATED, summary, changes)
             _check_core(scenario)
     return program
 

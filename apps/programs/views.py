@@ -172,7 +172,11 @@ def program_edit(request: HttpRequest, program_id: int) -> HttpResponse:
                     **data,
                 )
         except ApplicationError as exc:
-            form.add_error(None, exc.message)
+            # Next to the field when the service names one of the form's (the budget cap).
+            errors = exc.extra.get("errors")
+            named = list(errors) if isinstance(errors, dict) else []
+            field = named[0] if len(named) == 1 and named[0] in form.fields else None
+            form.add_error(field, exc.message)
         else:
             messages.success(request, _("Program saved."))
             return redirect("programs:program_detail", program.pk)

@@ -5,13 +5,20 @@ says what the core actually used; the sources are those the core's comments and 
 
 from __future__ import annotations
 
+import math
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from apps.programs.catalogs import ROLE_TEMPLATES
-from llmplanner.simulation.planspec import DEFAULT_MONTHLY_CNY
-from llmplanner.simulation.program import CHECKPOINTS_KEPT, DAYS_PER_MONTH, STORAGE_USD_PER_TB_MONTH
+from llmplanner.simulation.planspec import (
+    DEFAULT_MONTHLY_CNY,
+    STORAGE_ARCHIVE_USD_PER_TB_MONTH,
+    STORAGE_HOT_USD_PER_TB_MONTH,
+    plan_main_pool,
+)
+from llmplanner.simulation.program import CHECKPOINTS_KEPT, DAYS_PER_MONTH
 from llmplanner.simulation.reliability import DEFAULT_RATES, PROVIDER_CLASSES, RELIABILITY_CLASSES
 
 KOKOLIS = "Kokolis et al. 2024 (Meta RSC); OPT-175B and BLOOM-176B logbooks"
@@ -26,10 +33,35 @@ def _salary_sources() -> dict[str, str]:
     return {key: source for key, _n, core, _c, _h, _g, source in ROLE_TEMPLATES if key == core}
 
 
+def _plan_currency(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The plan's currency and rate from its inputs (a report carries them in ``plan`` too)."""
+    return {k: inputs[k] for k in ("currency", "usd_to_cny") if k in inputs}
+
+
+def _salary(monthly_cny: float, plan: dict[str, Any]) -> str:
+    """A seed-004 salary (CNY per month) in the plan's currency, as the core costs it: a USD plan
+    divides by its ``usd_to_cny`` (``planspec._parse_team``), shown in whole dollars with the
+    CNY figure it comes from."""
+    if plan.get("currency") != "USD":
+        return _("¥%(amount)s per month") % {"amount": f"{monthly_cny:,}"}
+    try:
+        rate = float(plan.get("usd_to_cny") or 0)
+    except (TypeError, ValueError):
+        rate = 0.0
+    if not (math.isfinite(rate) and rate > 0):
+        return _("¥%(amount)s per month") % {"amount": f"{monthly_cny:,}"}
+    usd = Decimal(str(monthly_cny / rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return _("$%(amount)s per month (¥%(cny)s at 1 USD = %(rate)s CNY)") % {
+        "amount": f"{usd:,}",
+        "cny": f"{monthly_cny:,}",
+        "rate": f"{rate:g}",
+    }
+
+
 def assumption_rows(inputs: dict[str, Any], report: dict[str, Any]) -> list[dict[str, str]]:
     """Rows of ``{"topic", "value", "source"}``: the defaults, then each rule the checks and the
     risk register applied (deduplicated)."""
-    cluster = inputs.get("cluster") or {}
+    cluster = plan_main_pool(inputs)
     reliability = str(cluster.get("reliability_class") or "standard")
     provider = str(cluster.get("provider_class") or "standard")
     multiplier, restart_min = RELIABILITY_CLASSES.get(reliability, RELIABILITY_CLASSES["standard"])
@@ -37,6 +69,7 @@ def assumption_rows(inputs: dict[str, Any], report: dict[str, Any]) -> list[dict
     goodput = ((report.get("main_run") or {}).get("goodput")) or {}
     names = role_names()
     sources = _salary_sources()
+    plan = {**_plan_currency(inputs), **(report.get("plan") or {})}
     rows = [
         {
             "topic": _("Monte Carlo"),
@@ -89,12 +122,7 @@ def assumption_rows(inputs: dict[str, Any], report: dict[str, Any]) -> list[dict
             else "—",
             "source": _("Young 1974; Daly 2006: √(2 × save time × MTBF)"),
         },
-        {
-            "topic": _("Checkpoint storage"),
-            "value": _("%(kept)s checkpoints kept, $%(price).0f per TB-month")
-            % {"kept": CHECKPOINTS_KEPT, "price": STORAGE_USD_PER_TB_MONTH},
-            "source": _("2024 list prices of parallel file systems and object stores"),
-        },
+        _storage_row(report),
         {
             "topic": _("Compute-optimal data"),
             "value": _("20 tokens per parameter"),
@@ -115,7 +143,7 @@ def assumption_rows(inputs: dict[str, Any], report: dict[str, Any]) -> list[dict
         rows.append(
             {
                 "topic": _("Salary: %(role)s") % {"role": names.get(role, role)},
-                "value": _("¥%(amount)s per month") % {"amount": f"{monthly:,}"},
+                "value": _salary(monthly, plan),
                 "source": sources.get(role, "seed 004"),
             }
         )
@@ -128,3 +156,35 @@ def assumption_rows(inputs: dict[str, Any], report: dict[str, Any]) -> list[dict
         seen.add((rule, source))
         rows.append({"topic": _("Rule"), "value": rule, "source": source})
     return rows
+
+
+def _storage_row(report: dict[str, Any]) -> dict[str, str]:
+    """The storage policy the run priced (older reports: the core's default policy)."""
+    policy = (report.get("storage") or {}).get("policy") or {}
+    currency = str((report.get("plan") or {}).get("currency") or "USD")
+    if policy:
+        kept, hot, cold = (
+            policy["keep_last"],
+            policy["price_per_tb_month"],
+            policy["archive_price_per_tb_month"],
+        )
+    else:
+        kept, hot, cold, currency = (
+            CHECKPOINTS_KEPT,
+            STORAGE_HOT_USD_PER_TB_MONTH,
+            STORAGE_ARCHIVE_USD_PER_TB_MONTH,
+            "USD",
+        )
+    return {
+        "topic": _("Storage"),
+        "value": _(
+            "last %(kept)s checkpoints on fast storage (%(hot)s %(currency)s per TB-month) while "
+            "the main run writes them; a checkpoint at 25/50/75/100%% of the main run and each "
+            "ladder rung, fine-tuned weights and raw datasets archived (%(cold)s %(currency)s per "
+            "TB-month), tokenised data on fast storage, all to the program's end"
+        )
+        % {"kept": kept, "hot": f"{hot:,.0f}", "cold": f"{cold:,.0f}", "currency": currency},
+        "source": _(
+            "2024 list prices: AWS FSx for Lustre ≈ $0.14, S3 Standard ≈ $0.023 per GB-month"
+        ),
+    }

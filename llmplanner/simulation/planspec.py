@@ -177,11 +177,15 @@ class PlanSpec:
 
     @property
     def cluster(self) -> ClusterPlan:
-        """The main pool: the largest ``main`` pool, else the largest of the next purpose in
-        main, experiments, finetune, serving, other order."""
-        return self.pool("main") or next(
-            p for p in (self.pool(purpose) for purpose in POOL_PURPOSES) if p is not None
-        )
+        """The plan's own pool (``main_pool_index``): what the plan summary and a what-if's GPU
+        count and type refer to."""
+        return self.clusters[
+            main_pool_index(
+                self.strategy,
+                [c.purpose for c in self.clusters],
+                [c.gpu_count for c in self.clusters],
+            )
+        ]
 
     def pool(self, purpose: str) -> ClusterPlan | None:
         """The pool a stage of ``purpose`` runs on: the one with the most GPUs (then the first)."""
@@ -285,6 +289,42 @@ CLUSTER_FIELDS = {
     "power_price_per_kwh",
 }
 POOL_FIELDS = CLUSTER_FIELDS | {"purpose", "start_date", "months", "name"}
+# The pool a strategy's own work runs on, then the others in this order.
+OWN_PURPOSE = {
+    "from_scratch": "main",
+    "cpt": "main",
+    "sft": "finetune",
+    "rag": "serving",
+    "icl": "serving",
+}
+
+
+def main_pool_index(strategy: str, purposes: list[str], gpu_counts: list[int] | None = None) -> int:
+    """Index of the plan's own pool among pools of ``purposes``: the first purpose present in
+    the strategy's own, main, experiments, finetune, serving, other order; among pools of that
+    purpose the one with the most GPUs (``gpu_counts``; then the first)."""
+    order = [OWN_PURPOSE.get(strategy, "main"), *POOL_PURPOSES]
+    counts = gpu_counts or [0] * len(purposes)
+    return min(
+        range(len(purposes)),
+        key=lambda i: (order.index(purposes[i]) if purposes[i] in order else 99, -counts[i], i),
+    )
+
+
+def plan_main_pool(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan JSON's own pool as a dict (``cluster``, or the entry of ``clusters``), for code
+    that reads or changes plan JSON; ``{}`` without either. Mirrors ``PlanSpec.cluster``."""
+    if isinstance(plan.get("cluster"), dict):
+        return plan["cluster"]
+    pools = plan.get("clusters")
+    if not isinstance(pools, list) or not pools or not all(isinstance(p, dict) for p in pools):
+        return {}
+    index = main_pool_index(
+        str(plan.get("strategy", "from_scratch")),
+        [str(p.get("purpose", "main")) for p in pools],
+        [int(p.get("gpu_count", 8)) if isinstance(p.get("gpu_count"), int) else 0 for p in pools],
+    )
+    return pools[index]
 
 
 def _date_field(data: dict[str, Any], key: str, prefix: str) -> dt.date | None:
@@ -450,9 +490,9 @@ def parse_plan(data: Any) -> PlanSpec:
         ):
             where = "training.precision" if len(clusters) == 1 else f"clusters.{i}.gpu_type"
             raise ValidationError(where, f"{pool.gpu.name} does not support {precision}")
-    main_pool = next(
-        p for p in (_pick(clusters, purpose) for purpose in POOL_PURPOSES) if p is not None
-    )
+    main_pool = clusters[
+        main_pool_index(strategy, [c.purpose for c in clusters], [c.gpu_count for c in clusters])
+    ]
     gpu_count = main_pool.gpu_count
 
     ladder_raw = data.get("ladder")

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ValidationError
-from .planspec import parse_plan
+from .planspec import parse_plan, plan_main_pool
 from .program import simulate_program
 
 AXES = ("gpu_count", "gpu_type", "precision", "strategy")
@@ -57,7 +57,10 @@ def apply_variant(plan: dict[str, Any], variant: dict[str, Any]) -> dict[str, An
     data = copy.deepcopy(plan)
     for name, value in variant.items():
         if name in ("gpu_count", "gpu_type"):
-            data.setdefault("cluster", {})[name] = value
+            pool = plan_main_pool(data)
+            if not pool:
+                pool = data.setdefault("cluster", {})
+            pool[name] = value
         elif name == "precision":
             data.setdefault("training", {})["precision"] = value
         elif name == "strategy":

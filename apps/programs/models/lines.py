@@ -240,6 +240,12 @@ class Dataset(BaseModel):
     stage = models.CharField(
         _("feeds stage"), max_length=10, choices=Stage.choices, default=Stage.PRETRAIN
     )
+    ready_date = models.DateField(
+        _("ready on"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: available from the start. The stages that use it wait for it."),
+    )
 
     class Meta:
         ordering = ["id"]
