@@ -206,6 +206,31 @@ def cmd_plan(args: argparse.Namespace) -> int:
             f"  {s['name']:34s} day {s['start_days']['p50']:6.0f} → {s['finish_days']['p50']:6.0f} "
             f"(P90 {s['finish_days']['p90']:6.0f})  {s['note']}"
         )
+    print("\nGPU pools (a booked window is paid used or idle; GPU time beyond it extends it)")
+    for p in result["pools"]:
+        months = p["months"] or 0
+        booked = (
+            f"{months:g} month{'' if months == 1 else 's'} from {p['start_date'] or 'the start'}"
+        )
+        window = booked if p["window"] == "booked" else "open: delivery to the main run's end"
+        ext = p["extension_days"]
+        print(
+            f"  {p['purpose']:11s} {p['gpu_count']} × {p['gpu_type']} ({p['mode']}), {window}; "
+            f"paid P50 {p['window_cost']['p50']:,.0f} {cur}"
+            + (
+                f"; P(extended) {p['p_extended']:.0%}, +{ext['p50']:.0f} d P50 / "
+                f"{ext['p90']:.0f} d P90, {p['extension_cost']['p50']:,.0f} {cur} P50"
+                if p["p_extended"]
+                else ""
+            )
+        )
+    m = result["monthly"]
+    print(f"\nMonths ({cur}; per-month P50 / cumulative P50 / cumulative P90)")
+    total = m["total_p50"]
+    for label, month, cum50, cum90 in zip(
+        m["labels"], total, m["cumulative_p50"], m["cumulative_p90"], strict=True
+    ):
+        print(f"  {label:8s} {month:>14,.0f} {cum50:>16,.0f} {cum90:>16,.0f}")
     print("\nTop risks")
     for r in result["risks"][:5]:
         print(f"  {r['likelihood']:4.0%}  {r['title']}  — {r['mitigation']}")

@@ -463,7 +463,8 @@ def _bill_pools(b: _Builder, spec: PlanSpec, window_start: list[np.ndarray]) -> 
                 note=(
                     "paid from delivery to the end of the main run, idle time included"
                     if open_window
-                    else f"{pool.months:g} months booked ({pool.purpose}), paid used or idle"
+                    else f"{pool.months:g} month{'' if pool.months == 1 else 's'} booked "
+                    f"({pool.purpose}), paid used or idle"
                 ),
                 pool=None,
             )

@@ -358,3 +358,21 @@ def test_a_plan_without_a_start_date_starts_on_its_earliest_dated_line():
     assert spec.start_date == dt.date(2027, 3, 1)
     result = simulate_program(spec, trials=50, seed=0)
     assert result.month_labels[0] == "2027-03"
+
+
+def test_the_plan_command_prints_the_pools_and_the_calendar_months():
+    import subprocess
+    import sys
+
+    path = EXAMPLES / "plan-cpt-13b-dated.json"
+    out = subprocess.run(
+        [sys.executable, "-m", "llmplanner.simulation", "plan", str(path), "--trials", "300"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "main        256 × H100 SXM 80GB (rent), 1 month from 2027-03-01" in out
+    assert "finetune    16 × H100 SXM 80GB (rent), 2 months from 2027-04-01" in out
+    months = [line.split()[0] for line in out.splitlines() if line.startswith("  2027-")]
+    assert months[:4] == ["2027-01", "2027-02", "2027-03", "2027-04"]
