@@ -314,8 +314,9 @@ def main_pool_index(strategy: str, purposes: list[str], gpu_counts: list[int] | 
 def plan_main_pool(plan: dict[str, Any]) -> dict[str, Any]:
     """The plan JSON's own pool as a dict (``cluster``, or the entry of ``clusters``), for code
     that reads or changes plan JSON; ``{}`` without either. Mirrors ``PlanSpec.cluster``."""
-    if isinstance(plan.get("cluster"), dict):
-        return plan["cluster"]
+    single = plan.get("cluster")
+    if isinstance(single, dict):
+        return single
     pools = plan.get("clusters")
     if not isinstance(pools, list) or not pools or not all(isinstance(p, dict) for p in pools):
         return {}
@@ -324,7 +325,8 @@ def plan_main_pool(plan: dict[str, Any]) -> dict[str, Any]:
         [str(p.get("purpose", "main")) for p in pools],
         [int(p.get("gpu_count", 8)) if isinstance(p.get("gpu_count"), int) else 0 for p in pools],
     )
-    return pools[index]
+    chosen: dict[str, Any] = pools[index]
+    return chosen
 
 
 def _date_field(data: dict[str, Any], key: str, prefix: str) -> dt.date | None:
