@@ -55,6 +55,8 @@ def _pools(result: ProgramResult) -> list[dict[str, Any]]:
     out = []
     for use in result.pools:
         pool = use.pool
+        if use.open_window and not use.stages:
+            continue  # the default pool of a plan that trains nothing: nothing booked, nothing paid
         window_h = (use.window_end - use.window_start) * 24.0 * pool.gpu_count
         used = np.minimum(use.busy_gpu_hours / np.maximum(window_h, 1e-9), 1.0)
         # An open window has no end to overrun: GPU time outside it is paid per use.

@@ -687,7 +687,6 @@ def risk_register(result: ProgramResult, findings: list[Finding] | None = None) 
 def calendar_risks(result: ProgramResult) -> list[Risk]:
     """What the dates entered say: GPU bookings the stages outrun, stages that start before anyone
     who does their work is on the team, and people paid long after the program ends."""
-    spec = result.spec
     out: list[Risk] = []
     stages = {s.key: s for s in result.stages}
     for use in result.pools:
@@ -715,27 +714,51 @@ def calendar_risks(result: ProgramResult) -> list[Risk]:
         )
     if not result.team_is_default:
         out.extend(_role_gaps(result))
-        finish_p90 = float(np.percentile(result.finish_days, 90))
-        for i, line in enumerate(spec.team):
-            last = spec.day(line.end_date)
-            if last is None or last - finish_p90 <= 30.0:
-                continue
-            months = (last - finish_p90) / DAYS_PER_MONTH
-            out.append(
-                Risk(
-                    f"paid_after_finish_{i + 1}",
-                    f"{line.headcount:g} × {line.role} paid {months:.1f} months after the "
-                    "program's P90 finish",
-                    1.0,
-                    "rule",
-                    0.0,
-                    months * line.headcount * line.monthly_cost * line.allocation,
-                    "end the line with the program, or give those months to the next program",
-                    "product_manager",
-                    "team dates as entered against the program Monte Carlo",
-                )
-            )
+        late = _paid_after_finish(result)
+        if late is not None:
+            out.append(late)
     return out
+
+
+def _paid_after_finish(result: ProgramResult) -> Risk | None:
+    """Team lines whose end date is more than a month after the program's P90 finish (for the
+    operations roles, after serving ends when the plan serves): one risk for all of them."""
+    spec = result.spec
+    finish = result.finish_days
+    serving = next((s for s in result.stages if s.key == "serving"), None)
+    rows: list[tuple[TeamLine, float, np.ndarray]] = []
+    for line in spec.team:
+        last = spec.day(line.end_date)
+        if last is None:
+            continue
+        end = finish
+        if serving is not None and line.role in STREAM_ROLES["operations"]:
+            end = serving.finish_days
+        months = (last - float(np.percentile(end, 90))) / DAYS_PER_MONTH
+        if months > 1.0:
+            rows.append((line, months, last - end > DAYS_PER_MONTH))
+    if not rows:
+        return None
+    likely = np.zeros(result.trials, dtype=bool)
+    for _line, _months, per_trial in rows:
+        likely |= per_trial
+    who = "; ".join(
+        f"{line.headcount:g} × {line.role} {months:.1f} months" for line, months, _ in rows
+    )
+    cost = sum(
+        months * line.headcount * line.monthly_cost * line.allocation for line, months, _ in rows
+    )
+    return Risk(
+        "paid_after_finish",
+        f"People paid after the program's P90 finish: {who}",
+        float(np.mean(likely)),
+        "monte carlo",
+        0.0,
+        cost,
+        "end those lines with the program, or plan the next program for those months",
+        "product_manager",
+        "team dates as entered against the program Monte Carlo",
+    )
 
 
 def _holds(spec: PlanSpec, line: TeamLine, day: float) -> bool:
