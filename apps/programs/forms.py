@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -411,6 +412,16 @@ class GPUBudgetLineForm(LineFormBase):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        start, program_start = data.get("start_date"), self.scenario.start_date
+        if start and program_start and start < program_start:
+            self.add_error(
+                "start_date",
+                _(
+                    "Starts before the scenario (%(date)s): the plan pays GPUs from the "
+                    "scenario's start on. Move this line or the scenario's start date."
+                )
+                % {"date": date_format(program_start, "SHORT_DATE_FORMAT")},
+            )
         gpu = data.get("gpu_type")
         if gpu and data.get("purpose") in (Purpose.TRAINING, Purpose.EXPERIMENTS, Purpose.SFT):
             finding = rules.check_precision(self.scenario.precision, gpu.name, gpu.precisions)

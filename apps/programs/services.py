@@ -161,9 +161,20 @@ def _check_core(scenario: Scenario) -> None:
     except CoreValidationError as exc:
         raise ApplicationError(
             _("The simulation core cannot use this plan: %(field)s %(message)s")
-            % {"field": exc.field, "message": exc.message},
+            % {"field": _core_field_label(exc.field), "message": exc.message},
             extra={"field": exc.field},
         ) from exc
+
+
+def _core_field_label(field: str) -> str:
+    """A core plan path in the workspace's words: ``clusters.1.start_date`` → "GPU budget line 2
+    start_date" (lines are passed in their table order, ``plan_adapter``)."""
+    head, _sep, rest = field.partition(".")
+    index, _sep, name = rest.partition(".")
+    labels = {"clusters": _("GPU budget line"), "team": _("team line"), "data": _("dataset")}
+    if head in labels and index.isdigit():
+        return f"{labels[head]} {int(index) + 1} {name}".strip()
+    return field
 
 
 def _validate(instance: Model, exclude: list[str]) -> None:
