@@ -21,9 +21,14 @@ from apps.programs.models import Scenario
 from apps.programs.selectors import can_edit, program_get, scenario_get, scenario_list
 from apps.runs import plan_figures
 from apps.runs.forms import SweepForm
-from apps.runs.models import RunStatus
+from apps.runs.models import RunStatus, Sweep
 from apps.runs.selectors import plan_run_get, plan_run_latest, plan_run_recent, sweep_get
-from apps.runs.services import PHASE_WAITING_FOR_BROKER, plan_run_create, sweep_create
+from apps.runs.services import (
+    PHASE_WAITING_FOR_BROKER,
+    plan_run_create,
+    sweep_create,
+    sweep_variant_save,
+)
 from llmplanner.simulation.hardware import CATALOG
 
 MAX_COMPARE = 4
@@ -206,15 +211,13 @@ def sweep_start(request: HttpRequest, scenario_id: int) -> HttpResponse:
     return redirect("runs:sweep_detail", sweep_id=sweep.pk)
 
 
-@require_GET
-def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
-    sweep = sweep_get(user=request.user, sweep_id=sweep_id)  # type: ignore[arg-type]
+def _sweep_page(request: HttpRequest, sweep: Sweep, status: int = 200) -> HttpResponse:
     figure = None
     if sweep.status == RunStatus.SUCCEEDED and sweep.points:
         figure = plan_figures.sweep_chart(
             sweep.points, sweep.inputs.get("currency", "CNY")
         ).to_json()
-    response = render(
+    return render(
         request,
         "runs/sweep_detail.html",
         {
@@ -223,6 +226,43 @@ def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
             "program": sweep.scenario.program,
             "figure": figure,
             "points_json": json.dumps(sweep.points or []),
+            "can_edit": can_edit(user=request.user, organization=sweep.organization),  # type: ignore[arg-type]
         },
+        status=status,
     )
-    return response
+
+
+@require_GET
+def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
+    sweep = sweep_get(user=request.user, sweep_id=sweep_id)  # type: ignore[arg-type]
+    return _sweep_page(request, sweep)
+
+
+@require_POST
+def sweep_save_variant(request: HttpRequest, sweep_id: int, index: int) -> HttpResponse:
+    """Variant ``index`` (0-based) of a finished sweep saved as a new scenario of its program.
+    A refusal (unfinished sweep, unknown or failed variant) is the sweep's page again, with the
+    reason, as a 400."""
+    sweep = sweep_get(user=request.user, sweep_id=sweep_id)  # type: ignore[arg-type]
+    _require_editor(request, sweep.scenario)
+    try:
+        saved = sweep_variant_save(user=request.user, sweep=sweep, index=index)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return _sweep_page(request, sweep, status=400)
+    messages.success(
+        request,
+        _("Variant %(number)s of what-if #%(id)s saved as the scenario “%(name)s”.")
+        % {"number": index + 1, "id": sweep.pk, "name": saved.scenario.name},
+    )
+    if saved.source_changed:
+        messages.warning(
+            request,
+            _(
+                "“%(name)s” changed after what-if #%(id)s ran: the new scenario is the scenario "
+                "as it is now with this variant applied, so its figures may differ from the "
+                "what-if's. Run it to see them."
+            )
+            % {"name": sweep.scenario.name, "id": sweep.pk},
+        )
+    return redirect("programs:scenario_detail", scenario_id=saved.scenario.pk)

@@ -2,24 +2,36 @@ import hashlib
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from celery import group
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from kombu.exceptions import KombuError
 
 from apps.accounts.models import Organization, User
 from apps.accounts.selectors import membership_get
 from apps.common.errors import ApplicationError
 from apps.common.health import broker_status_forget
-from apps.programs.models import Scenario
-from apps.programs.plan_adapter import scenario_to_plan_dict
+from apps.programs.models import (
+    GPUBudgetLine,
+    GPUType,
+    Precision,
+    Purpose,
+    Scenario,
+    ScenarioActivity,
+    Strategy,
+)
+from apps.programs.plan_adapter import main_budget_line, scenario_plan, scenario_to_plan_dict
+from apps.programs.services import Action, scenario_clone
 from apps.runs.models import DemoJob, PlanRun, RunStatus, Sweep, SweepChunk
 from llmplanner.simulation import __version__ as CORE_VERSION
 from llmplanner.simulation.errors import ValidationError
+from llmplanner.simulation.hardware import gpu_by_name
 from llmplanner.simulation.planspec import parse_plan
 from llmplanner.simulation.report import run_plan
 from llmplanner.simulation.sweep import chunks, run_sweep, sweep_variants
@@ -423,3 +435,209 @@ def sweep_chunk_execute(*, chunk_id: int, worker: str) -> SweepChunk | None:
                 status=RunStatus.SUCCEEDED, points=all_points, finished_at=now, updated_at=now
             )
     return SweepChunk.objects.get(pk=chunk_id)
+
+
+# ---- a sweep's variant saved as a scenario -----------------------------------------------------
+
+# The purpose of a budget line created for a scenario that has none: the one the plan adapter
+# takes as the strategy's main line (``apps.programs.plan_adapter``, module docstring).
+_VARIANT_LINE_PURPOSE = {
+    Strategy.FROM_SCRATCH: Purpose.TRAINING,
+    Strategy.CPT: Purpose.TRAINING,
+    Strategy.SFT: Purpose.SFT,
+    Strategy.RAG: Purpose.SERVING,
+    Strategy.ICL: Purpose.SERVING,
+}
+# What the core assumes for a plan without a cluster (``planspec.parse_plan``): a variant of such
+# a plan that sets only one of the two was simulated with the other at this default.
+_CORE_DEFAULT_GPU, _CORE_DEFAULT_GPU_COUNT = "H100", 8
+_SAVABLE_AXES = {"gpu_count", "gpu_type", "precision"}
+
+
+class SavedVariant(NamedTuple):
+    scenario: Scenario
+    # The source scenario's plan differs from the one the sweep simulated: the copy is of the
+    # scenario as it is now, with the variant applied.
+    source_changed: bool
+
+
+def _plan_without_name(plan: dict[str, Any]) -> dict[str, Any]:
+    # The plan's name is "<program> — <scenario>": renaming either changes no figure.
+    return {k: v for k, v in plan.items() if k != "name"}
+
+
+def _sweep_point(sweep: Sweep, index: int) -> dict[str, Any]:
+    """The finished, successful point ``index`` (0-based) of ``sweep``, or ApplicationError."""
+    if sweep.status != RunStatus.SUCCEEDED or not sweep.points:
+        raise ApplicationError(
+            _("What-if #%(id)s has not finished; wait for its results.") % {"id": sweep.pk}
+        )
+    if not 0 <= index < len(sweep.points):
+        raise ApplicationError(
+            _("What-if #%(id)s has no variant %(number)s (it has %(total)s).")
+            % {"id": sweep.pk, "number": index + 1, "total": len(sweep.points)}
+        )
+    point = sweep.points[index]
+    variant = point.get("variant") or {}
+    if not point.get("ok"):
+        raise ApplicationError(
+            _("Variant %(number)s of what-if #%(id)s failed (%(error)s): there is nothing to save.")
+            % {"number": index + 1, "id": sweep.pk, "error": point.get("error", "")}
+        )
+    other = sorted(set(variant) - _SAVABLE_AXES)
+    if not variant or other:
+        raise ApplicationError(
+            _(
+                "Variant %(number)s of what-if #%(id)s changes %(axes)s: only GPU count, GPU type "
+                "and precision can be saved as a scenario."
+            )
+            % {"number": index + 1, "id": sweep.pk, "axes": ", ".join(other) or "—"}
+        )
+    return variant
+
+
+def _variant_gpu_type(value: Any) -> GPUType:
+    try:
+        key = gpu_by_name(value).key
+    except ValidationError as exc:
+        raise ApplicationError(exc.message) from exc
+    gpu = GPUType.objects.filter(key=key).first()
+    if gpu is None:
+        raise ApplicationError(_("The GPU type %(key)s is not in the catalog.") % {"key": key})
+    return gpu
+
+
+def _apply_variant_to_line(
+    copy: Scenario, variant: dict[str, Any], changes: list[dict[str, Any]]
+) -> GPUBudgetLine | None:
+    """Set the variant's GPU type and count on the copy's main budget line (created when the
+    scenario has none and the variant names GPUs); appends to ``changes``."""
+    if "gpu_type" not in variant and "gpu_count" not in variant:
+        return main_budget_line(copy)
+    line = main_budget_line(copy)
+    if line is None:
+        gpu = _variant_gpu_type(variant.get("gpu_type", _CORE_DEFAULT_GPU))
+        line = GPUBudgetLine(
+            scenario=copy,
+            purpose=_VARIANT_LINE_PURPOSE[Strategy(copy.strategy)],
+            gpu_type=gpu,
+            gpu_count=variant.get("gpu_count", _CORE_DEFAULT_GPU_COUNT),
+            start_date=copy.start_date,
+        )
+        changes += [
+            {"field": "gpu_type", "old": None, "new": str(gpu)},
+            {"field": "gpu_count", "old": None, "new": line.gpu_count},
+        ]
+    else:
+        if "gpu_type" in variant:
+            gpu = _variant_gpu_type(variant["gpu_type"])
+            if gpu.pk != line.gpu_type_id:
+                changes.append({"field": "gpu_type", "old": str(line.gpu_type), "new": str(gpu)})
+                line.gpu_type = gpu
+                if line.price_per_gpu_hour is not None:
+                    # A price agreed for one GPU is no price for another: the catalog's applies.
+                    changes.append(
+                        {
+                            "field": "price_per_gpu_hour",
+                            "old": str(line.price_per_gpu_hour),
+                            "new": None,
+                        }
+                    )
+                    line.price_per_gpu_hour = None
+        if "gpu_count" in variant and variant["gpu_count"] != line.gpu_count:
+            changes.append(
+                {"field": "gpu_count", "old": line.gpu_count, "new": variant["gpu_count"]}
+            )
+            line.gpu_count = variant["gpu_count"]
+    try:
+        line.full_clean(exclude=["scenario"])
+    except DjangoValidationError as exc:
+        raise ApplicationError(" ".join(exc.messages)) from exc
+    line.save()
+    return line
+
+
+def _variant_name(source: Scenario, line: GPUBudgetLine | None, precision: str) -> str:
+    """The copy's name, "<source name> — 512 × H100 SXM 80GB BF16", the source's shortened to
+    fit the field."""
+    values: dict[str, Any] = {
+        "precision": Precision(precision).label if precision in Precision.values else precision
+    }
+    if line is None:
+        pattern = _("%(name)s — %(precision)s")
+    else:
+        pattern = _("%(name)s — %(count)s × %(gpu)s %(precision)s")
+        values.update(count=line.gpu_count, gpu=line.gpu_type)
+    name = source.name
+    overflow = len(pattern % {**values, "name": name}) - Scenario._meta.get_field("name").max_length
+    if overflow > 0:
+        name = name[: max(0, len(name) - overflow - 1)] + "…"
+    return pattern % {**values, "name": name}
+
+
+@transaction.atomic
+def sweep_variant_save(*, user: User, sweep: Sweep, index: int) -> SavedVariant:
+    """A new scenario in the sweep's program: a copy of the sweep's scenario with all its lines
+    (``scenario_clone``) with variant ``index`` (0-based, in ``sweep.points``) applied — precision
+    to the scenario, GPU type and count to its main budget line. All or nothing; the copy's
+    History says which what-if and variant it came from.
+
+    Refused (``ApplicationError``, nothing saved): a sweep not finished, an unknown or failed
+    variant, a variant of another axis, or a copy the core rejects.
+    """
+    _require_editor_of(user, sweep.organization)
+    variant = _sweep_point(sweep, index)
+    source = sweep.scenario
+    source_changed = _plan_without_name(scenario_to_plan_dict(source)) != _plan_without_name(
+        sweep.inputs or {}
+    )
+    copy = scenario_clone(user=user, scenario=source)
+    changes: list[dict[str, Any]] = []
+    line = _apply_variant_to_line(copy, variant, changes)
+    if "precision" in variant and variant["precision"] != copy.precision:
+        changes.append({"field": "precision", "old": copy.precision, "new": variant["precision"]})
+        copy.precision = variant["precision"]
+    copy.name = _variant_name(source, line, copy.precision)
+    copy.version += 1
+    try:
+        copy.full_clean(exclude=["program", "created_by"])
+    except DjangoValidationError as exc:
+        raise ApplicationError(" ".join(exc.messages)) from exc
+    copy.save()
+    try:
+        plan = scenario_plan(copy)
+    except ValidationError as exc:
+        raise ApplicationError(
+            _("The simulation core cannot use this variant: %(field)s %(message)s")
+            % {"field": exc.field, "message": exc.message}
+        ) from exc
+    cluster = plan.cluster
+    if ("gpu_count" in variant and cluster.gpu_count != variant["gpu_count"]) or (
+        "gpu_type" in variant and cluster.gpu.key != gpu_by_name(variant["gpu_type"]).key
+    ):
+        # Another budget line of the copy outranks the changed one (more GPUs of the same
+        # purpose): the copy would not be the variant.
+        raise ApplicationError(
+            _(
+                "Another GPU budget line of the scenario would become its main one, so the copy "
+                "would not be this variant. Nothing was saved: change the lines by hand."
+            )
+        )
+    description = ", ".join(f"{k}={v}" for k, v in variant.items())
+    ScenarioActivity.objects.create(
+        scenario=copy,
+        actor=user,
+        action=Action.UPDATED,
+        summary=(
+            _("from what-if #%(id)s, variant %(number)s of %(total)s (%(variant)s)")
+            % {
+                "id": sweep.pk,
+                "number": index + 1,
+                "total": len(sweep.points or []),
+                "variant": description,
+            }
+        )[:300],
+        changes=changes,
+        version=copy.version,
+    )
+    return SavedVariant(scenario=copy, source_changed=source_changed)

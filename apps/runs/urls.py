@@ -17,5 +17,10 @@ urlpatterns = [
     ),
     path("scenarios/<int:scenario_id>/sweep/", plan_views.sweep_start, name="sweep_start"),
     path("sweeps/<int:sweep_id>/", plan_views.sweep_detail, name="sweep_detail"),
+    path(
+        "sweeps/<int:sweep_id>/variants/<int:index>/save/",
+        plan_views.sweep_save_variant,
+        name="sweep_variant_save",
+    ),
     path("programs/<int:program_id>/compare/", plan_views.compare, name="compare"),
 ]

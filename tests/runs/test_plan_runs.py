@@ -164,8 +164,11 @@ def test_a_sweep_fans_out_chunks_and_the_last_chunk_aggregates(
     sweep.refresh_from_db()
     assert sweep.status == RunStatus.SUCCEEDED and sweep.chunks_done == 2
     assert [p["variant"]["gpu_count"] for p in sweep.points] == [32, 64, 128]
+    # More GPUs train faster; the program's finish may not move, pinned by the dated SFT line.
+    speeds = [p["tokens_per_s"] for p in sweep.points]
+    assert speeds[0] < speeds[1] < speeds[2]
     finishes = [p["finish_days_p50"] for p in sweep.points]
-    assert finishes[0] > finishes[2]
+    assert finishes[0] >= finishes[2]
 
 
 def test_a_sweep_with_a_bad_axis_names_it(owner, scenario):
