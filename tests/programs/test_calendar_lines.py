@@ -87,3 +87,23 @@ def test_a_dataset_ready_date_is_entered_in_the_data_tab_and_reaches_the_core(
     assert parsed.ready_date == dt.date(2027, 4, 15)
     page = owner_client.get(reverse("programs:scenario_tab", args=[scenario.pk, "data"]))
     assert "Ready on" in page.content.decode()
+
+
+def test_the_overview_gpu_rent_is_what_the_run_pays_for_the_booked_windows(owner, organization):
+    """Issue 14: the Overview said 477K of GPU rent and the run 312K; now both are the windows."""
+    from apps.programs.plan_adapter import scenario_to_plan_dict
+    from apps.programs.selectors import scenario_summary
+    from apps.programs.services import program_create_from_blueprint
+    from llmplanner.simulation.report import run_plan
+
+    program = program_create_from_blueprint(
+        user=owner, organization=organization, key="cpt-7b-domain"
+    )
+    scenario = program.scenarios.get()
+    out = run_plan(scenario_to_plan_dict(scenario), trials=200, seed=0)
+    booked = sum(p["window_cost"]["p50"] for p in out["pools"])
+    assert len(out["pools"]) == scenario.budget_lines.count() == 2
+    assert float(scenario_summary(scenario=scenario).gpu_line_cost) == pytest.approx(booked, abs=1)
+    extension = sum(p["extension_cost"]["p50"] for p in out["pools"])
+    gpu = out["totals"]["cost_by_category"]["gpu_compute"]["p50"]
+    assert gpu == pytest.approx(booked + extension, rel=1e-6)
