@@ -1,10 +1,23 @@
 """The budget table a finance tool pulls: a run's cost by month × category, P50 and P90.
 
-From the core's report stored on the run (``monthly``: P50/P90 per month and category, in the
-plan's currency). Rows are ordered by month, then by the fixed category order; ``currency`` asks
-for the plan's currency or the other one at the run's exchange rate. The sums are over the rows
-returned (what a spreadsheet would add up); the run's own P50/P90 of the total — which is not the
-sum of monthly P50s — is given beside them.
+From the core's report stored on the run, in the plan's currency; the months are the report's
+labels (``2027-03`` with a start date, ``M1`` without). Rows are ordered by month, then by the
+fixed category order; ``currency`` asks for the plan's currency or the other one at the run's
+exchange rate.
+
+Two kinds of percentile, both the report's own:
+
+- per month (``p50``/``p90`` of a row, ``month_p50``/``month_p90`` of ``months``): the
+  percentiles of that month's spend on its own, over the trials. They do not add up: a sum of
+  monthly P90s is a spend no trial reaches.
+- cumulative (``cumulative_p50``/``cumulative_p90``): the percentiles of the spend from the
+  program's start to the month's end, every category (whatever ``category`` filters), whatever
+  ``month_from`` says. The last month's equal the program's ``totals.cost`` P50/P90. A run stored
+  before the core gave them has the running sum of the monthly P50s as its cumulative P50 and
+  no cumulative P90 (null).
+
+The sums are over the rows returned (what a spreadsheet would add up); the run's own P50/P90 of
+the total — which is not the sum of monthly P50s — is given beside them.
 """
 
 from __future__ import annotations
@@ -15,6 +28,7 @@ from typing import Any
 
 from apps.api.money import convert, money
 from apps.runs.models import PlanRun
+from apps.runs.plan_figures import cumulative_spend
 from llmplanner.simulation.program import CATEGORIES
 
 MONTH = re.compile(r"^(\d{4}-\d{2}|M\d{1,3})$")
@@ -54,9 +68,28 @@ def budget_table(run: PlanRun, query: BudgetQuery) -> dict[str, Any]:
         first = _position(labels, query.month_from, "from")
     if query.month_to:
         last = _position(labels, query.month_to, "to")
-    rows = []
+
+    def amount(value: float | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        return money(convert(value, plan_currency, currency, rate), currency)
+
+    cum50, cum90 = cumulative_spend(report)
+    rows, months = [], []
     sum50 = sum90 = 0.0
     for i in range(first, last + 1):
+        cumulative = {
+            "cumulative_p50": amount(cum50[i]),
+            "cumulative_p90": amount(cum90[i] if cum90 is not None else None),
+        }
+        months.append(
+            {
+                "month": labels[i],
+                "month_p50": amount(monthly["total_p50"][i]),
+                "month_p90": amount(monthly["total_p90"][i]),
+                **cumulative,
+            }
+        )
         for c, category in enumerate(monthly["categories"]):
             if category not in query.categories:
                 continue
@@ -70,6 +103,7 @@ def budget_table(run: PlanRun, query: BudgetQuery) -> dict[str, Any]:
                     "category": category,
                     "p50": money(p50, currency),
                     "p90": money(p90, currency),
+                    **cumulative,
                 }
             )
     totals = report["totals"]
@@ -82,6 +116,7 @@ def budget_table(run: PlanRun, query: BudgetQuery) -> dict[str, Any]:
         "plan_currency": plan_currency,
         "usd_to_cny": str(rate),
         "rows": rows,
+        "months": months,
         "totals": {
             "rows_p50_sum": money(sum50, currency),
             "rows_p90_sum": money(sum90, currency),

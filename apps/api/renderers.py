@@ -9,7 +9,23 @@ from typing import Any
 
 from rest_framework.renderers import BaseRenderer
 
-HEADER = ["month", "category", "p50", "p90", "currency"]
+# month_p50/p90: the category's percentile of that month alone (they do not add up);
+# cumulative_p50/p90: the program's spend to the month's end, all categories (the last month's is
+# the total cost's percentile). An empty cumulative_p90: a run stored before the core gave it.
+HEADER = [
+    "month",
+    "category",
+    "month_p50",
+    "month_p90",
+    "cumulative_p50",
+    "cumulative_p90",
+    "currency",
+]
+AMOUNT_COLUMNS = range(2, 6)
+
+
+def _amount(value: dict[str, str] | None) -> str:
+    return value["amount"] if value else ""
 
 
 def _rows(data: Any) -> list[list[Any]]:
@@ -18,8 +34,10 @@ def _rows(data: Any) -> list[list[Any]]:
             [
                 r["month"],
                 r["category"],
-                r["p50"]["amount"],
-                r["p90"]["amount"],
+                _amount(r["p50"]),
+                _amount(r["p90"]),
+                _amount(r.get("cumulative_p50")),
+                _amount(r.get("cumulative_p90")),
                 r["p50"]["currency"],
             ]
             for r in data["rows"]
@@ -65,14 +83,19 @@ class BudgetXLSXRenderer(BaseRenderer):
             sheet.append([data["error"]["code"], data["error"]["message"]])
         else:
             sheet.append(HEADER)
-            for month, category, p50, p90, currency in _rows(data):
-                sheet.append([month, category, Decimal(p50), Decimal(p90), currency])
-            for row in sheet.iter_rows(min_row=2, min_col=3, max_col=4):
-                for cell in row:
+            for row in _rows(data):
+                sheet.append(
+                    [
+                        (Decimal(v) if v else None) if i in AMOUNT_COLUMNS else v
+                        for i, v in enumerate(row)
+                    ]
+                )
+            for cells in sheet.iter_rows(min_row=2, min_col=3, max_col=6):
+                for cell in cells:
                     cell.number_format = "#,##0.00"
             sheet.column_dimensions["B"].width = 14
-            sheet.column_dimensions["C"].width = 18
-            sheet.column_dimensions["D"].width = 18
+            for column in "CDEF":
+                sheet.column_dimensions[column].width = 18
         out = io.BytesIO()
         book.save(out)
         return out.getvalue()

@@ -405,6 +405,7 @@ class DatasetSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "cleaning",
             "cost",
             "stage",
+            "ready_date",
         ]
 
     @extend_schema_field(MoneySerializer())
@@ -450,13 +451,42 @@ class ActivitySerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         ]
 
 
+CUMULATIVE_HELP = (
+    "Percentile of the spend from the program's start to this month's end, all categories "
+    "(the last month's equals the program's total cost percentile)."
+)
+
+
 class BudgetRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
     month = serializers.CharField(
         help_text="YYYY-MM when the scenario has a start date, else M1, M2, …"
     )
     category = serializers.CharField()
-    p50 = MoneySerializer()
-    p90 = MoneySerializer()
+    p50 = MoneySerializer(
+        help_text="Per-month percentile: this month's spend on this category, on its own."
+    )
+    p90 = MoneySerializer(
+        help_text="Per-month percentile: this month's spend on this category, on its own. "
+        "Monthly P90s do not add up to a P90."
+    )
+    cumulative_p50 = MoneySerializer(help_text=CUMULATIVE_HELP)
+    cumulative_p90 = MoneySerializer(
+        allow_null=True,
+        help_text=CUMULATIVE_HELP + " Null for a run stored before the simulation gave it.",
+    )
+
+
+class BudgetMonthSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    month = serializers.CharField(
+        help_text="YYYY-MM when the scenario has a start date, else M1, M2, …"
+    )
+    month_p50 = MoneySerializer(help_text="Per-month percentile of the month's total spend.")
+    month_p90 = MoneySerializer(help_text="Per-month percentile of the month's total spend.")
+    cumulative_p50 = MoneySerializer(help_text=CUMULATIVE_HELP)
+    cumulative_p90 = MoneySerializer(
+        allow_null=True,
+        help_text=CUMULATIVE_HELP + " Null for a run stored before the simulation gave it.",
+    )
 
 
 class BudgetCategoryTotalSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -481,6 +511,9 @@ class BudgetSerializer(serializers.Serializer):  # type: ignore[type-arg]
     plan_currency = serializers.CharField()
     usd_to_cny = serializers.CharField()
     rows = BudgetRowSerializer(many=True)
+    months = BudgetMonthSerializer(
+        many=True, help_text="One per month of the range: its totals, per month and cumulative."
+    )
     totals = BudgetTotalsSerializer()
 
 

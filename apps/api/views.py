@@ -189,10 +189,17 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
         description=(
             "The scenario's latest successful run: cost per month × category (gpu_compute, "
             "storage, people, data, inference, contingency) at P50 and P90, in the plan's "
-            "currency or converted (`currency`). Filter by `month_from`/`month_to` (YYYY-MM, "
-            "or M1… without a start date) and `category` (comma-separated). Rows are ordered "
-            "by month, then category. `?format=csv` or `?format=xlsx` (or the Accept header) "
-            "gives the same table for a spreadsheet."
+            "currency or converted (`currency`). A row's `p50`/`p90` are per-month "
+            "percentiles — that month's spend on that category on its own — and do not add "
+            "up. `cumulative_p50`/`cumulative_p90` are percentiles of the spend from the start "
+            "to the month's end over all categories; the last month's equal the total cost "
+            "P50/P90 (`totals.program_p50/p90`). `months` gives each month's total once: "
+            "per month (`month_p50/p90`) and cumulative. The months are the run's own (YYYY-MM "
+            "with a start date, M1… without). Filter by `month_from`/`month_to` and "
+            "`category` (comma-separated; the cumulative columns stay the whole program's). "
+            "Rows are ordered by month, then category. `?format=csv` or `?format=xlsx` (or "
+            "the Accept header) gives the rows for a spreadsheet: month, category, month_p50, "
+            "month_p90, cumulative_p50, cumulative_p90, currency."
         ),
         parameters=[
             OpenApiParameter("currency", str, enum=["CNY", "USD"]),
@@ -233,7 +240,23 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
                     "plan_currency": "CNY",
                     "usd_to_cny": "7.2",
                     "rows": [
-                        {"month": "2027-01", "category": "gpu_compute", "p50": MONEY, "p90": MONEY}
+                        {
+                            "month": "2027-01",
+                            "category": "gpu_compute",
+                            "p50": MONEY,
+                            "p90": MONEY,
+                            "cumulative_p50": MONEY,
+                            "cumulative_p90": MONEY,
+                        }
+                    ],
+                    "months": [
+                        {
+                            "month": "2027-01",
+                            "month_p50": MONEY,
+                            "month_p90": MONEY,
+                            "cumulative_p50": MONEY,
+                            "cumulative_p90": MONEY,
+                        }
                     ],
                     "totals": {
                         "rows_p50_sum": MONEY,

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from apps.reports.assumptions import assumption_rows, role_names
 from apps.reports.svg import figure_to_svg
-from apps.runs import plan_figures
+from apps.runs import plan_figures, report_tables
 from apps.runs.models import PlanRun
 
 # WeasyPrint logs every layout step at INFO; a worker's log needs none of that.
@@ -45,6 +45,9 @@ FINGERPRINT_GLOBS = (
     "apps/reports/assumptions.py",
     "apps/reports/svg/*.py",
     "apps/runs/plan_figures.py",
+    "apps/runs/figure_style.py",
+    "apps/runs/timeline_figures.py",
+    "apps/runs/report_tables.py",
     "apps/programs/templatetags/planning.py",
     "apps/programs/quantities.py",
     "locale/zh_Hans/LC_MESSAGES/django.mo",
@@ -138,28 +141,16 @@ def _team_rows(report: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
     rows = []
     for line in report.get("team") or []:
         monthly = line["headcount"] * line["monthly_cost"] * line["allocation"]
-        rows.append({**line, "name": names.get(line["role"], line["role"]), "monthly": monthly})
-    return rows, sum(r["monthly"] for r in rows)
-
-
-def _monthly_rows(report: dict[str, Any]) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
-    monthly = report["monthly"]
-    keys = list(monthly["categories"])
-    used = [i for i, _k in enumerate(keys) if any(row[i] for row in monthly["p90"])]
-    categories = [(keys[i], plan_figures.category_label(keys[i])) for i in used]
-    rows, cumulative = [], 0.0
-    for m, label in enumerate(monthly["labels"]):
-        cumulative += monthly["total_p50"][m]
         rows.append(
             {
-                "label": label,
-                "values": [monthly["p50"][m][i] for i in used],
-                "total_p50": monthly["total_p50"][m],
-                "total_p90": monthly["total_p90"][m],
-                "cumulative_p50": cumulative,
+                **line,
+                "name": names.get(line["role"], line["role"]),
+                "monthly": monthly,
+                "start": _date(line.get("start_date")),
+                "end": _date(line.get("end_date")),
             }
         )
-    return categories, rows
+    return rows, sum(r["monthly"] for r in rows)
 
 
 def _flatten(value: Any, path: str = "") -> list[tuple[str, Any]]:
@@ -204,7 +195,7 @@ def document_context(run: PlanRun, *, paper: str) -> dict[str, Any]:
     cover = cover_of(run)
     headlines = _headlines(report)
     team_rows, team_monthly = _team_rows(report)
-    categories, month_rows = _monthly_rows(report)
+    months = report_tables.month_table(report)
     stages = [
         {
             **s,
@@ -266,8 +257,12 @@ def document_context(run: PlanRun, *, paper: str) -> dict[str, Any]:
             (plan_figures.category_label(k), v)
             for k, v in report["totals"]["cost_by_category"].items()
         ],
-        "categories": categories,
-        "month_rows": month_rows,
+        "categories": months["categories"],
+        "month_rows": months["rows"],
+        "cumulative_exact": months["exact"],
+        "pools": report_tables.pool_rows(report),
+        "storage": report_tables.storage_summary(report),
+        "team_dated": any(r["start"] or r["end"] for r in team_rows),
         "assumptions": assumption_rows(inputs, report),
         "input_rows": _flatten(inputs),
     }

@@ -2,55 +2,51 @@
 
 One code path for every chart: the dashboard renders these figures with plotly.js, the PDF export
 renders the same figure objects to images. Each builder takes the report dict stored on a run and
-returns a ``go.Figure``; nothing here queries the database.
+returns a ``go.Figure``; nothing here queries the database. The shared look is in
+``figure_style``, the time charts (Gantt, finish distribution) in ``timeline_figures``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
-CATEGORY_COLOURS = {
-    "gpu_compute": "#1f77b4",
-    "storage": "#9467bd",
-    "people": "#2ca02c",
-    "data": "#ff7f0e",
-    "inference": "#17becf",
-    "contingency": "#7f7f7f",
-}
-STREAM_COLOURS = {
-    "data": "#ff7f0e",
-    "algorithm": "#2ca02c",
-    "engineering": "#1f77b4",
-    "operations": "#17becf",
-}
-MEMORY_COLOURS = ["#1f77b4", "#aec7e8", "#ff7f0e", "#2ca02c", "#c7c7c7"]
+from apps.runs.figure_style import (
+    CATEGORY_COLOURS,
+    MEMORY_COLOURS,
+    STREAM_COLOURS,
+    category_label,
+)
+from apps.runs.figure_style import layout as _layout
+from apps.runs.timeline_figures import (
+    deadline_date,
+    finish_distribution,
+    gantt,
+    plan_start,
+)
 
-
-def category_label(key: str) -> str:
-    return {
-        "gpu_compute": _("GPU compute"),
-        "storage": _("Storage"),
-        "people": _("People"),
-        "data": _("Data"),
-        "inference": _("Inference / serving"),
-        "contingency": _("Contingency"),
-    }.get(key, key)
-
-
-def _layout(fig: go.Figure, height: int = 320, **kwargs: Any) -> go.Figure:
-    fig.update_layout(
-        height=height,
-        margin={"l": 60, "r": 20, "t": 30, "b": 50},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        legend={"orientation": "h", "y": -0.2},
-        font={"family": "system-ui, -apple-system, 'Noto Sans CJK SC', sans-serif", "size": 12},
-        **kwargs,
-    )
-    return fig
+__all__ = [
+    "CATEGORY_COLOURS",
+    "STREAM_COLOURS",
+    "category_label",
+    "compare_headlines",
+    "cost_breakdown",
+    "cumulative_spend",
+    "dashboard_figures",
+    "deadline_date",
+    "finish_distribution",
+    "gantt",
+    "layouts_compared",
+    "memory_breakdown",
+    "monthly_spend",
+    "plan_start",
+    "risk_heatmap",
+    "scaling",
+    "sweep_chart",
+]
 
 
 def cost_breakdown(report: dict[str, Any]) -> go.Figure:
@@ -75,47 +71,79 @@ def cost_breakdown(report: dict[str, Any]) -> go.Figure:
     return _layout(fig, yaxis_title=f"{cur} (P50, whisker to P90)")
 
 
+def cumulative_spend(report: dict[str, Any]) -> tuple[list[float], list[float] | None]:
+    """The cumulative P50 and P90 lines of the monthly budget, from the report.
+
+    ``monthly.cumulative_p50/p90`` are percentiles of each trial's spend to the end of the
+    month (the last equals the total cost's P50/P90). A report stored before the core gave them
+    has only per-month percentiles: the P50 line is then the running sum of the monthly P50s and
+    there is no P90 line — summing monthly P90s would draw a spend no trial reaches.
+    """
+    monthly = report["monthly"]
+    cum50 = monthly.get("cumulative_p50")
+    if cum50 is None:
+        cum50, running = [], 0.0
+        for value in monthly["total_p50"]:
+            running += value
+            cum50.append(running)
+    return list(cum50), monthly.get("cumulative_p90")
+
+
 def monthly_spend(report: dict[str, Any]) -> go.Figure:
-    """Spend per month stacked by category (P50), cumulative P50/P90 against the budget cap."""
+    """Spend per month stacked by category (each month's own P50), and the cumulative P50/P90
+    of the spend (percentiles of the running total, not sums of monthly percentiles) against
+    the budget cap. The x axis is the report's month labels as categories."""
     m = report["monthly"]
     cur = report["plan"]["currency"]
+    labels = list(m["labels"])
     fig = go.Figure()
+    per_month = _("P50 of the month")
+    # Outside the f-strings below: makemessages does not find a gettext call inside one.
+    month, cumulative = _("month"), _("cumulative")
     for c, key in enumerate(m["categories"]):
         values = [row[c] for row in m["p50"]]
         if not any(values):
             continue
+        name = category_label(key)
         fig.add_trace(
             go.Bar(
-                x=m["labels"],
+                x=labels,
                 y=values,
-                name=category_label(key),
+                name=name,
                 marker_color=CATEGORY_COLOURS[key],
+                hovertemplate=f"%{{x}} · {name}: %{{y:,.0f}} {cur} ({per_month})<extra></extra>",
             )
         )
-    cum50, cum90, a, b = [], [], 0.0, 0.0
-    for p50, p90 in zip(m["total_p50"], m["total_p90"], strict=True):
-        a, b = a + p50, b + p90
-        cum50.append(a)
-        cum90.append(b)
+    cum50, cum90 = cumulative_spend(report)
+    exact = m.get("cumulative_p50") is not None
+    name50 = _("Cumulative P50") if exact else _("Cumulative (sum of monthly P50s)")
     fig.add_trace(
         go.Scatter(
-            x=m["labels"], y=cum50, name=_("Cumulative P50"), yaxis="y2", line={"color": "#333"}
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=m["labels"],
-            y=cum90,
-            name=_("Cumulative P90"),
+            x=labels,
+            y=cum50,
+            name=name50,
             yaxis="y2",
-            line={"color": "#333", "dash": "dot"},
+            line={"color": "#333"},
+            hovertemplate=f"%{{x}}: {name50} %{{y:,.0f}} {cur}<extra></extra>",
         )
     )
+    if cum90 is not None:
+        name90 = _("Cumulative P90")
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=list(cum90),
+                name=name90,
+                yaxis="y2",
+                line={"color": "#333", "dash": "dot"},
+                hovertemplate=f"%{{x}}: {name90} %{{y:,.0f}} {cur}<extra></extra>",
+            )
+        )
     cap = report["plan"].get("budget_cap")
     if cap:
         fig.add_trace(
             go.Scatter(
-                x=[m["labels"][0], m["labels"][-1]],
+                x=[labels[0], labels[-1]],
                 y=[cap, cap],
                 name=_("Budget cap"),
                 yaxis="y2",
@@ -127,104 +155,16 @@ def monthly_spend(report: dict[str, Any]) -> go.Figure:
         fig,
         360,
         barmode="stack",
-        yaxis_title=f"{cur} / {_('month')}",
+        # The labels are the report's months (2027-03 or M1): categories, never re-parsed as
+        # dates; a label every few months keeps them level (turned labels run into the legend).
+        xaxis={"type": "category", "dtick": max(1, math.ceil(len(labels) / 8))},
+        yaxis_title=f"{cur} / {month} ({per_month})",
         yaxis2={
-            "title": f"{cur} {_('cumulative')}",
+            "title": f"{cur} {cumulative}",
             "overlaying": "y",
             "side": "right",
             "rangemode": "tozero",
         },
-    )
-
-
-def gantt(report: dict[str, Any]) -> go.Figure:
-    """Stages from P50 start to P50 finish, a lighter band to the P90 finish, gates as diamonds."""
-    stages = [s for s in report["stages"] if s["key"] != "team"]
-    names = [s["name"] for s in stages][::-1]
-    fig = go.Figure()
-    for s in stages:
-        start, p50, p90 = s["start_days"]["p50"], s["finish_days"]["p50"], s["finish_days"]["p90"]
-        colour = STREAM_COLOURS.get(s["stream"], "#888")
-        fig.add_trace(
-            go.Bar(
-                y=[s["name"]],
-                x=[max(p50 - start, 0.2)],
-                base=[start],
-                orientation="h",
-                marker_color=colour,
-                showlegend=False,
-                hovertemplate=f"{s['name']}: day %{{base:.0f}}–{p50:.0f} (P50)<extra></extra>",
-            )
-        )
-        fig.add_trace(
-            go.Bar(
-                y=[s["name"]],
-                x=[max(p90 - p50, 0.0)],
-                base=[p50],
-                orientation="h",
-                marker_color=colour,
-                opacity=0.3,
-                showlegend=False,
-                hovertemplate=f"{s['name']}: P90 finish day {p90:.0f}<extra></extra>",
-            )
-        )
-    gates = report["milestones"]
-    stage_names = {s["key"]: s["name"] for s in stages}
-    fig.add_trace(
-        go.Scatter(
-            y=[stage_names.get(g["stage"], g["stage"]) for g in gates],
-            x=[g["p50_day"] for g in gates],
-            mode="markers",
-            marker={"symbol": "diamond", "size": 10, "color": "#111"},
-            name=_("Gate (P50)"),
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": [g["p90_day"] - g["p50_day"] for g in gates],
-                "arrayminus": [0] * len(gates),
-            },
-            text=[g["name"] for g in gates],
-            hovertemplate="%{text}: day %{x:.0f} (P50)<extra></extra>",
-        )
-    )
-    deadline = report["plan"].get("deadline_days")
-    if deadline:
-        fig.add_vline(
-            x=deadline, line_dash="dash", line_color="#d62728", annotation_text=_("Deadline")
-        )
-    return _layout(
-        fig,
-        max(300, 28 * len(names) + 80),
-        barmode="overlay",
-        xaxis_title=_("days from start"),
-        yaxis={"categoryorder": "array", "categoryarray": names},
-    )
-
-
-def finish_distribution(report: dict[str, Any]) -> go.Figure:
-    """Histogram of finish days over the trials with its cumulative distribution."""
-    h = report["histograms"]["finish_days"]
-    edges, counts = h["edges"], h["counts"]
-    centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    total = max(sum(counts), 1)
-    cdf, run = [], 0
-    for c in counts:
-        run += c
-        cdf.append(run / total)
-    fig = go.Figure(go.Bar(x=centres, y=counts, name=_("Trials"), marker_color="#1f77b4"))
-    fig.add_trace(
-        go.Scatter(x=centres, y=cdf, name=_("Cumulative share"), yaxis="y2", line={"color": "#333"})
-    )
-    deadline = report["plan"].get("deadline_days")
-    if deadline:
-        fig.add_vline(
-            x=deadline, line_dash="dash", line_color="#d62728", annotation_text=_("Deadline")
-        )
-    return _layout(
-        fig,
-        xaxis_title=_("finish (days from start)"),
-        yaxis_title=_("trials"),
-        yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "tickformat": ".0%"},
     )
 
 

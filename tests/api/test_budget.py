@@ -88,8 +88,80 @@ def test_csv_for_a_spreadsheet(reader, run, scenario):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["month", "category", "p50", "p90", "currency"]
+    assert rows[0] == [
+        "month",
+        "category",
+        "month_p50",
+        "month_p90",
+        "cumulative_p50",
+        "cumulative_p90",
+        "currency",
+    ]
     assert len(rows) - 1 == len(budget(reader, scenario).json()["rows"])
+
+
+def cents(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def running_sum(values):
+    out, total = [], 0.0
+    for v in values:
+        total += v
+        out.append(total)
+    return out
+
+
+def test_csv_has_the_reports_cumulative_percentiles_ending_at_the_total(reader, run, scenario):
+    report = run.result
+    monthly, cost = report["monthly"], report["totals"]["cost"]
+    # A report where summing monthly P90s would be wrong: the two differ.
+    assert cents(running_sum(monthly["total_p90"])[-1]) != cents(monthly["cumulative_p90"][-1])
+    response = budget(reader, scenario, format="csv")
+    header, *rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert [r[0] for r in rows[:: len(CATEGORIES)]] == monthly["labels"]
+    for row in rows:
+        i = monthly["labels"].index(row[0])
+        assert Decimal(row[4]) == cents(monthly["cumulative_p50"][i]), row
+        assert Decimal(row[5]) == cents(monthly["cumulative_p90"][i]), row
+        c = CATEGORIES.index(row[1])
+        assert Decimal(row[2]) == cents(monthly["p50"][i][c])
+        assert Decimal(row[3]) == cents(monthly["p90"][i][c])
+    assert Decimal(rows[-1][4]) == cents(cost["p50"])
+    assert Decimal(rows[-1][5]) == cents(cost["p90"])
+
+
+def test_json_months_give_each_months_totals_per_month_and_cumulative(reader, run, scenario):
+    report = run.result
+    monthly = report["monthly"]
+    data = budget(reader, scenario, category="people").json()
+    assert [m["month"] for m in data["months"]] == monthly["labels"]
+    for i, month in enumerate(data["months"]):
+        assert Decimal(month["month_p90"]["amount"]) == cents(monthly["total_p90"][i])
+        assert Decimal(month["cumulative_p90"]["amount"]) == cents(monthly["cumulative_p90"][i])
+    # The cumulative columns are the whole program's, whatever the category filter.
+    last = data["rows"][-1]
+    assert last["category"] == "people"
+    assert Decimal(last["cumulative_p90"]["amount"]) == cents(report["totals"]["cost"]["p90"])
+    assert Decimal(data["totals"]["program_p90"]["amount"]) == Decimal(
+        last["cumulative_p90"]["amount"]
+    )
+
+
+def test_a_run_stored_before_cumulative_percentiles_has_no_cumulative_p90(reader, run, scenario):
+    monthly = run.result["monthly"]
+    expected = running_sum(monthly["total_p50"])
+    del monthly["cumulative_p50"], monthly["cumulative_p90"]
+    run.save(update_fields=["result"])
+    data = budget(reader, scenario).json()
+    assert data["months"] and all(m["cumulative_p90"] is None for m in data["months"])
+    assert [Decimal(m["cumulative_p50"]["amount"]) for m in data["months"]] == [
+        cents(v) for v in expected
+    ]
+    header, *rows = list(
+        csv.reader(io.StringIO(budget(reader, scenario, format="csv").content.decode()))
+    )
+    assert rows and {r[5] for r in rows} == {""}
 
 
 def test_xlsx_by_accept_header(reader, run, scenario):
@@ -100,8 +172,19 @@ def test_xlsx_by_accept_header(reader, run, scenario):
     assert response.status_code == 200 and response["Content-Type"] == xlsx
     sheet = load_workbook(io.BytesIO(response.content)).active
     header, first = list(sheet.iter_rows(values_only=True))[:2]
-    assert header == ("month", "category", "p50", "p90", "currency")
-    assert isinstance(first[2], (int, float, Decimal))
+    assert header == (
+        "month",
+        "category",
+        "month_p50",
+        "month_p90",
+        "cumulative_p50",
+        "cumulative_p90",
+        "currency",
+    )
+    assert all(isinstance(v, (int, float, Decimal)) for v in first[2:6])
+    months = run.result["monthly"]
+    assert first[0] == months["labels"][0]
+    assert Decimal(str(first[5])) == cents(months["cumulative_p90"][0])
 
 
 def test_no_run_yet_is_404_with_what_to_do(reader, scenario):

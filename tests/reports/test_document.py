@@ -3,16 +3,20 @@ paper sizes, determinism, and page 1 as an image. No database: the run is an uns
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from apps.programs.templatetags.planning import money, money_compact
 from apps.reports.document import content_hash, render_html, render_pdf
+from llmplanner.simulation.report import run_plan
 from tests.reports.conftest import unsaved_run
 from tests.reports.pdf_tools import first_page_png, font_names, page_size_pt, page_texts
+from tests.runs.dated_plan import dated_plan, stored_before_cumulative
 
 SECTIONS_EN = [
     "Executive summary",
@@ -170,3 +174,92 @@ def test_page_one_renders_to_a_png_that_is_not_blank(english, tmp_path):
     ink = sum(1 for r, g, b in pixels if min(r, g, b) < 200)
     assert ink / len(pixels) > 0.02  # the cover's band, title and facts
     assert len(set(pixels)) > 20  # text anti-aliasing and colours, not one flat fill
+
+
+@pytest.fixture(scope="module")
+def dated_report():
+    return run_plan(dated_plan(), trials=300, seed=1)
+
+
+@pytest.fixture(scope="module")
+def dated_html(dated_report):
+    return render_html(unsaved_run(dated_report, dated_plan()), paper="a4", language="en")
+
+
+def cells(html: str, key: str) -> list[str]:
+    return re.findall(rf'data-key="{key}">([^<]*)<', html)
+
+
+def short_date(value: str) -> str:
+    with translation.override("en"):
+        return date_format(dt.date.fromisoformat(value), "SHORT_DATE_FORMAT")
+
+
+def test_the_budget_table_shows_the_reports_cumulative_p50_and_p90(dated_report, dated_html):
+    monthly = dated_report["monthly"]
+    with translation.override("en"):
+        p50 = [money_compact(v, "USD") for v in monthly["cumulative_p50"]]
+        p90 = [money_compact(v, "USD") for v in monthly["cumulative_p90"]]
+        summed = money_compact(sum(monthly["total_p90"]), "USD")
+        total_p90 = money_compact(dated_report["totals"]["cost"]["p90"], "USD")
+    assert cells(dated_html, "cumulative-p50") == p50
+    assert cells(dated_html, "cumulative-p90") == p90
+    assert p90[-1] == total_p90 != summed
+    assert dated_html.count('data-key="month-row"') == len(monthly["labels"])
+    for label in monthly["labels"]:
+        assert f"<td>{label}</td>" in dated_html
+
+
+def test_an_old_report_has_the_p50_running_sum_and_no_cumulative_p90(dated_report):
+    old = stored_before_cumulative(dated_report)
+    html = render_html(unsaved_run(old, dated_plan()), paper="a4", language="en")
+    running, expected = 0.0, []
+    with translation.override("en"):
+        for value in old["monthly"]["total_p50"]:
+            running += value
+            expected.append(money_compact(running, "USD"))
+    assert cells(html, "cumulative-p50") == expected
+    p90 = cells(html, "cumulative-p90")
+    assert p90 and set(p90) == {"—"}
+    assert "stored before the simulation gave cumulative percentiles" in html
+
+
+def test_it_has_a_gpu_pools_table_and_the_storage_policy(dated_report, dated_html):
+    table = dated_html[dated_html.index('data-key="pools"') :]
+    table = table[: table.index("</table>")]
+    pools = dated_report["pools"]
+    assert [p["purpose"] for p in pools] == ["main", "finetune"]
+    rows = table.split("<tr>")[2:]
+    assert len(rows) == len(pools)
+    with translation.override("en"):
+        for row, pool, purpose in zip(
+            rows, pools, ("Main training", "SFT and alignment"), strict=True
+        ):
+            assert purpose in row
+            assert f"{pool['gpu_count']} × {pool['gpu_type']}" in row
+            assert short_date(pool["start_date"]) in row
+            assert short_date(pool["delivered_date_p50"]) in row
+            assert short_date(pool["delivered_date_p90"]) in row
+            assert money(pool["window_cost"]["p50"], "USD") in row
+            assert money(pool["extension_cost"]["p50"], "USD") in row
+            assert f"{round(pool['p_extended'] * 100)}%" in row
+        price = money(dated_report["storage"]["policy"]["price_per_tb_month"], "USD")
+    assert "→ 1 month<" in rows[0] and "→ 2 months<" in rows[1]
+    policy = cells(dated_html, "storage-policy")
+    assert policy and f"the last 3 checkpoints on fast storage at {price}" in policy[0]
+    assert "One checkpoint" in dated_html and "Tokenised datasets" in dated_html
+
+
+def test_the_team_table_gives_each_lines_dates(dated_html):
+    rows = dated_html.split('data-key="team-row"')[1:]
+    assert len(rows) == len(dated_plan()["team"])
+    for row in rows:
+        assert short_date("2027-03-01") in row and short_date("2027-07-31") in row
+
+
+def test_the_dated_charts_have_calendar_axes_in_the_document(dated_html):
+    for name in ("gantt", "finish_distribution"):
+        chart = dated_html[dated_html.index(f'id="{name}-plot"') :]
+        chart = chart[: chart.index("</svg>")]
+        ticks = re.findall(r">(\d{4}-\d{2}(?:-\d{2})?)<", chart)
+        assert len(ticks) >= 2 and ticks == sorted(ticks), name

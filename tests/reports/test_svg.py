@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 
 from apps.reports.svg import UnsupportedFigure, figure_to_svg
-from apps.reports.svg.axes import format_tick, log_ticks, wrap_label
+from apps.reports.svg.axes import date_ms, date_ticks, format_tick, log_ticks, wrap_label
 from apps.runs import plan_figures
 from llmplanner.simulation.report import run_plan
 
@@ -74,6 +74,34 @@ def test_horizontal_bars_start_at_their_base():
     left, width = float(plot.group(1)), float(plot.group(2))
     assert bar["x"] == pytest.approx(left + width * 0.5, abs=0.1)
     assert bar["width"] == pytest.approx(width * 0.25, abs=0.1)
+
+
+def test_a_date_axis_places_bars_from_their_base_date():
+    day = 86_400_000
+    fig = go.Figure(
+        [
+            go.Bar(y=["a"], x=[31 * day], base=["2027-03-01"], orientation="h"),
+            go.Bar(y=["b"], x=[61 * day], base=["2027-04-01"], orientation="h"),
+        ]
+    )
+    fig.update_layout(xaxis={"type": "date"}, barmode="overlay", showlegend=False)
+    svg = figure_to_svg(fig)
+    march, april_may = rects(svg)[-2:]
+    # April 1 is where March's bar ends; 61 days are about twice 31.
+    assert april_may["x"] == pytest.approx(march["x"] + march["width"], abs=0.05)
+    assert april_may["width"] == pytest.approx(march["width"] * 61 / 31, rel=1e-3)
+    labels = re.findall(r">(\d{4}-\d{2})<", svg)
+    assert labels and labels == sorted(labels) and "2027-04" in labels
+
+
+def test_date_ticks_are_whole_months_or_days_in_iso_form():
+    months = date_ticks(date_ms("2027-03-01"), date_ms("2027-07-01"), 5)
+    assert [label for _, label in months] == ["2027-03", "2027-04", "2027-05", "2027-06", "2027-07"]
+    assert months[1][0] == date_ms("2027-04-01")
+    days = date_ticks(date_ms("2027-03-01 06:00"), date_ms("2027-03-05"), 5)
+    assert [label for _, label in days] == ["2027-03-02", "2027-03-03", "2027-03-04", "2027-03-05"]
+    years = date_ticks(date_ms("2027-01-01"), date_ms("2031-06-01"), 3)
+    assert [label for _, label in years] == ["2028", "2030"]
 
 
 def test_labels_are_escaped():

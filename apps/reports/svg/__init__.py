@@ -17,7 +17,9 @@ from the PDF):
 - ``scatter``: ``mode`` lines, markers, text and their combinations (plotly's default mode by
   point count), ``line.dash``, marker symbols (circle, diamond, square, triangle-up, x and the
   ``-open`` forms), per-point sizes, numeric colours through a ``colorscale``, ``textposition``;
-- axes: linear, log and category (``categoryorder="array"``), ``range``, ``rangemode``,
+- axes: linear, log, category (``categoryorder="array"``) and date (ISO dates or date-times;
+  a bar's ``base`` a date and its length in milliseconds, ticks on days, months or years in
+  ISO form), ``range``, ``rangemode``,
   ``tickformat`` percentages, overlaying y axes on either side, ``visible=False``;
 - ``layout.shapes`` lines (what ``add_vline``/``add_hline`` make; refs ``x``, ``y``, ``paper``,
   ``x domain``, ``y domain``), ``layout.annotations`` as text, plotly's horizontal legend.

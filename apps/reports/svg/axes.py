@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import unicodedata
 from dataclasses import dataclass, field
@@ -28,6 +29,32 @@ def as_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+EPOCH = dt.datetime(1970, 1, 1)
+DAY_MS = 86_400_000.0
+
+
+def date_ms(value: Any) -> float | None:
+    """A date as plotly's date axes hold it: milliseconds since 1970-01-01 (naive, UTC-free).
+    Accepts ISO dates and date-times ("2027-03-01", "2027-03-01 12:30"), "2027-03", date
+    objects, and numbers (already milliseconds); None for anything else."""
+    if isinstance(value, dt.datetime):
+        moment = value.replace(tzinfo=None)
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time())
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            moment = dt.datetime.fromisoformat(text).replace(tzinfo=None)
+        except ValueError:
+            try:
+                moment = dt.datetime.strptime(text, "%Y-%m")
+            except ValueError:
+                return None
+    else:
+        return as_number(value)
+    return (moment - EPOCH).total_seconds() * 1000.0
+
+
 def text_width(text: str, size: float) -> float:
     """Approximate width in px of a label: CJK and other wide characters are one em, the rest
     about 0.56 em (Noto Sans's Latin advance) — enough to place labels without measuring fonts."""
@@ -37,11 +64,12 @@ def text_width(text: str, size: float) -> float:
 
 @dataclass
 class Axis:
-    """One axis. Coordinates are category indexes, log10 of the value, or the value itself."""
+    """One axis. Coordinates are category indexes, log10 of the value, milliseconds since 1970
+    (date), or the value itself."""
 
     name: str  # "x", "y", "y2", …
     spec: dict[str, Any]
-    kind: str = "linear"  # linear | log | category
+    kind: str = "linear"  # linear | log | category | date
     categories: list[str] = field(default_factory=list)
     lo: float = 0.0
     hi: float = 1.0
@@ -60,12 +88,17 @@ class Axis:
     def on_right(self) -> bool:
         return self.spec.get("side") == "right"
 
+    def number(self, value: Any) -> float | None:
+        """A data value as a number in the axis's units (milliseconds on a date axis), for
+        arithmetic with lengths: a bar's base plus its length, a point plus its error bar."""
+        return date_ms(value) if self.kind == "date" else as_number(value)
+
     def position(self, value: Any) -> float | None:
         """A data value as a coordinate on this axis; None when it cannot be placed."""
         if self.kind == "category":
             key = str(value)
             return float(self.categories.index(key)) if key in self.categories else None
-        number = as_number(value)
+        number = self.number(value)
         if number is None:
             return None
         if self.kind == "log":
@@ -84,8 +117,10 @@ class Axis:
             self.lo, self.hi = -0.5, len(self.categories) - 0.5
             return
         if explicit and None not in explicit:
-            self.lo, self.hi = float(explicit[0]), float(explicit[1])
-            return
+            lo, hi = self.number(explicit[0]), self.number(explicit[1])
+            if lo is not None and hi is not None:
+                self.lo, self.hi = lo, hi
+                return
         if self.spec.get("rangemode") == "tozero" and self.kind == "linear":
             include_zero = True
         points = list(coordinates) + ([0.0] if include_zero else [])
@@ -106,6 +141,8 @@ class Axis:
             self.ticks = [(float(i), c) for i, c in enumerate(self.categories)]
         elif self.kind == "log":
             self.ticks = log_ticks(self.lo, self.hi, fmt)
+        elif self.kind == "date":
+            self.ticks = date_ticks(self.lo, self.hi, max(2, round(target)))
         else:
             self.ticks = linear_ticks(self.lo, self.hi, max(2, round(target)), fmt)
 
@@ -152,6 +189,46 @@ def linear_ticks(lo: float, hi: float, target: int, tickformat: str) -> list[tup
         ticks.append((value, format_tick(value, step, tickformat)))
         index += 1
     return ticks
+
+
+def date_ticks(lo: float, hi: float, target: int) -> list[tuple[float, str]]:
+    """About ``target`` ticks between two dates (milliseconds): whole days (1, 2, 7, 14),
+    first days of months (1, 2, 3, 6) or of years, labelled in ISO form (2027-03-15, 2027-03,
+    2027) so they read the same in every language."""
+    first = EPOCH + dt.timedelta(milliseconds=lo)
+    last = EPOCH + dt.timedelta(milliseconds=hi)
+    raw_days = (hi - lo) / DAY_MS / max(target, 1)
+    moments: list[dt.datetime] = []
+    fmt = "%Y-%m-%d"
+    day_step = next((d for d in (1, 2, 7, 14) if raw_days <= d), None)
+    month_step = next((m for m in (1, 2, 3, 6) if raw_days <= 30.5 * m), None)
+    if day_step is not None:
+        day = dt.datetime.combine(first.date(), dt.time())
+        if day < first:
+            day += dt.timedelta(days=1)
+        while day.toordinal() % day_step:
+            day += dt.timedelta(days=1)
+        while day <= last:
+            moments.append(day)
+            day += dt.timedelta(days=day_step)
+    elif month_step is not None:
+        fmt = "%Y-%m"
+        index = first.year * 12 + first.month - 1
+        if dt.datetime(first.year, first.month, 1) < first:
+            index += 1
+        index += -index % month_step
+        while (moment := dt.datetime(index // 12, index % 12 + 1, 1)) <= last:
+            moments.append(moment)
+            index += month_step
+    else:
+        fmt = "%Y"
+        step = max(1, round(nice_step(raw_days / 365.25, 1)))
+        year = first.year + (1 if dt.datetime(first.year, 1, 1) < first else 0)
+        year += -year % step
+        while year <= last.year:
+            moments.append(dt.datetime(year, 1, 1))
+            year += step
+    return [((m - EPOCH).total_seconds() * 1000.0, m.strftime(fmt)) for m in moments]
 
 
 def log_ticks(lo: float, hi: float, tickformat: str) -> list[tuple[float, str]]:

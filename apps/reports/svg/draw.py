@@ -253,11 +253,13 @@ def spacing(axis: Axis, coordinates: list[float | None]) -> float:
     return min(gaps) if gaps else (axis.hi - axis.lo) * 0.1
 
 
-def bar_base(trace: Trace, j: int) -> float | None:
+def bar_base(trace: Trace, j: int, along: Axis) -> float | None:
+    """Where bar ``j`` starts, in the units of the axis it runs along (a date's milliseconds on
+    a date axis); None when it has no ``base``."""
     bases = trace.values("base")
     if not bases:
         return None
-    return as_number(bases[j] if j < len(bases) else bases[0] if len(bases) == 1 else None)
+    return along.number(bases[j] if j < len(bases) else bases[0] if len(bases) == 1 else None)
 
 
 def draw_bars(
@@ -285,7 +287,7 @@ def draw_bars(
             value = as_number(length)
             if c is None or value is None:
                 continue
-            base = bar_base(t, j)
+            base = bar_base(t, j, along)
             if barmode == "stack" and base is None:
                 key = (along.name, across.name, c, value >= 0)
                 base = stacks.get(key, 0.0)
@@ -342,12 +344,12 @@ def draw_scatter(
             continue
         j, x, y = point
         if ex_plus[j] or ex_minus[j]:
-            value = as_number(xs[j]) or 0.0
+            value = xa.number(xs[j]) or 0.0
             a, b = xa.position(value - ex_minus[j]), xa.position(value + ex_plus[j])
             if a is not None and b is not None:
                 whisker(canvas, y, frame.px(xa, a), frame.px(xa, b), True)
         if ey_plus[j] or ey_minus[j]:
-            value = as_number(ys[j]) or 0.0
+            value = ya.number(ys[j]) or 0.0
             a, b = ya.position(value - ey_minus[j]), ya.position(value + ey_plus[j])
             if a is not None and b is not None:
                 whisker(canvas, x, frame.py(ya, a), frame.py(ya, b), False)

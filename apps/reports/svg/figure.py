@@ -138,7 +138,7 @@ def _axes(traces: list[Trace], layout: dict[str, Any]) -> dict[str, Axis]:
     for name, items in values.items():
         spec = dict(layout.get(("xaxis" if name[0] == "x" else "yaxis") + name[1:]) or {})
         axis = Axis(name, spec)
-        if spec.get("type") in ("log", "category", "linear"):
+        if spec.get("type") in ("log", "category", "linear", "date"):
             axis.kind = spec["type"]
         elif any(isinstance(v, str) and as_number(v) is None for v in items):
             axis.kind = "category"
@@ -179,7 +179,7 @@ def _autorange(
                 value, c = as_number(length), across.position(pos)
                 if value is None or c is None:
                     continue
-                base = bar_base(t, j)
+                base = bar_base(t, j, along)
                 if barmode == "stack" and base is None:
                     key = (along.name, across.name, c, value >= 0)
                     stacks[key] = stacks.get(key, 0.0) + value
@@ -204,8 +204,8 @@ def _autorange(
                 (axes[t.xaxis], xv, ex_plus[j], ex_minus[j]),
                 (axes[t.yaxis], yv, ey_plus[j], ey_minus[j]),
             ):
-                number = as_number(value)
-                if axis.kind == "linear" and number is not None:
+                number = axis.number(value)
+                if axis.kind in ("linear", "date") and number is not None:
                     extents[axis.name].extend([number - minus, number + plus])
                 elif axis.kind == "log" and number is not None and number > 0:
                     extents[axis.name].append(math.log10(number))
