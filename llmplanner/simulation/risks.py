@@ -700,8 +700,9 @@ def calendar_risks(result: ProgramResult) -> list[Risk]:
         out.append(
             Risk(
                 f"pool_overrun_{use.index + 1}",
-                f"{names} outrun the {use.pool.describe()} booking of {use.pool.months:g} months; "
-                "the rental is extended at the same price",
+                f"{names} outrun the {use.pool.describe()} booking of {use.pool.months:g} "
+                f"month{'' if use.pool.months == 1 else 's'}; the rental is extended at the same "
+                "price",
                 float(np.mean(extended)),
                 "monte carlo",
                 days,
@@ -748,14 +749,16 @@ def _paid_after_finish(result: ProgramResult) -> Risk | None:
     cost = sum(
         months * line.headcount * line.monthly_cost * line.allocation for line, months, _ in rows
     )
+    people = sum(line.headcount for line, _months, _ in rows)
+    longest = max(months for _line, months, _ in rows)
     return Risk(
         "paid_after_finish",
-        f"People paid after the program's P90 finish: {who}",
+        f"{people:g} people paid after the program's P90 finish (up to {longest:.1f} months)",
         float(np.mean(likely)),
         "monte carlo",
         0.0,
         cost,
-        "end those lines with the program, or plan the next program for those months",
+        f"end those lines with the program, or plan the next program for those months ({who})",
         "product_manager",
         "team dates as entered against the program Monte Carlo",
     )
