@@ -9,19 +9,21 @@ from typing import Any
 
 from rest_framework.renderers import BaseRenderer
 
-# month_p50/p90: the category's percentile of that month alone (they do not add up);
-# cumulative_p50/p90: the program's spend to the month's end, all categories (the last month's is
-# the total cost's percentile). An empty cumulative_p90: a run stored before the core gave it.
+# p50/p90: the category's percentile of that month alone (they do not add up); the names of v1,
+# kept so finance imports do not break. cumulative_p50/p90 (appended): the program's spend to the
+# month's end, all categories — the same on every row of a month, so never sum that column (the
+# last month's is the total cost's percentile). An empty cumulative_p90: a run stored before the
+# core gave it.
 HEADER = [
     "month",
     "category",
-    "month_p50",
-    "month_p90",
+    "p50",
+    "p90",
+    "currency",
     "cumulative_p50",
     "cumulative_p90",
-    "currency",
 ]
-AMOUNT_COLUMNS = range(2, 6)
+AMOUNT_COLUMNS = (2, 3, 5, 6)
 
 
 def _amount(value: dict[str, str] | None) -> str:
@@ -36,9 +38,9 @@ def _rows(data: Any) -> list[list[Any]]:
                 r["category"],
                 _amount(r["p50"]),
                 _amount(r["p90"]),
+                r["p50"]["currency"],
                 _amount(r.get("cumulative_p50")),
                 _amount(r.get("cumulative_p90")),
-                r["p50"]["currency"],
             ]
             for r in data["rows"]
         ]

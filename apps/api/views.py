@@ -198,8 +198,9 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
             "with a start date, M1… without). Filter by `month_from`/`month_to` and "
             "`category` (comma-separated; the cumulative columns stay the whole program's). "
             "Rows are ordered by month, then category. `?format=csv` or `?format=xlsx` (or "
-            "the Accept header) gives the rows for a spreadsheet: month, category, month_p50, "
-            "month_p90, cumulative_p50, cumulative_p90, currency."
+            "the Accept header) gives the rows for a spreadsheet: month, category, p50, p90, "
+            "currency, then cumulative_p50, cumulative_p90 (repeated on each category row of a "
+            "month: do not sum them)."
         ),
         parameters=[
             OpenApiParameter("currency", str, enum=["CNY", "USD"]),

@@ -182,6 +182,14 @@ def scenario_to_plan_dict(scenario: Scenario) -> dict[str, Any]:
         plan["start_date"] = scenario.start_date.isoformat()
         if program.deadline and program.deadline > scenario.start_date:
             plan["deadline_days"] = (program.deadline - scenario.start_date).days
+    elif program.deadline:
+        # No start date: the core starts the plan on its earliest dated pool or team start;
+        # the deadline is passed as a date so it is measured from there.
+        starts = [line.start_date for line in lines if line.start_date] + [
+            line.start_date for line in scenario.team_lines.all() if line.start_date
+        ]
+        if starts and program.deadline > min(starts):
+            plan["deadline"] = program.deadline.isoformat()
     if program.budget_cap:
         plan["budget_cap"] = float(program.budget_cap)
 

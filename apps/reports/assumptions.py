@@ -14,11 +14,9 @@ from django.utils.translation import gettext as _
 from apps.programs.catalogs import ROLE_TEMPLATES
 from llmplanner.simulation.planspec import (
     DEFAULT_MONTHLY_CNY,
-    STORAGE_ARCHIVE_USD_PER_TB_MONTH,
-    STORAGE_HOT_USD_PER_TB_MONTH,
     plan_main_pool,
 )
-from llmplanner.simulation.program import CHECKPOINTS_KEPT, DAYS_PER_MONTH
+from llmplanner.simulation.program import DAYS_PER_MONTH
 from llmplanner.simulation.reliability import DEFAULT_RATES, PROVIDER_CLASSES, RELIABILITY_CLASSES
 
 KOKOLIS = "Kokolis et al. 2024 (Meta RSC); OPT-175B and BLOOM-176B logbooks"
@@ -169,12 +167,14 @@ def _storage_row(report: dict[str, Any]) -> dict[str, str]:
             policy["archive_price_per_tb_month"],
         )
     else:
-        kept, hot, cold, currency = (
-            CHECKPOINTS_KEPT,
-            STORAGE_HOT_USD_PER_TB_MONTH,
-            STORAGE_ARCHIVE_USD_PER_TB_MONTH,
-            "USD",
-        )
+        # A report of core 0.1 (no "storage"): it priced 5 checkpoints at $20 per TB-month for
+        # the main run only; say so rather than today's policy.
+        return {
+            "topic": _("Storage"),
+            "value": _("%(kept)s checkpoints kept during the main run, $%(price).0f per TB-month")
+            % {"kept": 5, "price": 20},
+            "source": _("2024 list prices of parallel file systems and object stores"),
+        }
     return {
         "topic": _("Storage"),
         "value": _(

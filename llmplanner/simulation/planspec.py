@@ -78,6 +78,9 @@ DATA_STAGES = ("pretrain", "cpt", "sft", "rlhf", "rag")
 
 
 POOL_PURPOSES = ("main", "experiments", "finetune", "serving", "other")
+# Dates a plan may use: a program, its lines and their months stay within this century.
+FIRST_DATE, LAST_DATE = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+MAX_YEARS_AFTER_START = 20
 # Storage list prices, 2024, USD per TB-month: a parallel file system for the checkpoints being
 # written and the tokenised data being read (AWS FSx for Lustre persistent SSD ≈ $0.14/GB-month),
 # an object store for everything archived (AWS S3 Standard ≈ $0.023/GB-month).
@@ -311,6 +314,13 @@ def main_pool_index(strategy: str, purposes: list[str], gpu_counts: list[int] | 
     )
 
 
+def _count_of(value: Any) -> int:
+    """A GPU count as the core reads it (8 when missing), 0 for anything it would refuse."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return 0
+    return int(value)
+
+
 def plan_main_pool(plan: dict[str, Any]) -> dict[str, Any]:
     """The plan JSON's own pool as a dict (``cluster``, or the entry of ``clusters``), for code
     that reads or changes plan JSON; ``{}`` without either. Mirrors ``PlanSpec.cluster``."""
@@ -323,7 +333,7 @@ def plan_main_pool(plan: dict[str, Any]) -> dict[str, Any]:
     index = main_pool_index(
         str(plan.get("strategy", "from_scratch")),
         [str(p.get("purpose", "main")) for p in pools],
-        [int(p.get("gpu_count", 8)) if isinstance(p.get("gpu_count"), int) else 0 for p in pools],
+        [_count_of(p.get("gpu_count", 8)) for p in pools],
     )
     chosen: dict[str, Any] = pools[index]
     return chosen
@@ -333,12 +343,16 @@ def _date_field(data: dict[str, Any], key: str, prefix: str) -> dt.date | None:
     value = data.get(key)
     if value is None or value == "":
         return None
+    name = f"{prefix}.{key}" if prefix else key
     try:
-        return dt.date.fromisoformat(str(value))
+        date = dt.date.fromisoformat(str(value))
     except ValueError as exc:
+        raise ValidationError(name, "must be a date like 2027-01-04") from exc
+    if not FIRST_DATE <= date <= LAST_DATE:
         raise ValidationError(
-            f"{prefix}.{key}" if prefix else key, "must be a date like 2027-01-04"
-        ) from exc
+            name, f"must be from {FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()}"
+        )
+    return date
 
 
 def _parse_pool(
@@ -390,13 +404,10 @@ def _parse_pool(
 
 
 def _earliest_date(data: dict[str, Any]) -> dt.date | None:
-    """The earliest date on any line (pools, team, data), for a plan without a start date."""
+    """The earliest start on a pool or team line, for a plan without a start date (an end or a
+    data ready date says when something stops or arrives, not when the program begins)."""
     found: list[dt.date] = []
-    for section, keys in (
-        ("clusters", ("start_date",)),
-        ("team", ("start_date", "end_date")),
-        ("data", ("ready_date",)),
-    ):
+    for section, keys in (("clusters", ("start_date",)), ("team", ("start_date",))):
         rows = data.get(section)
         if not isinstance(rows, list):
             continue
@@ -487,9 +498,14 @@ def parse_plan(data: Any) -> PlanSpec:
                 f"is before the program's start_date {start.isoformat()}; "
                 "move the program start or the pool",
             )
-        if pool.purpose in ("main", "experiments", "finetune") and precision not in (
-            pool.gpu.peak_tflops
-        ):
+        trains = pool.purpose in ("main", "experiments", "finetune") or (
+            strategy in ("from_scratch", "cpt", "sft")
+            and i
+            == main_pool_index(
+                strategy, [c.purpose for c in clusters], [c.gpu_count for c in clusters]
+            )
+        )
+        if trains and precision not in pool.gpu.peak_tflops:
             where = "training.precision" if len(clusters) == 1 else f"clusters.{i}.gpu_type"
             raise ValidationError(where, f"{pool.gpu.name} does not support {precision}")
     main_pool = clusters[
@@ -605,6 +621,7 @@ def parse_plan(data: Any) -> PlanSpec:
     team = tuple(_parse_team(data.get("team"), currency, usd_to_cny))
     datasets = tuple(_parse_data(data.get("data")))
     storage = _parse_storage(data.get("storage"), currency, usd_to_cny)
+    _check_horizon(start, clusters, team, datasets)
     return PlanSpec(
         name=str(data.get("name") or "plan"),
         strategy=strategy,
@@ -630,6 +647,35 @@ def parse_plan(data: Any) -> PlanSpec:
         team=team,
         data=datasets,
     )
+
+
+def _check_horizon(
+    start: dt.date | None,
+    clusters: tuple[ClusterPlan, ...],
+    team: tuple[TeamLine, ...],
+    data: tuple[Dataset, ...],
+) -> None:
+    """No line may reach more than ``MAX_YEARS_AFTER_START`` years past the program start (the
+    months are simulated one by one)."""
+    if start is None:
+        return
+    limit = dt.date(start.year + MAX_YEARS_AFTER_START, start.month, min(start.day, 28))
+    dated = [
+        *(
+            (f"clusters.{i}.start_date", c.start_date, (c.months or 0) * 30.4375)
+            for i, c in enumerate(clusters)
+        ),
+        *((f"team.{i}.start_date", t.start_date, 0.0) for i, t in enumerate(team)),
+        *((f"team.{i}.end_date", t.end_date, 0.0) for i, t in enumerate(team)),
+        *((f"data.{i}.ready_date", d.ready_date, 0.0) for i, d in enumerate(data)),
+    ]
+    for name, date, extra_days in dated:
+        if date is not None and date + dt.timedelta(days=extra_days) > limit:
+            raise ValidationError(
+                name,
+                f"reaches past {limit.isoformat()}, {MAX_YEARS_AFTER_START} years after the "
+                "program's start",
+            )
 
 
 def _pick(clusters: tuple[ClusterPlan, ...], purpose: str) -> ClusterPlan | None:

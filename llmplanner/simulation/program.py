@@ -137,7 +137,7 @@ class PoolUse:
     window_start: np.ndarray  # entered start + delivery delay
     window_end: np.ndarray
     window_cost: np.ndarray
-    extension_days: np.ndarray  # days a stage ran past the window (0: it fitted)
+    extension_days: np.ndarray  # days a stage was paid past the window (0: it fitted)
     extension_cost: np.ndarray
     busy_gpu_hours: np.ndarray
     stages: tuple[str, ...]
@@ -445,7 +445,9 @@ def _bill_pools(b: _Builder, spec: PlanSpec, window_start: list[np.ndarray]) -> 
         else:
             end = start
         per_gpu_hour = _pool_rate(pool, pool.gpu_count) / pool.gpu_count
-        category = "inference" if pool.purpose == "serving" else "gpu_compute"
+        # Serving GPUs are an operating cost (inference); a pool that carries training is compute.
+        serves_only = all(s.key == "serving" for s in users)
+        category = "inference" if pool.purpose == "serving" and serves_only else "gpu_compute"
         window_cost = (end - start) * 24.0 * pool.gpu_count * per_gpu_hour
         if (end > start).any():
             key = "cluster" if pool is spec.cluster else f"pool_{i + 1}"
@@ -478,7 +480,9 @@ def _bill_pools(b: _Builder, spec: PlanSpec, window_start: list[np.ndarray]) -> 
             if amount.any():
                 b.charge(stage.key, category, beyond_from, stage.finish_days, amount=amount)
             extension_cost = extension_cost + amount
-            extension_days = np.maximum(extension_days, stage.finish_days - end)
+            # Days paid beyond the window (a stage that starts after it re-books for its own
+            # run, so an idle gap is not counted).
+            extension_days = np.maximum(extension_days, hours / 24.0)
             busy = busy + stage.gpu_hours
         out.append(
             PoolUse(
@@ -668,7 +672,8 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
                 (prev,) if prev else (),
                 days,
                 gpu_hours=days * 24.0 * count,
-                not_before=window_start[exp_i],
+                # On the pool once it is there, and on the data once it has arrived.
+                not_before=np.maximum(window_start[exp_i], _ready_day(spec, data_stage)),
                 gpu_type=exp_pool.gpu.name,
                 gpu_count=count,
                 note=f"{tokens / 1e9:.0f}B tokens on {count} GPUs, MFU {est.layout.mfu:.0%}",
@@ -719,10 +724,13 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
         ft_i, ft_pool = pool_of("finetune")
         if ft_i == main_i and strategy != "sft":
             sft_gpus = _small_cluster_count(ft_pool, sft["gpu_count"])
-        elif ft_i == main_i:
-            sft_gpus = int(sft["gpu_count"])
+        elif ft_pool.months is None:
+            sft_gpus = int(sft["gpu_count"])  # an open pool: paid per use, any size
         else:
-            sft_gpus = _small_cluster_count(ft_pool, min(sft["gpu_count"], ft_pool.gpu_count))
+            # A booked pool: the job uses at most the GPUs booked (all of them when it is the
+            # plan's own pool: a what-if on the pool's size changes the job's).
+            wanted = ft_pool.gpu_count if ft_i == main_i else sft["gpu_count"]
+            sft_gpus = int(min(wanted, ft_pool.gpu_count))
         sft_cluster = ClusterSpec(ft_pool.gpu, sft_gpus).validate()
         tokens = samples * sft["tokens_per_sample"] * sft["epochs"]
         sft_model = replace(spec.model, seq_len=min(spec.model.seq_len, 4096))
@@ -738,7 +746,7 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
             deps,
             days,
             gpu_hours=days * 24.0 * sft_gpus,
-            not_before=window_start[ft_i] if ft_i != main_i or strategy != "sft" else None,
+            not_before=window_start[ft_i],
             gpu_type=ft_pool.gpu.name,
             gpu_count=sft_gpus,
             note=f"{tokens / 1e9:.2g}B tokens per run",

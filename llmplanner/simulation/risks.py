@@ -690,6 +690,25 @@ def calendar_risks(result: ProgramResult) -> list[Risk]:
     out: list[Risk] = []
     stages = {s.key: s for s in result.stages}
     for use in result.pools:
+        if not use.open_window and not use.stages:
+            cost = float(np.median(use.window_cost))
+            out.append(
+                Risk(
+                    f"pool_unused_{use.index + 1}",
+                    f"{use.pool.describe()} booked for {use.pool.months:g} "
+                    f"month{'' if use.pool.months == 1 else 's'} ({use.pool.purpose}) but no "
+                    "stage runs on it",
+                    1.0,
+                    "rule",
+                    0.0,
+                    cost,
+                    "cancel the booking, or give it a purpose a stage uses (a second pool of "
+                    "one purpose stays idle: stages use the largest)",
+                    "product_manager",
+                    "the entered booking against the plan's stages",
+                )
+            )
+            continue
         if use.open_window or not use.stages:
             continue
         extended = use.extension_days > 1e-6

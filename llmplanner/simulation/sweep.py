@@ -61,6 +61,9 @@ def apply_variant(plan: dict[str, Any], variant: dict[str, Any]) -> dict[str, An
             if not pool:
                 pool = data.setdefault("cluster", {})
             pool[name] = value
+            if name == "gpu_count" and data.get("strategy") == "sft" and "sft" in data:
+                # An SFT plan's own pool carries its SFT job: the job takes the variant's GPUs.
+                data["sft"]["gpu_count"] = value
         elif name == "precision":
             data.setdefault("training", {})["precision"] = value
         elif name == "strategy":

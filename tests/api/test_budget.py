@@ -91,11 +91,11 @@ def test_csv_for_a_spreadsheet(reader, run, scenario):
     assert rows[0] == [
         "month",
         "category",
-        "month_p50",
-        "month_p90",
+        "p50",
+        "p90",
+        "currency",
         "cumulative_p50",
         "cumulative_p90",
-        "currency",
     ]
     assert len(rows) - 1 == len(budget(reader, scenario).json()["rows"])
 
@@ -122,13 +122,13 @@ def test_csv_has_the_reports_cumulative_percentiles_ending_at_the_total(reader, 
     assert [r[0] for r in rows[:: len(CATEGORIES)]] == monthly["labels"]
     for row in rows:
         i = monthly["labels"].index(row[0])
-        assert Decimal(row[4]) == cents(monthly["cumulative_p50"][i]), row
-        assert Decimal(row[5]) == cents(monthly["cumulative_p90"][i]), row
+        assert Decimal(row[5]) == cents(monthly["cumulative_p50"][i]), row
+        assert Decimal(row[6]) == cents(monthly["cumulative_p90"][i]), row
         c = CATEGORIES.index(row[1])
         assert Decimal(row[2]) == cents(monthly["p50"][i][c])
         assert Decimal(row[3]) == cents(monthly["p90"][i][c])
-    assert Decimal(rows[-1][4]) == cents(cost["p50"])
-    assert Decimal(rows[-1][5]) == cents(cost["p90"])
+    assert Decimal(rows[-1][5]) == cents(cost["p50"])
+    assert Decimal(rows[-1][6]) == cents(cost["p90"])
 
 
 def test_json_months_give_each_months_totals_per_month_and_cumulative(reader, run, scenario):
@@ -161,7 +161,7 @@ def test_a_run_stored_before_cumulative_percentiles_has_no_cumulative_p90(reader
     header, *rows = list(
         csv.reader(io.StringIO(budget(reader, scenario, format="csv").content.decode()))
     )
-    assert rows and {r[5] for r in rows} == {""}
+    assert rows and {r[6] for r in rows} == {""}
 
 
 def test_xlsx_by_accept_header(reader, run, scenario):
@@ -175,16 +175,16 @@ def test_xlsx_by_accept_header(reader, run, scenario):
     assert header == (
         "month",
         "category",
-        "month_p50",
-        "month_p90",
+        "p50",
+        "p90",
+        "currency",
         "cumulative_p50",
         "cumulative_p90",
-        "currency",
     )
-    assert all(isinstance(v, (int, float, Decimal)) for v in first[2:6])
+    assert all(isinstance(v, (int, float, Decimal)) for v in (*first[2:4], *first[5:7]))
     months = run.result["monthly"]
     assert first[0] == months["labels"][0]
-    assert Decimal(str(first[5])) == cents(months["cumulative_p90"][0])
+    assert Decimal(str(first[6])) == cents(months["cumulative_p90"][0])
 
 
 def test_no_run_yet_is_404_with_what_to_do(reader, scenario):

@@ -288,3 +288,14 @@ def test_a_dated_budget_line_moves_the_main_run_and_the_bill(scenario):
     assert out["monthly"]["p90"][0][c] == 0 and out["monthly"]["p90"][1][c] == 0
     main = next(s for s in out["stages"] if s["key"] == "main")
     assert main["start_days"]["p10"] >= (dt.date(2027, 3, 1) - dt.date(2027, 1, 4)).days
+
+
+def test_a_scenario_without_a_start_keeps_its_deadline_from_the_first_dated_line(scenario):
+    scenario.start_date = None
+    scenario.save()
+    plan = scenario_to_plan_dict(scenario)
+    assert "start_date" not in plan and plan["deadline"] == "2027-12-31"
+    spec = scenario_plan(scenario)
+    line_start = scenario.budget_lines.get().start_date
+    assert spec.start_date == line_start
+    assert spec.deadline_days == (dt.date(2027, 12, 31) - line_start).days

@@ -376,3 +376,123 @@ def test_the_plan_command_prints_the_pools_and_the_calendar_months():
     assert "finetune    16 × H100 SXM 80GB (rent), 2 months from 2027-04-01" in out
     months = [line.split()[0] for line in out.splitlines() if line.startswith("  2027-")]
     assert months[:4] == ["2027-01", "2027-02", "2027-03", "2027-04"]
+
+
+# --- review findings (issue 14) ------------------------------------------------------------
+
+
+def sft_plan(**changes) -> dict:
+    plan = {
+        "name": "dated SFT",
+        "strategy": "sft",
+        "start_date": "2027-01-01",
+        "currency": "USD",
+        "model": {"params_b": 7},
+        "sft": {"samples": 20000, "gpu_count": 64},
+        "clusters": [
+            {
+                "purpose": "finetune",
+                "gpu_type": "H100",
+                "gpu_count": 8,
+                "start_date": "2027-06-01",
+                "months": 1,
+                "price_per_gpu_hour": 2.0,
+            }
+        ],
+    }
+    plan.update(changes)
+    return plan
+
+
+def test_an_sft_plan_waits_for_its_pool_and_uses_at_most_its_gpus():
+    result = run(sft_plan(), trials=200)
+    sft = next(s for s in result.stages if s.key == "sft")
+    assert np.all(sft.start_days >= (dt.date(2027, 6, 1) - dt.date(2027, 1, 1)).days)
+    assert sft.gpu_count == 8  # 64 asked, 8 booked
+
+
+def test_a_what_if_on_an_sft_plan_resizes_its_job():
+    from llmplanner.simulation.sweep import apply_variant
+
+    plan = sft_plan()
+    plan["clusters"][0]["gpu_count"] = 16
+    bigger = apply_variant(plan, {"gpu_count": 32})
+    assert bigger["clusters"][0]["gpu_count"] == 32 and bigger["sft"]["gpu_count"] == 32
+    small = run(apply_variant(plan, {"gpu_count": 8}), trials=100)
+    large = run(bigger, trials=100)
+    sft_small = next(s for s in small.stages if s.key == "sft")
+    sft_large = next(s for s in large.stages if s.key == "sft")
+    assert (sft_small.gpu_count, sft_large.gpu_count) == (8, 32)
+
+
+def test_the_start_of_an_undated_plan_ignores_end_and_ready_dates():
+    plan = cpt_plan(
+        team=[{"role": "algorithm_researcher", "headcount": 1, "end_date": "2027-09-30"}],
+        data=[{"name": "old", "tokens": 2e10, "stage": "cpt", "ready_date": "2024-06-01"}],
+    )
+    del plan["start_date"]
+    assert parse_plan(plan).start_date == dt.date(2027, 3, 1)  # the pool's start
+
+
+def test_a_pool_no_stage_uses_is_flagged_with_its_cost():
+    plan = cpt_plan()
+    plan["clusters"].append(
+        {
+            "purpose": "experiments",
+            "gpu_type": "H100",
+            "gpu_count": 8,
+            "months": 1,
+            "start_date": "2027-02-01",
+            "price_per_gpu_hour": 3.0,
+        }
+    )  # a CPT plan has no ladder
+    risks = {r["code"]: r for r in report(run(plan, trials=100))["risks"]}
+    assert risks["pool_unused_2"]["impact_cost"] == pytest.approx(8 * 3.0 * HOURS_PER_MONTH)
+
+
+def test_a_stage_after_its_window_pays_its_own_days_not_the_gap():
+    plan = cpt_plan(
+        data=[{"name": "late", "tokens": 2e10, "stage": "cpt", "ready_date": "2027-06-01"}]
+    )
+    result = run(plan, trials=100)
+    pool = result.pools[0]
+    main = next(s for s in result.stages if s.key == "main")
+    assert np.all(main.start_days > pool.window_end)  # the window was over
+    paid_days = main.finish_days - main.start_days
+    assert np.allclose(main.costs["gpu_compute"], paid_days * 24 * 64 * 2.5)
+    st = {s.key: s for s in result.stages}
+    beyond = [
+        st[k].finish_days - np.maximum(st[k].start_days, pool.window_end) for k in pool.stages
+    ]
+    assert np.allclose(pool.extension_days, np.maximum.reduce(beyond))
+    assert np.all(pool.extension_days < main.start_days - pool.window_end)  # not the gap
+
+
+def test_the_ladder_waits_for_the_pretraining_data():
+    plan = json.loads((EXAMPLES / "plan-from-scratch-7b.json").read_text())
+    plan["start_date"] = "2027-01-04"
+    for d in plan.get("data", []):
+        d["ready_date"] = "2027-04-15"
+    result = simulate_program(parse_plan(plan), trials=50, seed=0)
+    rung = next(s for s in result.stages if s.key == "ladder_1")
+    assert np.all(rung.start_days >= day("2027-04-15"))
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda p: p["team"][0].update(end_date="2200-12-31"), "team.0.end_date"),
+        (lambda p: p["data"][0].update(ready_date="9999-12-01"), "data.0.ready_date"),
+        (lambda p: p["team"][0].update(end_date="2049-01-01"), "team.0.end_date"),
+        (
+            lambda p: p["clusters"][0].update(start_date="2046-12-01", months=3),
+            "clusters.0.start_date",
+        ),
+    ],
+)
+def test_dates_far_in_the_future_are_refused_by_name(change, field):
+    plan = cpt_plan()
+    change(plan)
+    with pytest.raises(ValidationError) as err:
+        parse_plan(plan)
+    assert err.value.field == field
