@@ -623,7 +623,8 @@ def sweep_variant_save(*, user: User, sweep: Sweep, index: int) -> SavedVariant:
                 "would not be this variant. Nothing was saved: change the lines by hand."
             )
         )
-    description = ", ".join(f"{k}={v}" for k, v in variant.items())
+    # Sorted: the variant comes back from a JSON column, whose key order Postgres does not keep.
+    description = ", ".join(f"{k}={variant[k]}" for k in sorted(variant))
     ScenarioActivity.objects.create(
         scenario=copy,
         actor=user,
