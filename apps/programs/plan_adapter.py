@@ -33,7 +33,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from apps.programs.models import Dataset, GPUBudgetLine, Purpose, Scenario, Strategy, TeamLine
+from apps.programs.documents import LINE_FIELDS as DOCUMENT_LINE_FIELDS
+from apps.programs.models import GPUBudgetLine, Purpose, Scenario, Strategy, TeamLine
 from llmplanner.simulation.architecture import PRESETS
 from llmplanner.simulation.planspec import PlanSpec, main_pool_index, parse_plan
 
@@ -44,45 +45,11 @@ POOL_PURPOSE = {
     Purpose.SERVING: "serving",
     Purpose.OTHER: "other",
 }
-# Per line model: (fields the adapter passes to the core, fields it does not and why).
+# Per line model: (the fields passed to the core — every field a scenario document carries,
+# ``documents.LINE_FIELDS`` — and the bookkeeping ones that are not).
 _BOOKKEEPING = ("id", "created_at", "updated_at", "scenario")
 LINE_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    GPUBudgetLine: (
-        (
-            "purpose",
-            "provider",
-            "gpu_type",
-            "gpu_count",
-            "mode",
-            "price_per_gpu_hour",
-            "start_date",
-            "months",
-            "delivery_risk",
-            "reliability_class",
-            "checkpoint_storage_gbps",
-        ),
-        _BOOKKEEPING,
-    ),
-    TeamLine: (
-        ("role", "headcount", "monthly_cost", "allocation_pct", "start_date", "end_date"),
-        _BOOKKEEPING,
-    ),
-    Dataset: (
-        (
-            "name",
-            "tokens",
-            "language",
-            "kind",
-            "source",
-            "licence",
-            "quality",
-            "cleaning",
-            "cost",
-            "stage",
-            "ready_date",
-        ),
-        _BOOKKEEPING,
-    ),
+    model: (names, _BOOKKEEPING) for model, names in DOCUMENT_LINE_FIELDS.values()
 }
 
 

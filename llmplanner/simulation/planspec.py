@@ -192,8 +192,7 @@ class PlanSpec:
 
     def pool(self, purpose: str) -> ClusterPlan | None:
         """The pool a stage of ``purpose`` runs on: the one with the most GPUs (then the first)."""
-        of_purpose = [c for c in self.clusters if c.purpose == purpose]
-        return max(of_purpose, key=lambda c: c.gpu_count) if of_purpose else None
+        return _pick(self.clusters, purpose)
 
     def day(self, date: dt.date | None) -> float | None:
         """Days from the program start to ``date`` (None without either)."""
@@ -491,6 +490,10 @@ def parse_plan(data: Any) -> PlanSpec:
     else:
         cl = _obj(data.get("cluster"), "cluster")
         clusters = (_parse_pool(cl, "cluster", currency, usd_to_cny, dated=False),)
+    main_i = main_pool_index(
+        strategy, [c.purpose for c in clusters], [c.gpu_count for c in clusters]
+    )
+    main_pool = clusters[main_i]
     for i, pool in enumerate(clusters):
         if pool.start_date is not None and start is not None and pool.start_date < start:
             raise ValidationError(
@@ -499,18 +502,11 @@ def parse_plan(data: Any) -> PlanSpec:
                 "move the program start or the pool",
             )
         trains = pool.purpose in ("main", "experiments", "finetune") or (
-            strategy in ("from_scratch", "cpt", "sft")
-            and i
-            == main_pool_index(
-                strategy, [c.purpose for c in clusters], [c.gpu_count for c in clusters]
-            )
+            strategy in ("from_scratch", "cpt", "sft") and i == main_i
         )
         if trains and precision not in pool.gpu.peak_tflops:
             where = "training.precision" if len(clusters) == 1 else f"clusters.{i}.gpu_type"
             raise ValidationError(where, f"{pool.gpu.name} does not support {precision}")
-    main_pool = clusters[
-        main_pool_index(strategy, [c.purpose for c in clusters], [c.gpu_count for c in clusters])
-    ]
     gpu_count = main_pool.gpu_count
 
     ladder_raw = data.get("ladder")

@@ -505,7 +505,6 @@ def _bill_people(b: _Builder, spec: PlanSpec, team: tuple[TeamLine, ...], end: n
     """Each team line paid per calendar month, pro rata, inside its dates (or the program)."""
     latest = end.copy()
     for line in team:
-        first = spec.day(line.start_date)
         last = spec.day(line.end_date)
         latest = np.maximum(latest, (last + 1.0) if last is not None else 0.0)
     b.add("team", "Team", "operations", (), latest, start_days=b.zeros())
