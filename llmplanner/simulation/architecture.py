@@ -37,6 +37,9 @@ class ModelSpec:
     moe_shared_experts: int = 0
     moe_ffn_hidden: int = 0  # 0 ⇒ ffn_hidden
     moe_dense_layers: int = 0  # leading layers that keep a dense MLP (DeepSeek-V3: 3)
+    # Node-limited routing: a token's experts lie on at most this many servers (DeepSeek-V3: 4,
+    # DeepSeek-AI 2024 §2.1.2); 0 ⇒ unlimited. Bounds the copies a token sends across servers.
+    moe_node_limit: int = 0
     attention_params_per_layer: int = (
         0  # override for non-standard attention (e.g. MLA); 0 ⇒ computed
     )
@@ -268,6 +271,7 @@ PRESETS: dict[str, ModelSpec] = {
         moe_shared_experts=1,
         moe_ffn_hidden=2048,
         moe_dense_layers=3,
+        moe_node_limit=4,
         attention_params_per_layer=187_107_328,
     ),
 }

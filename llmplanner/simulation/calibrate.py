@@ -20,10 +20,10 @@ from typing import Any
 
 from .architecture import PRESETS, ModelSpec, infer_from_params, with_seq_len
 from .errors import ValidationError
-from .hardware import gpu_by_name
+from .hardware import GPUSpec, gpu_by_name
 from .perf import DEFAULT_EFFICIENCY, Efficiency
 from .search import LayoutConstraints, search
-from .specs import ClusterSpec, TrainingSpec, normalise_precision
+from .specs import ClusterSpec, Overlap, TrainingSpec, default_overlap, normalise_precision
 
 _NAMED_PRESETS = (
     (re.compile(r"llama[ -]?3(\.\d)?[ -]+8b", re.I), "llama3-8b"),
@@ -133,9 +133,38 @@ def row_model(row: dict[str, Any]) -> ModelSpec:
 
 
 def has_flash_attention(row: dict[str, Any]) -> bool:
-    """FlashAttention appeared in May 2022 (Dao et al.); older software ran unfused attention."""
+    """The row's ``flash_attention`` when given; else by date: FlashAttention appeared in May 2022
+    (Dao et al.), so older software ran unfused attention."""
+    if isinstance(row.get("flash_attention"), bool):
+        return bool(row["flash_attention"])
     year = re.search(r"(20\d\d)", str(row.get("framework") or ""))
     return not (year and int(year.group(1)) < 2022)
+
+
+def row_overlap(row: dict[str, Any], gpu: GPUSpec) -> Overlap:
+    """The communication the row's software overlapped: the row's ``overlap`` object when given,
+    else by software: Megatron-LM before Megatron-Core (2021/2022 papers) overlapped nothing —
+    gradients were all-reduced after the backward pass and TP collectives were blocking;
+    Megatron-Core/NeMo and FSDP stacks get their current defaults (``specs.default_overlap``)."""
+    given = row.get("overlap")
+    if isinstance(given, dict):
+        base = default_overlap(row_framework(row), gpu.generation)
+        return replace(base, **{k: bool(v) for k, v in given.items() if hasattr(base, k)})
+    if legacy_megatron(row):
+        return Overlap(grad_reduce=False, param_gather=False, tp_comm=False, ep_a2a=False)
+    return default_overlap(row_framework(row), gpu.generation)
+
+
+def row_cluster(row: dict[str, Any], gpu: GPUSpec, gpu_count: int) -> ClusterSpec:
+    """The row's cluster as it was: its own scale-out (Gbit/s per GPU), scale-up (GB/s both ways)
+    and GPUs per server when the row gives them, the catalog's otherwise."""
+    return ClusterSpec(
+        gpu=gpu,
+        gpu_count=gpu_count,
+        gpus_per_server=int(row.get("gpus_per_server") or 0),
+        scaleup_gbps_bidir=float(row.get("scaleup_gbps_bidir") or 0.0),
+        scaleout_gbit_per_gpu=float(row.get("scaleout_gbit_per_gpu") or 0.0),
+    ).validate()
 
 
 _EAGER_STACKS = re.compile(
@@ -172,11 +201,14 @@ def row_constraints(row: dict[str, Any]) -> LayoutConstraints:
     pp = row.get("pp")
     if zero == 3 and "TP" not in str(row.get("sharding") or "").upper():
         tp, pp = tp or 1, pp or 1  # plain FSDP / ZeRO-3 runs have no tensor or pipeline split
+    old = legacy_megatron(row)
+    if old:
+        zero = 0 if zero is None else zero
     return LayoutConstraints(
         tp=tp,
         pp=pp,
         dp=row.get("dp"),
-        cp=row.get("cp") or (1 if (tp and pp) else None),
+        cp=row.get("cp") or (1 if (tp and pp) or old else None),
         ep=row.get("ep"),
         vp=row.get("vp") or (1 if pp == 1 else None),
         micro_batch=row.get("micro_batch"),
@@ -184,6 +216,14 @@ def row_constraints(row: dict[str, Any]) -> LayoutConstraints:
         zero=zero,
         offload="none",
     )
+
+
+def legacy_megatron(row: dict[str, Any]) -> bool:
+    """Megatron-LM before Megatron-Core (the 2021 and 2022 papers): no context parallelism (2023)
+    and no distributed optimizer, i.e. ZeRO-0 (the papers' runs replicate optimizer states)."""
+    framework = str(row.get("framework") or "")
+    year = re.search(r"\((20\d\d)\)", framework)
+    return "Megatron-LM" in framework and bool(year) and int(year.group(1)) < 2023  # type: ignore[union-attr]
 
 
 def row_zero_stage(row: dict[str, Any]) -> int | None:
@@ -228,8 +268,11 @@ _ROW_INTEGERS = (
     "vocab",
     "moe_experts",
     "moe_top_k",
+    "gpus_per_server",
 )
 _ROW_NUMBERS = (
+    "scaleup_gbps_bidir",
+    "scaleout_gbit_per_gpu",
     "params_b",
     "active_params_b",
     "global_batch_tokens",
@@ -262,21 +305,47 @@ def row_problem(row: dict[str, Any]) -> str:
     return ""
 
 
-def predict_row(row: dict[str, Any], efficiency: Efficiency = DEFAULT_EFFICIENCY) -> RowPrediction:
+@dataclass(frozen=True)
+class RowSetup:
+    """A row turned into the core's inputs, with what was measured and on which basis."""
+
+    row: dict[str, Any]
+    base: dict[str, Any]  # id, source, metric, measured, measured TFLOP/s (RowPrediction fields)
+    model: ModelSpec | None = None
+    training: TrainingSpec | None = None
+    cluster: ClusterSpec | None = None
+    constraints: LayoutConstraints | None = None
+    basis_flops: float = 0.0  # the peak the row's MFU divides by
+    reason: str = ""
+
+    @property
+    def metric(self) -> str:
+        return str(self.base["metric"])
+
+    def unpredictable(self, reason: str) -> RowPrediction:
+        return RowPrediction(
+            predicted=None,
+            predicted_model_tflops_per_gpu=None,
+            layout="",
+            reason=reason,
+            **self.base,
+        )
+
+
+def row_setup(row: dict[str, Any]) -> RowSetup:
+    """Model, training, cluster (as it was) and layout constraints of a benchmark row, or the
+    reason it cannot be predicted."""
     rid, source = str(row.get("id")), source_name(row)
+    empty = dict(
+        id=rid,
+        source=source,
+        metric="mfu",
+        measured=None,
+        measured_model_tflops_per_gpu=None,
+    )
     problem = row_problem(row)
     if problem:
-        return RowPrediction(
-            id=rid,
-            source=source,
-            metric="mfu",
-            predicted=None,
-            measured=None,
-            predicted_model_tflops_per_gpu=None,
-            measured_model_tflops_per_gpu=None,
-            layout="",
-            reason=problem,
-        )
+        return RowSetup(row, empty, reason=problem)
     measured_mfu, measured_hfu = row.get("mfu"), row.get("hfu")
     if not measured_mfu and not measured_hfu and row.get("model_tflops_per_gpu"):
         basis = row.get("mfu_peak_basis_tflops")
@@ -290,27 +359,20 @@ def predict_row(row: dict[str, Any], efficiency: Efficiency = DEFAULT_EFFICIENCY
                 basis = None
         measured_mfu = row["model_tflops_per_gpu"] / basis if basis else None
     metric = "mfu" if measured_mfu else "hfu"
-    measured = measured_mfu or measured_hfu
     base: dict[str, Any] = dict(
         id=rid,
         source=source,
         metric=metric,
-        measured=measured,
+        measured=measured_mfu or measured_hfu,
         measured_model_tflops_per_gpu=row.get("model_tflops_per_gpu"),
     )
-
-    def unpredictable(reason: str) -> RowPrediction:
-        return RowPrediction(
-            predicted=None, predicted_model_tflops_per_gpu=None, layout="", reason=reason, **base
-        )
-
-    if not measured:
-        return unpredictable("no measured MFU or HFU")
+    if not base["measured"]:
+        return RowSetup(row, base, reason="no measured MFU or HFU")
     gpu_count = row_gpu_count(row)
     if not gpu_count:
-        return unpredictable("gpu_count not given: the layout cannot be searched")
+        return RowSetup(row, base, reason="gpu_count not given: the layout cannot be searched")
     if not row.get("seq_len"):
-        return unpredictable("seq_len not given")
+        return RowSetup(row, base, reason="seq_len not given")
     try:
         model = row_model(row)
         gpu = gpu_by_name(str(row.get("gpu_type")))
@@ -321,33 +383,55 @@ def predict_row(row: dict[str, Any], efficiency: Efficiency = DEFAULT_EFFICIENCY
             else None
         )
         if not seqs:
-            return unpredictable("global batch not given")
+            return RowSetup(row, base, reason="global batch not given")
+        framework = row_framework(row)
         training = TrainingSpec(
             tokens=1e9,
             global_batch_seqs=int(seqs),
             seq_len=int(row["seq_len"]),
             precision=precision,
             flash_attention=has_flash_attention(row),
-            framework=row_framework(row),
+            framework=framework,
+            overlap=row_overlap(row, gpu),
         ).validate()
-        cluster = ClusterSpec(gpu=gpu, gpu_count=gpu_count).validate()
+        cluster = row_cluster(row, gpu, gpu_count)
+    except ValidationError as exc:
+        return RowSetup(row, base, reason=str(exc))
+    basis = float(row.get("mfu_peak_basis_tflops") or gpu.peak_tflops[precision]) * 1e12
+    return RowSetup(row, base, model, training, cluster, row_constraints(row), basis_flops=basis)
+
+
+def predict_setup(setup: RowSetup, efficiency: Efficiency = DEFAULT_EFFICIENCY) -> RowPrediction:
+    if setup.reason or setup.model is None or setup.training is None or setup.cluster is None:
+        return setup.unpredictable(setup.reason)
+    try:
         result = search(
-            model, training, cluster, row_constraints(row), top_k=1, efficiency=efficiency
+            setup.model,
+            setup.training,
+            setup.cluster,
+            setup.constraints,
+            top_k=1,
+            efficiency=efficiency,
         )
     except ValidationError as exc:
-        return unpredictable(str(exc))
+        return setup.unpredictable(str(exc))
     if not result.top:
-        return unpredictable(f"no layout fits in memory (short by {result.shortfall_gib:.1f} GiB)")
+        return setup.unpredictable(
+            f"no layout fits in memory (short by {result.shortfall_gib:.1f} GiB)"
+        )
     best = result.top[0]
-    basis = float(row.get("mfu_peak_basis_tflops") or gpu.peak_tflops[precision]) * 1e12
-    own_peak = gpu.peak_flops(precision)
-    value = (best.mfu if metric == "mfu" else best.hfu) * own_peak / basis
+    own_peak = setup.cluster.gpu.peak_flops(setup.training.precision)
+    value = (best.mfu if setup.metric == "mfu" else best.hfu) * own_peak / setup.basis_flops
     return RowPrediction(
         predicted=value,
         predicted_model_tflops_per_gpu=best.model_tflops_per_gpu,
         layout=best.layout.describe(),
-        **base,
+        **setup.base,
     )
+
+
+def predict_row(row: dict[str, Any], efficiency: Efficiency = DEFAULT_EFFICIENCY) -> RowPrediction:
+    return predict_setup(row_setup(row), efficiency)
 
 
 @dataclass(frozen=True)
@@ -411,3 +495,104 @@ def load_rows(path: str | Path = PUBLISHED_RUNS) -> list[dict[str, Any]]:
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise ValidationError("RUNS", "must be a JSON list of run objects")
     return data
+
+
+def searched_constraints(row: dict[str, Any]) -> LayoutConstraints:
+    """The row's software capabilities without its layout: what the search may choose freely.
+
+    Recomputation and the sharding class stay as the row states them (2021 Megatron had no
+    selective recomputation, FSDP stacks no tensor or pipeline parallelism); TP, PP, DP, CP, the
+    interleaving and the micro-batch are searched.
+    """
+    cons = row_constraints(row)
+    fsdp = row_zero_stage(row) == 3 and "TP" not in str(row.get("sharding") or "").upper()
+    return replace(
+        cons,
+        tp=1 if fsdp else None,
+        pp=1 if fsdp else None,
+        dp=None,
+        cp=1 if fsdp or legacy_megatron(row) else None,
+        vp=1 if fsdp else None,
+        micro_batch=None,
+    )
+
+
+def group_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """Rows that pose the same problem: model, GPUs, sequence, batch, numerics and software."""
+    batch = row.get("global_batch_seqs") or (
+        int(row["global_batch_tokens"] // row["seq_len"])
+        if row.get("global_batch_tokens") and row.get("seq_len")
+        else None
+    )
+    return (
+        source_name(row),
+        str(row.get("model") or row.get("params_b")),
+        str(row.get("gpu_type")),
+        row_gpu_count(row),
+        row.get("seq_len"),
+        batch,
+        normalise_precision(str(row.get("precision") or "bf16")),
+        str(row.get("activation_recompute") or ""),
+    )
+
+
+@dataclass(frozen=True)
+class GroupRatio:
+    """The search's best for a published problem against the best its authors published."""
+
+    key: tuple[Any, ...]
+    rows: int
+    metric: str
+    published_best: float
+    searched_best: float | None
+    layout: str
+    reason: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.searched_best is None:
+            return None
+        return self.searched_best / self.published_best
+
+    @property
+    def label(self) -> str:
+        source, model, gpu, count, seq, batch, precision, _ = self.key
+        return f"{model} · {count}×{gpu} · seq {seq} · batch {batch} · {precision}"
+
+
+RATIO_LIMIT = 1.10
+
+
+def group_ratios(
+    rows: list[dict[str, Any]], efficiency: Efficiency = DEFAULT_EFFICIENCY
+) -> list[GroupRatio]:
+    """For every group of benchmark rows, the searched best (layout free, software as published)
+    divided by the best measured value; the check is that no ratio exceeds ``RATIO_LIMIT``."""
+    groups: dict[tuple[Any, ...], list[RowSetup]] = {}
+    for row in rows:
+        if row.get("category") != "throughput_benchmark":
+            continue
+        setup = row_setup(row)
+        if setup.reason:
+            continue
+        groups.setdefault(group_key(row), []).append(setup)
+    out = []
+    for key, setups in groups.items():
+        metric = "mfu" if any(s.metric == "mfu" for s in setups) else "hfu"
+        best_setup = max(
+            (s for s in setups if s.metric == metric), key=lambda s: float(s.base["measured"])
+        )
+        free = replace(best_setup, constraints=searched_constraints(best_setup.row))
+        pred = predict_setup(free, efficiency)
+        out.append(
+            GroupRatio(
+                key=key,
+                rows=len(setups),
+                metric=metric,
+                published_best=float(best_setup.base["measured"]),
+                searched_best=pred.predicted,
+                layout=pred.layout,
+                reason=pred.reason,
+            )
+        )
+    return out

@@ -26,10 +26,13 @@ def _fmt_layout(r: RankedLayout) -> str:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
+    """One plan's estimate. A plan whose layout does not fit in GPU memory exits 0 (the estimate is
+    an answer: "it does not fit", ``"fits": false``) but prints no time and no cost — only the
+    memory shortfall and what would fit. Exit 2 is for input the core refuses."""
     from .config import load_config
     from .estimate import estimate
 
-    est = estimate(load_config(args.config))
+    est = estimate(load_config(args.config), explain=True)
     if args.json:
         _print_json(est.as_json())
         return 0
@@ -48,12 +51,33 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     )
     if not est.fits:
         print(
-            f"NO LAYOUT FITS: the closest needs {r.memory_gib:.1f} GiB per GPU, "
-            f"short by {est.shortfall_gib:.1f} GiB"
+            f"DOES NOT FIT (fits: false): the closest layout, {r.layout.describe()}, needs "
+            f"{r.memory_gib:,.1f} GiB per GPU of {est.gpu_memory_gib:g} GiB — short by "
+            f"{est.shortfall_gib:,.1f} GiB"
         )
+        print(
+            "        "
+            + ", ".join(f"{k} {v:,.1f}" for k, v in r.memory_breakdown_gib.items())
+            + " GiB"
+        )
+        print("No time or cost: this plan cannot run as given.")
+        if est.fit_suggestion is not None:
+            print("What would fit:")
+            for line in est.fit_suggestion.lines():
+                print("  - " + line)
+        return 0
     print("Layout  " + _fmt_layout(r))
     print("        " + r.explanation)
     print(f"Throughput {r.tokens_per_s:,.0f} tokens/s, MFU {r.mfu:.1%}, HFU {r.hfu:.1%}")
+    cmp = est.precision_comparison
+    if cmp is not None:
+        print(
+            f"FP8 vs {cmp.baseline.upper()}: {cmp.speedup:.2f}× the throughput "
+            f"({cmp.baseline.upper()} {cmp.baseline_tokens_per_s:,.0f} tokens/s with "
+            f"{cmp.baseline_layout})"
+        )
+        if cmp.note:
+            print("        " + cmp.note)
     print(f"Time {est.wall_clock_days:,.1f} days, {est.gpu_hours:,.0f} GPU-hours")
     c = est.cost
     print(
@@ -106,16 +130,79 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Variants of one plan (the web app's "What if"): a row per variant, and under a step up in
+    GPUs that is faster than the GPU ratio (superlinear), why."""
+    from .config import load_json
+    from .sweep import run_sweep, sweep_variants
+
+    if not 1 <= args.trials <= 200_000:
+        raise ValidationError("--trials", "must be between 1 and 200000")
+    if args.seed < 0:
+        raise ValidationError("--seed", "must be ≥ 0")
+    axes = {
+        name: values
+        for name, values in (
+            ("gpu_count", args.gpu_count),
+            ("gpu_type", args.gpu_type),
+            ("precision", args.precision),
+            ("strategy", args.strategy),
+        )
+        if values
+    }
+    points = run_sweep(
+        load_json(args.plan), sweep_variants(axes), trials=args.trials, seed=args.seed
+    )
+    if args.json:
+        _print_json([p.as_json() for p in points])
+        return 0
+    for p in points:
+        variant = " ".join(f"{k}={v}" for k, v in p.variant.items())
+        if not p.ok:
+            print(f"{variant:32s} cannot run: {p.error}")
+            continue
+        mfu = "—" if p.mfu is None else f"{p.mfu:.1%}"
+        print(
+            f"{variant:32s} finish P50 {p.finish_days_p50:8,.0f} d  P90 {p.finish_days_p90:8,.0f} d"
+            f"  cost P50 {p.cost_p50:16,.0f}  MFU {mfu:>6s}  {p.layout}"
+        )
+        if p.main_run is not None and not p.main_run["fits"]:
+            print("    the main run does not fit in GPU memory on these GPUs")
+        if p.scaling_note:
+            print("    " + p.scaling_note)
+    return 0
+
+
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibrate import PUBLISHED_RUNS, calibrate_rows, load_rows
+    from .calibrate import PUBLISHED_RUNS, RATIO_LIMIT, calibrate_rows, group_ratios, load_rows
 
-    report = calibrate_rows(load_rows(args.runs or PUBLISHED_RUNS))
+    if args.fit or args.check_fit:
+        return _calibrate_fit(args)
+    rows = load_rows(args.runs or PUBLISHED_RUNS)
+    report = calibrate_rows(rows)
+    groups = group_ratios(rows)
     if args.json:
-        _print_json(report.as_json())
+        data = report.as_json()
+        data["groups"] = [
+            {
+                "group": g.label,
+                "source": g.key[0],
+                "rows": g.rows,
+                "metric": g.metric,
+                "published_best": g.published_best,
+                "searched_best": g.searched_best,
+                "ratio": g.ratio,
+                "layout": g.layout,
+                "reason": g.reason or None,
+            }
+            for g in groups
+        ]
+        data["ratio_limit"] = RATIO_LIMIT
+        _print_json(data)
         return 0
     print(f"{'row':48s} {'metric':6s} {'pred':>7s} {'meas':>7s} {'err':>6s}  layout")
     for r in report.rows:
@@ -130,12 +217,58 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 f"{r.ape:6.1%}  {r.layout}"
             )
     print()
+    print(
+        f"Searched best ÷ published best per problem (limit {RATIO_LIMIT:.2f}; layout free, "
+        "software as published):"
+    )
+    over = 0
+    for g in sorted(groups, key=lambda g: -(g.ratio or 0.0)):
+        if g.ratio is None:
+            print(f"  {'—':>5s}  {g.label}: {g.reason}")
+            continue
+        flag = "  OVER" if g.ratio > RATIO_LIMIT else ""
+        over += g.ratio > RATIO_LIMIT
+        print(
+            f"  {g.ratio:5.2f}  {g.label}: published {g.published_best:.3f}, "
+            f"searched {g.searched_best:.3f} ({g.layout}){flag}"
+        )
+    print(f"  {over} of {len(groups)} problems over the limit")
+    print()
     for name, s in report.per_source.items():
         print(
             f"{name:40s} rows {int(s['rows']):4d}  predicted {int(s['predicted']):4d}  "
             f"MAPE {_percent(s['mape'])}"
         )
     print(f"{'overall':40s} MAPE {_percent(report.mape)}")
+    return 0
+
+
+def _calibrate_fit(args: argparse.Namespace) -> int:
+    from .calibrate import PUBLISHED_RUNS
+    from .fit import data_hash, format_parameters, run_fit, stored_hash, write_fitted
+
+    source = args.runs or PUBLISHED_RUNS
+    report = run_fit(source, loso=args.fit, from_priors=args.fit)
+    print(f"MAPE with the stored parameters  {_percent(report.current_mape)}")
+    print(f"MAPE after a refit               {_percent(report.fitted_mape)}")
+    print(f"fitted: {format_parameters(report.fitted)}")
+    for name, sources in report.exercised_by.items():
+        print(f"  {name:40s} moves {', '.join(sorted(sources)) or 'no row'}")
+    if report.loso:
+        print("Leave one source out (each predicted by parameters fitted without it):")
+        for name, mape in report.loso.items():
+            print(f"  {name:40s} MAPE {_percent(mape)}")
+    if args.fit:
+        write_fitted(report.fitted, source)
+        print("written to llmplanner/simulation/data/fitted_efficiency.json")
+        return 0
+    if stored_hash() != data_hash(source):
+        print("STALE: the stored parameters were fitted on another version of the data set")
+        return 1
+    if report.stale:
+        print("STALE: a refit lowers the MAPE by more than half a point; run calibrate --fit")
+        return 1
+    print("ok: the stored parameters are current")
     return 0
 
 
@@ -148,6 +281,8 @@ def cmd_goodput(args: argparse.Namespace) -> int:
         spec = replace(spec, trials=args.trials).validate()
     if args.seed is not None:
         spec = replace(spec, seed=args.seed).validate()
+    if args.checkpoint is not None:
+        spec = replace(spec, checkpoint=args.checkpoint).validate()
     summary = simulate_goodput(spec).summary()
     if args.json:
         _print_json(summary)
@@ -158,6 +293,8 @@ def cmd_goodput(args: argparse.Namespace) -> int:
                 f"{key:34s} P10 {value['p10']:10.3g}  P50 {value['p50']:10.3g}  "
                 f"P90 {value['p90']:10.3g}"
             )
+        elif isinstance(value, str):
+            print(f"{key:34s} {value}")
         else:
             print(f"{key:34s} {value:.4g}")
     return 0
@@ -266,6 +403,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
+    p = sub.add_parser("sweep", help="variants of one plan: GPU counts, GPU types, precisions")
+    p.add_argument("plan")
+    p.add_argument("--gpu-count", type=int, nargs="+")
+    p.add_argument("--gpu-type", nargs="+")
+    p.add_argument("--precision", nargs="+")
+    p.add_argument("--strategy", nargs="+")
+    p.add_argument("--trials", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sweep)
     p = sub.add_parser(
         "calibrate", help="predict published throughput benchmarks and report the error"
     )
@@ -276,11 +423,28 @@ def build_parser() -> argparse.ArgumentParser:
         "llmplanner/simulation/data/published_runs.json)",
     )
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--fit",
+        action="store_true",
+        help="refit the efficiency parameters (deterministic), print leave-one-source-out errors "
+        "and write data/fitted_efficiency.json",
+    )
+    p.add_argument(
+        "--check-fit",
+        action="store_true",
+        help="exit 1 when a refit would lower the MAPE by more than half a point or the data set "
+        "changed since the fit (CI runs this)",
+    )
     p.set_defaults(func=cmd_calibrate)
     p = sub.add_parser("goodput", help="reliability Monte Carlo of one training run")
     p.add_argument("run")
     p.add_argument("--trials", type=int)
     p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--checkpoint",
+        choices=("sync", "async"),
+        help="checkpoint strategy, overriding the run's (default: its reliability class's)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_goodput)
     p = sub.add_parser("plan", help="the whole program: stages, Monte Carlo, milestones, risks")

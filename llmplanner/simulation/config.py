@@ -24,9 +24,22 @@ from .cost import CostInputs
 from .errors import ValidationError, require_positive
 from .hardware import gpu_by_name
 from .perf import state_bytes
-from .reliability import GoodputSpec
+from .reliability import (
+    CHECKPOINT_CLASSES,
+    CHECKPOINT_STRATEGIES,
+    RELIABILITY_CLASSES,
+    GoodputSpec,
+)
 from .search import LayoutConstraints
-from .specs import OFFLOAD, RECOMPUTE, ClusterSpec, TrainingSpec, normalise_precision
+from .specs import (
+    OFFLOAD,
+    RECOMPUTE,
+    ClusterSpec,
+    Overlap,
+    TrainingSpec,
+    default_overlap,
+    normalise_precision,
+)
 
 _MODEL_FIELDS = {f.name for f in fields(ModelSpec)} - {"name"}
 
@@ -156,6 +169,7 @@ def parse_config(data: Any) -> PlanConfig:
             "optimizer",
             "flash_attention",
             "framework",
+            "overlap",
         },
         required=True,
     )
@@ -170,6 +184,18 @@ def parse_config(data: Any) -> PlanConfig:
         seqs = round_batch(float(tr["global_batch_tokens"]) / seq_len)
     else:
         seqs = round_batch(4 * 2**20 / seq_len)  # ≈ 4M tokens, as LLaMA and Llama 2 used
+    overlap: dict[str, bool] | None = None
+    if tr.get("overlap") is not None:
+        ov = tr["overlap"]
+        allowed = {f.name for f in fields(Overlap)}
+        if not isinstance(ov, dict):
+            raise ValidationError("training.overlap", f"must be an object with {sorted(allowed)}")
+        for key, value in ov.items():
+            if key not in allowed:
+                raise ValidationError(f"training.overlap.{key}", f"unknown; use {sorted(allowed)}")
+            if not isinstance(value, bool):
+                raise ValidationError(f"training.overlap.{key}", "must be true or false")
+        overlap = ov
     flash = tr.get("flash_attention", True)
     if not isinstance(flash, bool):
         raise ValidationError("training.flash_attention", "must be true or false")
@@ -182,6 +208,15 @@ def parse_config(data: Any) -> PlanConfig:
         flash_attention=flash,
         framework=str(tr.get("framework", "auto")),
     ).validate()
+    if training.tokens < training.global_batch_tokens:
+        # Here, not in TrainingSpec: a program's small jobs (an SFT of a few samples) may train
+        # fewer tokens than the plan's batch; a plan to estimate may not.
+        raise ValidationError(
+            "training.tokens",
+            f"the token budget ({training.tokens:,.0f}) is smaller than one global batch "
+            f"({training.global_batch_seqs:,} sequences × {seq_len:,} tokens = "
+            f"{training.global_batch_tokens:,}): a training run takes at least one optimizer step",
+        )
     model = replace(model, seq_len=seq_len)
 
     cl = _section(
@@ -201,13 +236,18 @@ def parse_config(data: Any) -> PlanConfig:
         )
     cluster = ClusterSpec(
         gpu=gpu,
-        gpu_count=_int("cluster", "gpu_count", cl["gpu_count"], 1_000_000),
+        gpu_count=_int("cluster", "gpu_count", cl["gpu_count"]),  # ≤ 1,000,000: validate()
         gpus_per_server=_int("cluster", "gpus_per_server", cl["gpus_per_server"], 256)
         if "gpus_per_server" in cl
         else 0,
         scaleup_gbps_bidir=_bandwidth(cl, "scaleup_gbps_bidir", 1.0),
         scaleout_gbit_per_gpu=_bandwidth(cl, "scaleout_gbit_per_gpu", 0.1),
     ).validate()
+    if overlap is not None:
+        # What the user says their software overlaps, over its defaults on this GPU generation.
+        stack = "fsdp" if training.framework == "fsdp" else "megatron"
+        base = default_overlap(stack, gpu.generation)
+        training = replace(training, overlap=replace(base, **overlap))
 
     lay = _section(
         data,
@@ -302,18 +342,23 @@ def load_config(path: str | Path) -> PlanConfig:
 GOODPUT_FIELDS = {
     "gpu_type", "gpu_count", "gpus_per_server", "wall_clock_days", "tokens", "model", "training",
     "checkpoint_interval_min", "checkpoint_save_s", "checkpoint_storage_gbps", "restart_min",
-    "reliability_class", "provider_class", "precision", "lottery", "trials", "seed",
+    "reliability_class", "provider_class", "precision", "lottery", "trials", "seed", "checkpoint",
+    "checkpoint_snapshot_s",
 }  # fmt: skip
-DEFAULT_CHECKPOINT_STORAGE_GBPS = (
-    20.0  # a parallel file system; BLOOM's saved 2.3 TB in ~40 s (57 GB/s)
-)
+# The standard class's storage: a cloud parallel file system (reliability.CHECKPOINT_CLASSES gives
+# every class's; BLOOM's GPFS saved 2.3 TB in ~40 s, 57 GB/s).
+DEFAULT_CHECKPOINT_STORAGE_GBPS = CHECKPOINT_CLASSES["standard"][1]
 
 
 def parse_goodput(data: Any) -> GoodputSpec:
     """A ``goodput`` run: ideal ``wall_clock_days`` or ``tokens`` + ``model`` on ``gpu_count`` GPUs.
 
-    With tokens and a model, the ideal time comes from the best layout core I finds, and the
-    checkpoint save time from the checkpoint size over ``checkpoint_storage_gbps`` (GB/s).
+    With tokens and a model, the ideal time comes from the best layout core I finds — a model
+    that fits on no layout of these GPUs is refused (``gpu_count``, with the shortfall) — and the
+    checkpoint write time from the checkpoint size over ``checkpoint_storage_gbps`` (GB/s).
+    ``checkpoint`` ("sync" or "async") and the storage bandwidth default to the reliability
+    class's (``reliability.CHECKPOINT_CLASSES``); an explicit ``checkpoint_storage_gbps`` or
+    ``checkpoint_save_s`` wins, and ``checkpoint_snapshot_s`` sets what an async save blocks.
     """
     if not isinstance(data, dict):
         raise ValidationError("config", "must be a JSON object")
@@ -325,7 +370,12 @@ def parse_goodput(data: Any) -> GoodputSpec:
     for key in ("gpu_type", "gpu_count"):
         if key not in data:
             raise ValidationError(key, "is required")
-    for key in ("checkpoint_save_s", "checkpoint_interval_min", "restart_min"):
+    for key in (
+        "checkpoint_save_s",
+        "checkpoint_interval_min",
+        "restart_min",
+        "checkpoint_snapshot_s",
+    ):
         if data.get(key) is not None:
             require_positive(key, data[key], maximum=86_400 * 30)
     extra_training = data.get("training")
@@ -347,7 +397,19 @@ def parse_goodput(data: Any) -> GoodputSpec:
         raise ValidationError(
             "gpu_count", f"{gpu_count} GPUs do not fill whole servers of {per_server}"
         )
-    storage = data.get("checkpoint_storage_gbps", DEFAULT_CHECKPOINT_STORAGE_GBPS)
+    reliability = data.get("reliability_class", "standard")
+    if not isinstance(reliability, str) or reliability not in RELIABILITY_CLASSES:
+        raise ValidationError(
+            "reliability_class", f"must be one of {', '.join(RELIABILITY_CLASSES)}"
+        )
+    strategy = data.get("checkpoint")
+    if strategy is not None and (
+        not isinstance(strategy, str) or strategy not in CHECKPOINT_STRATEGIES
+    ):
+        raise ValidationError("checkpoint", f"must be one of {', '.join(CHECKPOINT_STRATEGIES)}")
+    storage = data.get("checkpoint_storage_gbps")
+    if storage is None:
+        storage = CHECKPOINT_CLASSES[reliability][1]
     require_positive("checkpoint_storage_gbps", storage, maximum=1e5)
     params = 7e9
     save_s = data.get("checkpoint_save_s")
@@ -375,6 +437,14 @@ def parse_goodput(data: Any) -> GoodputSpec:
             }
         )
         est = estimate(plan)
+        if not est.fits:
+            need = est.layout.memory_gib
+            raise ValidationError(
+                "gpu_count",
+                f"{plan.model.name} does not fit on {gpu_count:,} × {plan.cluster.gpu.name}: the "
+                f"closest layout ({est.layout.layout.describe()}) needs {need:,.1f} GiB per GPU, "
+                f"short by {est.shortfall_gib:,.1f} GiB; use more GPUs or GPUs with more memory",
+            )
         work_hours = est.wall_clock_hours
         params = float(plan.model.total_params())
     else:
@@ -391,17 +461,22 @@ def parse_goodput(data: Any) -> GoodputSpec:
         checkpoint_save_s=float(save_s),
         checkpoint_interval_min=data.get("checkpoint_interval_min"),
         restart_min=data.get("restart_min"),
-        reliability_class=str(data.get("reliability_class", "standard")),
+        reliability_class=reliability,
         provider_class=str(data.get("provider_class", "standard")),
         precision=precision,
         params=params,
         lottery=lottery,
         trials=_int_field("trials", data.get("trials", 2000), 1_000_000),
         seed=_seed(data.get("seed", 0)),
+        checkpoint=strategy,
+        checkpoint_snapshot_s=None
+        if data.get("checkpoint_snapshot_s") is None
+        else float(data["checkpoint_snapshot_s"]),
     ).validate()
 
 
 def checkpoint_bytes_for(params: float, precision: str) -> float:
+    """Bytes of a full training state (as ``reliability.checkpoint_bytes``): 14 per parameter."""
     w_b, _, o_b = state_bytes(precision, "adam")
     return params * (w_b + o_b)
 

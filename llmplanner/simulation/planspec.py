@@ -9,7 +9,7 @@ The JSON format (every section optional but ``strategy``; see ``examples/plan-*.
      "clusters": [{"purpose": "main", "gpu_type": "H100", "gpu_count": 512, "mode": "rent",
                    "price_per_gpu_hour": 16, "start_date": "2027-03-01", "months": 4,
                    "reliability_class": "standard", "provider_class": "standard",
-                   "checkpoint_storage_gbps": 20, "name": "Provider X"}],
+                   "checkpoint_storage_gbps": 20, "checkpoint": "sync", "name": "Provider X"}],
      -- or the older single pool, "cluster": {...the same fields but purpose/dates...}, which is a
         main pool from the program start, paid from delivery to the end of the main run;
      "ladder": [1e9, 8e9], "full_runs": 1,
@@ -46,7 +46,12 @@ from .config import parse_model
 from .cost import CostInputs
 from .errors import ValidationError, require_positive
 from .hardware import GPUSpec, gpu_by_name
-from .reliability import PROVIDER_CLASSES, RELIABILITY_CLASSES
+from .reliability import (
+    CHECKPOINT_CLASSES,
+    CHECKPOINT_STRATEGIES,
+    PROVIDER_CLASSES,
+    RELIABILITY_CLASSES,
+)
 from .specs import normalise_precision
 
 STRATEGIES = ("from_scratch", "cpt", "sft", "rag", "icl")
@@ -141,6 +146,7 @@ class ClusterPlan:
     reliability_class: str = "standard"
     provider_class: str = "standard"
     checkpoint_storage_gbps: float = 20.0
+    checkpoint: str = "sync"  # "sync" | "async" (parsed: the reliability class's default)
     purpose: str = "main"
     start_date: dt.date | None = None
     months: float | None = None
@@ -286,6 +292,7 @@ CLUSTER_FIELDS = {
     "reliability_class",
     "provider_class",
     "checkpoint_storage_gbps",
+    "checkpoint",
     "depreciation_years",
     "pue",
     "power_price_per_kwh",
@@ -386,15 +393,19 @@ def _parse_pool(
     months = None
     if dated and cl.get("months") is not None:
         months = _num(cl, "months", prefix, 0, maximum=240)
+    reliability = _choice(cl, "reliability_class", prefix, "standard", tuple(RELIABILITY_CLASSES))
+    # Checkpoint strategy and storage bandwidth: the reliability class's unless given.
+    default_strategy, default_gbps = CHECKPOINT_CLASSES[reliability]
     return ClusterPlan(
         gpu=gpu,
         gpu_count=gpu_count,
         cost=cost,
-        reliability_class=_choice(
-            cl, "reliability_class", prefix, "standard", tuple(RELIABILITY_CLASSES)
-        ),
+        reliability_class=reliability,
         provider_class=_choice(cl, "provider_class", prefix, "standard", tuple(PROVIDER_CLASSES)),
-        checkpoint_storage_gbps=_num(cl, "checkpoint_storage_gbps", prefix, 20.0, maximum=1e5),
+        checkpoint_storage_gbps=_num(
+            cl, "checkpoint_storage_gbps", prefix, default_gbps, maximum=1e5
+        ),
+        checkpoint=_choice(cl, "checkpoint", prefix, default_strategy, CHECKPOINT_STRATEGIES),
         purpose=_choice(cl, "purpose", prefix, "main", POOL_PURPOSES) if dated else "main",
         start_date=_date_field(cl, "start_date", prefix) if dated else None,
         months=months,

@@ -16,8 +16,24 @@ end of the main run it carries, and per use outside that. Bought GPUs cost their
 month of the window plus power at the facility's PUE (``cost.compute_cost``).
 
 Durations of non-compute stages are lognormal around planning medians (stated where they are set);
-compute stages take their time from core I (layout search → step time) and, for the main run, from
-the goodput Monte Carlo. Every array here has one entry per trial and is deterministic per seed.
+compute stages take their time from core I (layout search → step time), for the main run from the
+goodput Monte Carlo, and for PPO from ``rlhf`` (four resident models: generation, experience and
+training passes). Every array here has one entry per trial and is deterministic per seed.
+
+Memory. Each trial keeps a few dozen numbers: every stage's start, finish and GPU-hours and the
+cost categories it is charged in (the others share one read-only vector of zeros), every charge's
+interval and amount — trials × stages. The money per calendar month is never held as one trials ×
+months matrix (with a long horizon that was what ran out of memory): ``_stream_months`` cuts the
+charges into months a block at a time, at most ``MONTH_BLOCK_BYTES`` (16 MiB) of trials × months
+× categories per block, takes each month's percentiles over every trial (``np.percentile``, exact)
+and carries each trial's running spend from block to block. Each month is computed on its own and
+the running sums add month after month, so the block size changes no number; the random draws are
+untouched (one generator per seed, as before), so a seed gives the same report on any machine.
+Measured with tracemalloc (numpy's and Python's allocations) at 20,000 trials: the GPT-3 example
+(``examples/plan-gpt3-175b.json``) peaks at 92 MiB (117 MiB before), the same plan on 8 GPUs
+(355 months) at 63 MiB (788 MiB before). The peak grows with the trials, not the months: 200,000
+trials, the most the ``plan`` command accepts, take about 320 MiB resident whatever the horizon.
+``ProgramResult.monthly`` still gives the whole matrix, built on demand.
 """
 
 from __future__ import annotations
@@ -40,6 +56,7 @@ from .planspec import (
     TeamLine,
 )
 from .reliability import PROVIDER_CLASSES, GoodputResult, GoodputSpec, simulate_goodput
+from .rlhf import PPOConfig, PPOPlan, plan_ppo
 from .search import LayoutConstraints
 from .specs import ClusterSpec, TrainingSpec
 
@@ -60,6 +77,9 @@ CHECKPOINTS_KEPT = 3
 # Chinese ~1.4 characters of 3 UTF-8 bytes); token ids take 2 bytes below a 65,536 vocabulary.
 RAW_BYTES_PER_TOKEN = 4.0
 MAIN_MILESTONES = (0.25, 0.5, 0.75, 1.0)
+# The money per month is cut a block of months at a time (``_stream_months``): one block of
+# trials × months × categories float64 takes at most this many bytes (at least one month).
+MONTH_BLOCK_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -153,6 +173,13 @@ class _Builder:
     trials: int
     stages: dict[str, Stage] = field(default_factory=dict)
     charges: list[Charge] = field(default_factory=list)
+    zero: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One read-only vector of zeros stands for every cost category a stage is not charged in
+        # (most of them): ``charge`` replaces it, never adds to it in place.
+        self.zero = np.zeros(self.trials)
+        self.zero.flags.writeable = False
 
     def zeros(self) -> np.ndarray:
         return np.zeros(self.trials)
@@ -172,6 +199,7 @@ class _Builder:
         costs: dict[str, np.ndarray] | None = None,
         delay_days: np.ndarray | None = None,
         start_days: np.ndarray | None = None,
+        finish_days: np.ndarray | None = None,  # exact end when known (start + length may round)
         not_before: np.ndarray | float | None = None,
         gpu_type: str = "",
         gpu_count: int = 0,
@@ -194,9 +222,9 @@ class _Builder:
             stream=stream,
             depends_on=depends_on,
             start_days=start,
-            finish_days=start + duration_days,
-            gpu_hours=self.zeros() if gpu_hours is None else gpu_hours,
-            costs={c: self.zeros() for c in CATEGORIES},
+            finish_days=start + duration_days if finish_days is None else finish_days,
+            gpu_hours=self.zero if gpu_hours is None else gpu_hours,
+            costs={c: self.zero for c in CATEGORIES},
             gpu_type=gpu_type,
             gpu_count=gpu_count,
             note=note,
@@ -230,7 +258,8 @@ class _Builder:
         assert amount is not None
         amount_a = np.broadcast_to(np.asarray(amount, dtype=float), (n,))
         self.charges.append(Charge(key, category, begin, end, amount=amount_a))
-        self.stages[key].costs[category] += amount_a
+        costs = self.stages[key].costs
+        costs[category] = costs[category] + amount_a
 
 
 @dataclass(frozen=True)
@@ -245,20 +274,41 @@ class ProgramResult:
     goodput: GoodputResult | None
     finish_days: np.ndarray
     cost_by_category: dict[str, np.ndarray]
-    monthly: np.ndarray  # trials × months × categories
+    monthly_summary: MonthlySummary
     gpu_hours: np.ndarray
     month_labels: tuple[str, ...] = ()
     month_edges: np.ndarray = field(default_factory=lambda: np.zeros(1))
     pools: tuple[PoolUse, ...] = ()
     storage_tb: dict[str, float] = field(default_factory=dict)
+    charges: tuple[Charge, ...] = ()
+    month_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def total_cost(self) -> np.ndarray:
         return sum((self.cost_by_category[c] for c in CATEGORIES), np.zeros(self.trials))
 
     @property
+    def monthly(self) -> np.ndarray:
+        """Trials × months × categories: each trial's spend per month, rebuilt from the charges
+        on every call. It takes trials × months × 48 bytes (20,000 trials over 355 months: 325 MiB):
+        the report reads ``monthly_summary`` instead, streamed in blocks of months."""
+        months = len(self.month_lengths)
+        block = _month_block(
+            self.charges,
+            _spans(self.charges, self.month_edges),
+            self.trials,
+            self.month_edges,
+            self.month_lengths,
+            self.spec.contingency,
+            0,
+            months,
+        )
+        return block.transpose(2, 1, 0)
+
+    @property
     def cumulative(self) -> np.ndarray:
-        """Trials × months: each trial's spend to the end of each month, all categories."""
+        """Trials × months: each trial's spend to the end of each month, all categories (built
+        like ``monthly``)."""
         return np.cumsum(self.monthly.sum(axis=2), axis=1)
 
 
@@ -359,6 +409,7 @@ def _run_goodput(spec: PlanSpec, est: Estimate, trials: int, seed: int) -> Goodp
             params=params,
             trials=trials * spec.full_runs,
             seed=seed,
+            checkpoint=spec.cluster.checkpoint,
         )
     )
 
@@ -391,6 +442,33 @@ def _fitting_run(
         count = _small_cluster_count(pool, count * 2)
 
 
+def _ppo_plan(
+    spec: PlanSpec, pool: ClusterPlan, model: ModelSpec, gpus: int, sft_mfu: float
+) -> PPOPlan:
+    """PPO after SFT on the finetune pool (``rlhf`` gives memory and time): the SFT job's GPUs,
+    doubled in whole servers while the four resident models do not fit, up to the pool's GPUs; a
+    job that fits on none of them keeps the largest count and reports its shortfall.
+
+    Planning inputs: the SFT samples' length split evenly into prompt and response; one PPO
+    episode per preference pair (InstructGPT ran 256k episodes against a reward model trained on
+    the comparisons of 33k prompts, Ouyang et al. 2022, Table 6 and Appendix C.4); 512 prompts per
+    iteration, one inner epoch; the compute-bound passes at the SFT job's MFU.
+    """
+    tokens = float(spec.sft["tokens_per_sample"])
+    prompt = max(1, int(tokens // 2))
+    response = max(1, int(round(tokens)) - prompt)
+    # An MFU outside (0, 1] (no layout at all) falls back to a typical fine-tuning figure.
+    mfu = sft_mfu if 0.0 < sft_mfu <= 1.0 else 0.4
+    count = gpus
+    while True:
+        cfg = PPOConfig(model, pool.gpu, count, prompt, response, precision=spec.precision, mfu=mfu)
+        plan = plan_ppo(cfg, spec.rlhf_pairs, spec.rlhf_pairs, tokens)
+        more = _small_cluster_count(pool, count * 2)
+        if plan.memory.fits or more <= count:
+            return plan
+        count = more
+
+
 def _delivery_delay(pool: ClusterPlan, rng: np.random.Generator, n: int) -> np.ndarray:
     """Days a pool arrives late, per trial (the provider class; as ``reliability`` draws it)."""
     p_late, median_late = PROVIDER_CLASSES[pool.provider_class]
@@ -398,35 +476,148 @@ def _delivery_delay(pool: ClusterPlan, rng: np.random.Generator, n: int) -> np.n
     return np.where(late, rng.lognormal(math.log(median_late), 0.6, n), 0.0)
 
 
-def _monthly(b: _Builder, edges: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Trials × months × categories: each charge cut at the month edges (see ``Charge``)."""
-    n, months = b.trials, len(lengths)
-    monthly = np.zeros((n, months, len(CATEGORIES)))
-    for ch in b.charges:
-        c = CATEGORIES.index(ch.category)
+def _spans(charges: tuple[Charge, ...], edges: np.ndarray) -> list[tuple[int, int] | None]:
+    """Per charge, the months ``[lo, hi)`` it can touch in any trial: those ending after its
+    earliest start and starting no later than its latest finish (a one-off on a month edge
+    included); None for a lump that is zero in every trial."""
+    months = len(edges) - 1
+    out: list[tuple[int, int] | None] = []
+    for ch in charges:
+        if ch.amount is not None and not ch.amount.any():
+            out.append(None)
+            continue
+        lo = int(np.searchsorted(edges[1:], ch.start.min(), side="right"))
+        hi = int(np.searchsorted(edges[:-1], ch.finish.max(), side="right"))
+        lo = min(lo, months - 1)  # a one-off past the last edge lands in the last month
+        out.append((lo, max(hi, lo + 1)))
+    return out
+
+
+def _month_block(
+    charges: tuple[Charge, ...],
+    spans: list[tuple[int, int] | None],
+    trials: int,
+    edges: np.ndarray,
+    lengths: np.ndarray,
+    contingency: float,
+    m0: int,
+    m1: int,
+    rate_paid: dict[int, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Categories × months ``m0``…``m1 − 1`` × trials: each charge cut at the month edges (see
+    ``Charge``), contingency as its share of the rest. Trials run along the last axis, so each
+    month of each category is one contiguous row (cheap to add to and to take percentiles of).
+
+    Every month is computed on its own and only over the months a charge can touch (``spans``,
+    from ``_spans``), so a block holds exactly those months of the whole matrix, whatever its size.
+    ``rate_paid`` (charge index → per-trial total) accumulates what each rate charge costs, month
+    after month in order, so those totals do not depend on the block size either.
+    """
+    months = len(lengths)
+    out = np.zeros((len(CATEGORIES), m1 - m0, trials))
+    for k, (ch, span) in enumerate(zip(charges, spans, strict=True)):
+        if span is None:
+            continue
+        a, z = max(span[0], m0), min(span[1], m1)
+        if a >= z:
+            continue
         overlap = np.clip(
-            np.minimum(ch.finish[:, None], edges[None, 1:])
-            - np.maximum(ch.start[:, None], edges[None, :-1]),
+            np.minimum(ch.finish[None, :], edges[a + 1 : z + 1, None])
+            - np.maximum(ch.start[None, :], edges[a:z, None]),
             0.0,
             None,
         )
         if ch.rate is not None:
-            add = overlap / lengths[None, :] * ch.rate[:, None]
-            b.stages[ch.stage].costs[ch.category] += add.sum(axis=1)
+            add = overlap / lengths[a:z, None] * ch.rate[None, :]
+            if rate_paid is not None:
+                for row in add:
+                    rate_paid[k] += row
         else:
             assert ch.amount is not None
-            if not ch.amount.any():
-                continue
             length = ch.finish - ch.start
-            share = overlap / np.maximum(length, 1e-9)[:, None]
+            share = overlap / np.maximum(length, 1e-9)[None, :]
             instant = length <= 1e-9
             if instant.any():  # a one-off cost on a zero-length interval lands in its month
                 idx = np.searchsorted(edges, ch.start[instant], side="right") - 1
-                share[instant] = 0.0
-                share[instant, np.clip(idx, 0, months - 1)] = 1.0
-            add = share * ch.amount[:, None]
-        monthly[:, :, c] += add
-    return monthly
+                idx = np.clip(idx, 0, months - 1)
+                share[:, instant] = 0.0
+                here = (idx >= a) & (idx < z)
+                share[idx[here] - a, np.flatnonzero(instant)[here]] = 1.0
+            add = share * ch.amount[None, :]
+        out[CATEGORIES.index(ch.category), a - m0 : z - m0] += add
+    c_idx = CATEGORIES.index("contingency")
+    out[c_idx] = contingency * out.sum(axis=0)
+    return out
+
+
+def _block_months(trials: int, budget_bytes: int) -> int:
+    """Months per block so that one block (trials × months × categories, float64) stays within
+    ``budget_bytes``; at least one month."""
+    return max(1, budget_bytes // (trials * len(CATEGORIES) * 8))
+
+
+@dataclass(frozen=True)
+class MonthlySummary:
+    """Percentiles over the trials of the money per calendar month, streamed a block of months at a
+    time (``_month_block``): ``p50``/``p90`` are months × categories, each month's spend on its
+    own; ``total_*`` the month's spend over all categories; ``cumulative_*`` the spend from the
+    start to the end of each month (each trial's running sum, then its percentiles)."""
+
+    p50: np.ndarray
+    p90: np.ndarray
+    total_p50: np.ndarray
+    total_p90: np.ndarray
+    cumulative_p50: np.ndarray
+    cumulative_p90: np.ndarray
+
+
+def _stream_months(
+    b: _Builder, edges: np.ndarray, lengths: np.ndarray, budget_bytes: int
+) -> tuple[MonthlySummary, dict[str, np.ndarray]]:
+    """One pass over the months in blocks: the monthly percentiles, each trial's spend per category
+    (added month after month), and each rate charge's total booked on its stage.
+
+    Memory: the per-trial running sums (trials × categories) and one block of
+    ``_block_months(trials, budget_bytes)`` months, with a few temporaries of its size (the charge
+    being cut, the copy ``np.percentile`` partitions) — never the whole trials × months matrix.
+    """
+    n, months = b.trials, len(lengths)
+    charges = tuple(b.charges)
+    spans = _spans(charges, edges)
+    rate_paid = {k: np.zeros(n) for k, ch in enumerate(charges) if ch.rate is not None}
+    by_cat = np.zeros((len(CATEGORIES), n))
+    spent = np.zeros(n)
+    parts: dict[str, list[np.ndarray]] = {key: [] for key in ("p", "total", "cumulative")}
+    step = _block_months(n, budget_bytes)
+    for m0 in range(0, months, step):
+        m1 = min(months, m0 + step)
+        block = _month_block(
+            charges, spans, n, edges, lengths, b.spec.contingency, m0, m1, rate_paid=rate_paid
+        )
+        total = block.sum(axis=0)
+        running = np.empty_like(total)
+        for j in range(m1 - m0):  # month after month: the same sums whatever the block size
+            by_cat += block[:, j]
+            spent = spent + total[j]
+            running[j] = spent
+        parts["p"].append(np.percentile(block, [50, 90], axis=2).transpose(0, 2, 1))
+        parts["total"].append(np.percentile(total, [50, 90], axis=1))
+        parts["cumulative"].append(np.percentile(running, [50, 90], axis=1))
+        del block, total, running
+    p, total, cumulative = (np.concatenate(parts[key], axis=1) for key in parts)
+    for k, paid in rate_paid.items():
+        ch = charges[k]
+        costs = b.stages[ch.stage].costs
+        costs[ch.category] = costs[ch.category] + paid
+    summary = MonthlySummary(
+        p50=p[0],
+        p90=p[1],
+        total_p50=total[0],
+        total_p90=total[1],
+        cumulative_p50=cumulative[0],
+        cumulative_p90=cumulative[1],
+    )
+    return summary, {cat: by_cat[c] for c, cat in enumerate(CATEGORIES)}
 
 
 def _bill_pools(b: _Builder, spec: PlanSpec, window_start: list[np.ndarray]) -> tuple[PoolUse, ...]:
@@ -459,6 +650,7 @@ def _bill_pools(b: _Builder, spec: PlanSpec, window_start: list[np.ndarray]) -> 
                 (),
                 end - start,
                 start_days=start,
+                finish_days=end,
                 costs={category: window_cost},
                 gpu_type=pool.gpu.name,
                 gpu_count=pool.gpu_count,
@@ -578,8 +770,14 @@ def _bill_storage(
     return sizes
 
 
-def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> ProgramResult:
-    """Simulate a whole program (see the module docstring); deterministic per seed."""
+def simulate_program(
+    spec: PlanSpec, trials: int = 2000, seed: int = 0, *, month_block_bytes: int = MONTH_BLOCK_BYTES
+) -> ProgramResult:
+    """Simulate a whole program (see the module docstring); deterministic per seed.
+
+    ``month_block_bytes`` bounds the block of months cut at a time (``_stream_months``); it changes
+    the memory taken, never a number: the same seed gives the same result whatever it is.
+    """
     rng = np.random.default_rng(seed)
     pool_rng = np.random.default_rng(seed + 2)  # delivery of pools other than the main one
     b = _Builder(spec, rng, trials)
@@ -765,22 +963,35 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
                 costs={"data": np.full(n, sum(d.cost for d in spec.data if d.stage == "rlhf"))},
                 not_before=_ready_day(spec, ("rlhf",)),
             )
-            # DPO runs policy and reference over chosen and rejected answers, two epochs (≈ 2.7× the
-            # SFT compute per pair); PPO adds generation and a reward model — a planning 4× that.
-            factor = 2.7 * (4.0 if spec.rlhf_method == "ppo" else 1.0)
-            rl_tokens = pairs * sft["tokens_per_sample"] * factor
-            est_rl = _train(sft_model, rl_tokens, spec.precision, sft_cluster, 2**19)
-            rl_days = b.lognormal(est_rl.wall_clock_days * 2 + 5.0, 0.35)  # two attempts + tuning
+            if spec.rlhf_method == "ppo":
+                # Four models resident, generation, experience and training passes (``rlhf``).
+                ppo = _ppo_plan(spec, ft_pool, sft_model, sft_gpus, est.layout.mfu)
+                rl_gpus, rl_ideal_days = ppo.config.gpu_count, ppo.wall_clock_days
+                rl_shortfall = ppo.memory.shortfall_gib
+                rl_note = (
+                    f"actor, critic, reference and reward model: {ppo.memory.total_gib:.0f} GiB "
+                    f"per GPU on {rl_gpus} GPUs; {ppo.iterations:,} iterations of "
+                    f"{ppo.config.batch} prompts, {ppo.generation_share:.0%} of each generating"
+                )
+            else:
+                # DPO runs policy and reference over chosen and rejected answers, two epochs
+                # (≈ 2.7× the SFT compute per pair), memory checked as one model trained.
+                rl_tokens = pairs * sft["tokens_per_sample"] * 2.7
+                est_rl = _train(sft_model, rl_tokens, spec.precision, sft_cluster, 2**19)
+                rl_gpus, rl_ideal_days = sft_gpus, est_rl.wall_clock_days
+                rl_shortfall, rl_note = est_rl.shortfall_gib, ""
+            rl_days = b.lognormal(rl_ideal_days * 2 + 5.0, 0.35)  # two attempts + tuning
             b.add(
                 "rlhf",
                 "RLHF (PPO)" if spec.rlhf_method == "ppo" else "Preference tuning (DPO)",
                 "algorithm",
                 ("sft", "pref_data"),
                 rl_days,
-                gpu_hours=rl_days * 24.0 * sft_gpus,
+                gpu_hours=rl_days * 24.0 * rl_gpus,
                 gpu_type=ft_pool.gpu.name,
-                gpu_count=sft_gpus,
-                shortfall_gib=est_rl.shortfall_gib,
+                gpu_count=rl_gpus,
+                note=rl_note,
+                shortfall_gib=rl_shortfall,
                 pool=ft_i,
             )
             last_build = "rlhf"
@@ -870,10 +1081,7 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
         max((float(ch.finish.max()) for ch in b.charges), default=0.0),
     )
     edges, lengths, labels = TimeAxis(spec.start_date).months(horizon)
-    monthly = _monthly(b, edges, lengths)
-    c_idx = CATEGORIES.index("contingency")
-    monthly[:, :, c_idx] = spec.contingency * monthly.sum(axis=2)
-    by_cat = {cat: monthly[:, :, c].sum(axis=1) for c, cat in enumerate(CATEGORIES)}
+    summary, by_cat = _stream_months(b, edges, lengths, month_block_bytes)
     stages = tuple(b.stages.values())
     gpu_hours = sum((s.gpu_hours for s in stages), np.zeros(n))
     return ProgramResult(
@@ -888,10 +1096,12 @@ def simulate_program(spec: PlanSpec, trials: int = 2000, seed: int = 0) -> Progr
         # The program is done when it goes live; serving is an operating cost that runs on after.
         finish_days=build_finish,
         cost_by_category=by_cat,
-        monthly=monthly,
+        monthly_summary=summary,
         gpu_hours=gpu_hours,
         month_labels=tuple(labels),
         month_edges=edges,
         pools=pools,
         storage_tb=storage_tb,
+        charges=tuple(b.charges),
+        month_lengths=lengths,
     )

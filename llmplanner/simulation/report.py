@@ -2,6 +2,10 @@
 layer stores on a run. Money is in the plan's currency as numbers rounded to cents (the web and
 API layers turn them into decimals); days count from the program start, dates follow when the
 plan has a ``start_date``.
+
+The monthly percentiles come from ``ProgramResult.monthly_summary``, streamed a block of months at a
+time (``program._stream_months``): memory grows with the trials, not with the horizon. The ``plan``
+command accepts at most 200,000 trials (about 320 MiB resident for the GPT-3 example).
 """
 
 from __future__ import annotations
@@ -187,8 +191,11 @@ def report(result: ProgramResult) -> dict[str, Any]:
                 "roles": list(STREAM_ROLES[s.stream]),
             }
         )
-    monthly_total = result.monthly.sum(axis=2)
-    cumulative = result.cumulative
+    months = result.monthly_summary  # streamed in blocks of months (``program._stream_months``)
+
+    def cents(values: np.ndarray) -> list[Any]:
+        return list(np.round(values, 2).tolist())
+
     return {
         "core_version": CORE_VERSION,
         "plan": {
@@ -234,12 +241,12 @@ def report(result: ProgramResult) -> dict[str, Any]:
             "percentiles": "per month: p50/p90 of each month's spend on its own; they do not add "
             "up to the totals. cumulative_p50/p90: percentiles of the spend to the end of each "
             "month, the last equal to the total cost percentiles.",
-            "p50": np.round(np.percentile(result.monthly, 50, axis=0), 2).tolist(),
-            "p90": np.round(np.percentile(result.monthly, 90, axis=0), 2).tolist(),
-            "total_p50": np.round(np.percentile(monthly_total, 50, axis=0), 2).tolist(),
-            "total_p90": np.round(np.percentile(monthly_total, 90, axis=0), 2).tolist(),
-            "cumulative_p50": np.round(np.percentile(cumulative, 50, axis=0), 2).tolist(),
-            "cumulative_p90": np.round(np.percentile(cumulative, 90, axis=0), 2).tolist(),
+            "p50": cents(months.p50),
+            "p90": cents(months.p90),
+            "total_p50": cents(months.total_p50),
+            "total_p90": cents(months.total_p90),
+            "cumulative_p50": cents(months.cumulative_p50),
+            "cumulative_p90": cents(months.cumulative_p90),
         },
         "pools": _pools(result),
         "storage": {

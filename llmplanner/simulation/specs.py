@@ -40,6 +40,47 @@ def normalise_precision(value: str, field: str = "training.precision") -> str:
 
 
 @dataclass(frozen=True)
+class Overlap:
+    """Which communication the training software hides behind compute (the features differ by
+    framework and version, and the search must not assume a feature the user's stack lacks).
+
+    - ``grad_reduce``: data-parallel gradient reduce-scatter/all-reduce issued bucket by bucket
+      during the backward pass (PyTorch DDP/FSDP buckets, Li et al. 2020; Megatron-Core
+      ``--overlap-grad-reduce``, 2023). Without it the whole reduction follows the backward pass
+      (Megatron-LM 2021/2022).
+    - ``param_gather``: the distributed optimizer's / FSDP's parameter all-gather prefetched during
+      the forward pass (Megatron-Core ``--overlap-param-gather``, FSDP forward prefetch).
+    - ``tp_comm``: tensor-parallel all-gather/reduce-scatter pipelined with the GEMMs that consume
+      them (Transformer Engine userbuffers, Megatron-Core ``--tp-comm-overlap``, Hopper and later).
+    - ``ep_a2a``: expert-parallel all-to-all overlapped with another micro-batch's compute
+      (DeepSeek-V3's DualPipe, DeepSeek-AI 2024 §3.2.1; Megatron-Core's a2a overlap).
+    ``None`` in :class:`TrainingSpec` means the framework's defaults (``default_overlap``).
+    """
+
+    grad_reduce: bool = True
+    param_gather: bool = True
+    tp_comm: bool = False
+    ep_a2a: bool = False
+
+
+def default_overlap(framework: str, generation: str) -> Overlap:
+    """What a current release of the framework overlaps by default on this GPU generation.
+
+    Megatron-Core/NeMo (2024) overlap gradient reduction and parameter gathering, and TP
+    communication on Hopper/Blackwell (NeMo's Llama 3 recipes enable ``tp_comm_overlap``); FSDP
+    overlaps its reduce-scatter and prefetches the next all-gather, and has no TP. Nobody overlaps
+    the MoE all-to-all unless told to (DeepSeek's DualPipe is its own pipeline schedule).
+    """
+    modern = generation in ("hopper", "blackwell")
+    return Overlap(
+        grad_reduce=True,
+        param_gather=True,
+        tp_comm=modern and framework != "fsdp",
+        ep_a2a=False,
+    )
+
+
+@dataclass(frozen=True)
 class TrainingSpec:
     """What is trained: the token budget, batch and numerics.
 
@@ -57,6 +98,7 @@ class TrainingSpec:
     # "megatron": fused kernels (Megatron-Core, NeMo); "fsdp": PyTorch eager (FSDP, DeepSpeed);
     # "auto": ZeRO-3 layouts on an eager stack, tensor/pipeline layouts on fused kernels.
     framework: str = "auto"
+    overlap: Overlap | None = None  # None ⇒ default_overlap(framework, GPU generation)
 
     @property
     def global_batch_tokens(self) -> int:
@@ -72,6 +114,12 @@ class TrainingSpec:
             "training.global_batch_seqs", self.global_batch_seqs, integer=True, maximum=1e8
         )
         require_positive("training.seq_len", self.seq_len, integer=True, maximum=10_485_760)
+        if self.seq_len < 64:  # below a sentence: no language-model run trains on such sequences
+            raise ValidationError(
+                "training.seq_len",
+                f"sequences of {self.seq_len} token{'' if self.seq_len == 1 else 's'} are too "
+                "short to plan a training run; give at least 64 (pretraining uses 2,048–8,192)",
+            )
         normalise_precision(self.precision)
         if self.framework not in FRAMEWORKS:
             raise ValidationError(
@@ -117,7 +165,13 @@ class ClusterSpec:
         )
 
     def validate(self) -> ClusterSpec:
-        require_positive("cluster.gpu_count", self.gpu_count, integer=True, maximum=1_000_000)
+        require_positive("cluster.gpu_count", self.gpu_count, integer=True)
+        if self.gpu_count > 1_000_000:
+            raise ValidationError(
+                "cluster.gpu_count",
+                f"{int(self.gpu_count):,} GPUs is more than 1,000,000, beyond any cluster built "
+                "(the largest hold a few hundred thousand); give at most 1,000,000",
+            )
         if self.gpus_per_server:
             require_positive(
                 "cluster.gpus_per_server", self.gpus_per_server, integer=True, maximum=256

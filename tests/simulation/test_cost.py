@@ -82,9 +82,88 @@ def test_cny_and_usd_follow_the_exchange_rate_when_buying():
         ("cost.usd_to_cny", {"usd_to_cny": -7}),
         ("cost.pue", {"pue": 0.5}),
         ("cost.mode", {"mode": "lease"}),
+        # Each bound just past its limit, and each positive input at zero.
+        ("cost.usd_to_cny", {"usd_to_cny": 1000.5}),
+        ("cost.price_per_gpu_hour", {"price_per_gpu_hour": 0}),
+        ("cost.price_per_gpu_hour", {"price_per_gpu_hour": 10_000.5}),
+        ("cost.discount", {"discount": 1.0}),
+        ("cost.utilisation", {"utilisation": 1.5}),
+        ("cost.depreciation_years", {"depreciation_years": 0}),
+        ("cost.depreciation_years", {"depreciation_years": 20.5}),
+        ("cost.pue", {"pue": 0}),
+        ("cost.pue", {"pue": 5.5}),
+        ("cost.power_price_per_kwh", {"power_price_per_kwh": 0}),
+        ("cost.power_price_per_kwh", {"power_price_per_kwh": 100.5}),
     ],
 )
 def test_it_rejects_bad_cost_inputs_naming_the_field(field, kwargs):
     with pytest.raises(ValidationError) as err:
         CostInputs(**kwargs).validate()
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"currency": "EUR"}, "must be one of ('CNY', 'USD')"),
+        ({"mode": "lease"}, "must be 'rent' or 'buy'"),
+        ({"discount": 1.0}, "must be a fraction from 0 to below 1"),
+        ({"pue": 0.9}, "cannot be below 1.0"),
+    ],
+)
+def test_cost_input_errors_say_what_is_allowed(kwargs, message):
+    # The web layer shows the message beside the form field: it must say what to enter.
+    with pytest.raises(ValidationError) as err:
+        CostInputs(**kwargs).validate()
+    assert err.value.message == message
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"mode": "buy", "currency": "USD"},
+        # Every bound itself is allowed.
+        {"usd_to_cny": 1000},
+        {"price_per_gpu_hour": 10_000},
+        {"discount": 0.0, "utilisation": 1.0},
+        {"depreciation_years": 20},
+        {"pue": 1.0},
+        {"pue": 5},
+        {"power_price_per_kwh": 100},
+    ],
+)
+def test_valid_cost_inputs_pass_validation(kwargs):
+    inputs = CostInputs(**kwargs)
+    assert inputs.validate() is inputs
+
+
+@pytest.mark.parametrize(
+    "gpu_count, hours, field",
+    [
+        (0, 10.0, "cluster.gpu_count"),
+        (2.5, 10.0, "cluster.gpu_count"),
+        (8, -1.0, "wall_clock_hours"),
+        (8, float("nan"), "wall_clock_hours"),
+    ],
+)
+def test_compute_cost_rejects_a_bad_cluster_or_duration(gpu_count, hours, field):
+    with pytest.raises(ValidationError) as err:
+        compute_cost(gpu_by_name("H100"), gpu_count, hours, CostInputs())
+    assert err.value.field == field
+    if field == "wall_clock_hours":
+        assert err.value.message == "must be a finite number ≥ 0"
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"total_flops": 0, "utilisation": 0.5}, "total_flops"),
+        ({"total_flops": 1e23, "utilisation": 0}, "utilisation"),
+        ({"total_flops": 1e23, "utilisation": 1.5}, "utilisation"),
+    ],
+)
+def test_gpu_years_rejects_bad_inputs_naming_them(kwargs, field):
+    with pytest.raises(ValidationError) as err:
+        gpu_years(peak_flops_per_gpu=312e12, **kwargs)
     assert err.value.field == field

@@ -23,16 +23,24 @@ from .conftest import REPO
 
 
 def test_meta_rsc_job_mtbf_at_1024_and_16384_gpus():
-    # Kokolis et al. 2024: job MTTF 7.9 h at 1,024 GPUs, 1.8 h projected at 16,384.
-    assert 24 / DEFAULT_RATES.per_day(1024, 8) == pytest.approx(7.9, rel=0.1)
-    assert 24 / DEFAULT_RATES.per_day(16384, 8) == pytest.approx(1.8, rel=0.1)
+    # Kokolis et al. 2024: 1.8 h projected at 16,384 GPUs from RSC-1's node failure rate — the
+    # standard hardware rates give 24 / 13.3 = 1.80 h (with software and infrastructure 1.41 h).
+    # The 7.9 h measured for 1,024-GPU jobs is three times that node rate: the unstable class,
+    # 24 / (3 × 1.075) = 7.4 h.
+    assert 24 / DEFAULT_RATES.hardware_per_day(16384, 8) == pytest.approx(1.8, rel=0.02)
+    assert 24 / DEFAULT_RATES.per_day(16384, 8) == pytest.approx(1.41, rel=0.02)
+    unstable = GoodputSpec(gpu_count=1024, work_hours=1, reliability_class="unstable")
+    assert 24 / unstable.failures_per_day == pytest.approx(7.9, rel=0.1)
 
 
 def test_meta_rsc_failures_per_1000_node_days_at_scale():
-    # RSC-1: 6.50 failures per 1000 node-days (the size-proportional part dominates at 16k GPUs).
+    # RSC-1: 6.50 failures per 1000 node-days — the standard class's hardware (GPU 0.4 × 8 + host
+    # 1.3 + network 2.0); software and infrastructure add 1.8 (Llama 3: 22% of interruptions).
     nodes = 16384 / 8
-    per_1000_node_days = DEFAULT_RATES.per_day(16384, 8) / nodes * 1000
-    assert 5.0 <= per_1000_node_days <= 8.0
+    hardware = DEFAULT_RATES.hardware_per_day(16384, 8) / nodes * 1000
+    total = DEFAULT_RATES.per_day(16384, 8) / nodes * 1000
+    assert hardware == pytest.approx(6.5, rel=0.01)
+    assert total == pytest.approx(8.3, rel=0.01)
 
 
 def test_bloom_loses_a_gpu_every_week_or_so():
@@ -53,15 +61,20 @@ def test_bloom_loses_at_most_one_checkpoint_interval_per_failure():
     assert np.median(result.lost_work_hours / failures) <= 3.0
 
 
-def test_opt_175b_sees_about_two_to_three_interruptions_a_day():
-    # Zhang et al. 2022 + metaseq chronicles: ~2 machines down every day; 40+ restarts in two weeks;
-    # ≥ 35 manual restarts over about two months on 992 A100.
-    spec = GoodputSpec(gpu_count=992, work_hours=33 * 24, checkpoint_save_s=300, params=175e9,
-                       precision="fp16", trials=4000, seed=7)  # fmt: skip
-    result = simulate_goodput(spec)
-    per_day = result.interruptions / (result.wall_hours / 24)
-    assert 1.5 <= np.median(per_day) <= 4.0
-    assert np.percentile(result.interruptions, 10) >= 35
+def test_opt_175b_restarts_between_the_standard_and_unstable_classes():
+    # Zhang et al. 2022 §2.5 + metaseq chronicles, 992 A100, 33 days of training in ~2 months:
+    # ≥ 35 manual restarts for hardware; ~90 restarts of every kind in the 12.xx lineage; "~2
+    # machines go down every day"; 40+ restarts from Nov 17 to Dec 3 (≈ 2.5 a day).
+    common = dict(gpu_count=992, work_hours=33 * 24, checkpoint_save_s=300, params=175e9,
+                  precision="fp16", trials=4000, seed=7)  # fmt: skip
+    standard = simulate_goodput(GoodputSpec(**common))
+    per_day = standard.interruptions / (standard.wall_hours / 24)
+    # 1.04 a day on 124 servers: ≈ 37 over the ~40 days, 45 with the FP16 rollbacks.
+    assert 0.7 <= np.median(per_day) <= 1.3
+    assert 35 <= np.median(standard.interruptions + standard.loss_spikes) <= 90
+    assert np.percentile(per_day, 90) >= 1.7  # two machines a day: the bad tail of standard
+    unstable = simulate_goodput(GoodputSpec(**common, reliability_class="unstable"))
+    assert 2.0 <= np.median(unstable.interruptions / (unstable.wall_hours / 24)) <= 4.0
 
 
 def test_llama3_405b_interruptions_and_effective_time_fall_in_the_simulated_range():

@@ -42,7 +42,8 @@ def test_moe_expert_states_are_sharded_over_expert_data_parallel_ranks_only():
     dense = model.total_params() - model.moe_layers * model.moe_experts * model.expert_params()
     _, g_dense, o_dense = model_state_bytes(dense, 2, 64)
     _, g_expert, o_expert = model_state_bytes(expert, 2, 64 / 8)
-    assert float(ev.grads_bytes[0]) == pytest.approx(float(g_dense + g_expert), rel=0.01)
+    # A tensor-parallel (fused) stack trains BF16 with FP32 gradient buffers: twice ZeRO's 2 bytes.
+    assert float(ev.grads_bytes[0]) == pytest.approx(2 * float(g_dense + g_expert), rel=0.01)
     assert float(ev.optimizer_bytes[0]) == pytest.approx(float(o_dense + o_expert), rel=0.01)
 
 

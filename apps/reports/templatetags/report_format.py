@@ -15,7 +15,8 @@ def percent(value: Any, digits: int = 0) -> str:
     """0.597 → 60% (``|percent:1`` → 59.7%); blank values → —."""
     if value in (None, ""):
         return "—"
-    return f"{number_format(float(value) * 100, int(digits))}%"
+    # Round first: Django's number_format cuts the decimals off (0.5997 → "59.9").
+    return f"{number_format(round(float(value) * 100, int(digits)), int(digits))}%"
 
 
 @register.filter
@@ -25,7 +26,7 @@ def decimal(value: Any, digits: int = 1) -> str:
         return "—"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
-    return number_format(float(value), int(digits))
+    return number_format(round(float(value), int(digits)), int(digits))
 
 
 @register.filter
