@@ -356,7 +356,7 @@ def _gamma_sum(rng: np.random.Generator, count: np.ndarray, mean: Any, var: Any)
     return out
 
 
-def _truncated_exponential_moments(rate: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+def _truncated_exponential_moments(rate: np.ndarray, width: Any) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance of an exponential(rate) conditioned on falling below ``width``."""
     x = rate * width
     tail = np.exp(-x) / -np.expm1(-x)  # e^{-x} / (1 − e^{-x})
@@ -393,11 +393,16 @@ def _draw_failures(
     survive = np.exp(-a * interval)
     has_full, has_last = full > 0, last > 0
     mean_t, var_t = _truncated_exponential_moments(a, interval)
+    # A failure in the last, partial interval loses work conditioned below its length, not τ.
+    in_last = np.zeros(n, dtype=np.int64)
+    in_last[has_last] = rng.negative_binomial(1, np.exp(-a[has_last] * last[has_last]))
+    mean_p, var_p = _truncated_exponential_moments(a, np.where(has_last, last, interval))
+    lost_last = _gamma_sum(rng, in_last, mean_p, var_p)
     if lag <= 0.0:
         failures = np.zeros(n, dtype=np.int64)
         failures[has_full] = rng.negative_binomial(full[has_full], survive[has_full])
-        failures[has_last] += rng.negative_binomial(1, np.exp(-a[has_last] * last[has_last]))
-        return failures, _gamma_sum(rng, failures, mean_t * overhead, var_t * overhead**2)
+        lost = _gamma_sum(rng, failures, mean_t, var_t) + lost_last
+        return failures + in_last, lost * overhead
     keep = np.exp(-a * lag)  # an attempt outlives the write of the checkpoint it started from
     undone = np.zeros(n, dtype=np.int64)
     late = np.zeros(n, dtype=np.int64)
@@ -409,9 +414,10 @@ def _draw_failures(
     )
     gaps = undone + late + 1
     plain[has_full] = rng.negative_binomial(gaps[has_full], survive[has_full])
-    plain[has_last] += rng.negative_binomial(1, np.exp(-a[has_last] * last[has_last]))
     mean_e, var_e = _truncated_exponential_moments(a, lag)
     lost = _gamma_sum(rng, undone, interval + mean_e, var_e) + _gamma_sum(rng, plain, mean_t, var_t)
+    lost += lost_last
+    plain += in_last
     if interval - lag > 1e-12:  # T ≥ w: w plus an exponential conditioned below τ − w
         mean_l, var_l = _truncated_exponential_moments(a, interval - lag)
         lost += _gamma_sum(rng, late, lag + mean_l, var_l)
