@@ -12,12 +12,17 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from apps.programs.catalogs import ROLE_TEMPLATES
+from llmplanner.simulation.calibrate import load_rows
+from llmplanner.simulation.perf import FITTED
 from llmplanner.simulation.planspec import (
     DEFAULT_MONTHLY_CNY,
     plan_main_pool,
 )
 from llmplanner.simulation.program import DAYS_PER_MONTH
 from llmplanner.simulation.reliability import DEFAULT_RATES, PROVIDER_CLASSES, RELIABILITY_CLASSES
+
+# The published benchmark rows the step-time parameters are fitted to (data/published_runs.json).
+BENCHMARK_ROWS = sum(1 for r in load_rows() if r.get("category") == "throughput_benchmark")
 
 KOKOLIS = "Kokolis et al. 2024 (Meta RSC); OPT-175B and BLOOM-176B logbooks"
 
@@ -95,7 +100,10 @@ def assumption_rows(inputs: dict[str, Any], report: dict[str, Any]) -> list[dict
                 "gpu": DEFAULT_RATES.gpu_per_1000_gpu_days,
                 "host": DEFAULT_RATES.host_per_1000_node_days,
                 "net": DEFAULT_RATES.network_per_1000_node_days,
-                "sw": DEFAULT_RATES.software_per_day,
+                # Software and infrastructure grow with the job (per 1000 node-days) plus a
+                # small per-job rate; the string's "per day" ends the sentence.
+                "sw": f"{DEFAULT_RATES.software_per_1000_node_days:g} / 1000 node-days + "
+                f"{DEFAULT_RATES.software_per_day:g}",
             },
             "source": KOKOLIS,
         },
@@ -128,7 +136,8 @@ def assumption_rows(inputs: dict[str, Any], report: dict[str, Any]) -> list[dict
         },
         {
             "topic": _("Step time and MFU"),
-            "value": _("13 efficiency parameters fitted globally to 227 published runs"),
+            "value": _("%(n)s efficiency parameters fitted globally to %(rows)s published runs")
+            % {"n": len(FITTED), "rows": BENCHMARK_ROWS},
             "source": "Narayanan et al. 2021 (Megatron-LM); MosaicML llm-foundry; NVIDIA NeMo",
         },
         {

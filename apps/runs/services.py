@@ -34,7 +34,7 @@ from llmplanner.simulation.errors import ValidationError
 from llmplanner.simulation.hardware import gpu_by_name
 from llmplanner.simulation.planspec import parse_plan
 from llmplanner.simulation.report import run_plan
-from llmplanner.simulation.sweep import chunks, run_sweep, sweep_variants
+from llmplanner.simulation.sweep import annotate_scaling, chunks, run_sweep, sweep_variants
 
 logger = logging.getLogger(__name__)
 
@@ -426,11 +426,14 @@ def sweep_chunk_execute(*, chunk_id: int, worker: str) -> SweepChunk | None:
             pk=sweep.pk, chunks_done=F("chunks_total"), status=RunStatus.RUNNING
         )
         if done.exists():
-            all_points = [
-                p
-                for c in SweepChunk.objects.filter(sweep=sweep).order_by("index")
-                for p in (c.points or [])
-            ]
+            # Notes on superlinear steps need both GPU counts, which may sit in two chunks.
+            all_points = annotate_scaling(
+                [
+                    p
+                    for c in SweepChunk.objects.filter(sweep=sweep).order_by("index")
+                    for p in (c.points or [])
+                ]
+            )
             done.update(
                 status=RunStatus.SUCCEEDED, points=all_points, finished_at=now, updated_at=now
             )

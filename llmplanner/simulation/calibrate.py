@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -146,13 +146,14 @@ def row_overlap(row: dict[str, Any], gpu: GPUSpec) -> Overlap:
     else by software: Megatron-LM before Megatron-Core (2021/2022 papers) overlapped nothing —
     gradients were all-reduced after the backward pass and TP collectives were blocking;
     Megatron-Core/NeMo and FSDP stacks get their current defaults (``specs.default_overlap``)."""
-    given = row.get("overlap")
-    if isinstance(given, dict):
-        base = default_overlap(row_framework(row), gpu.generation)
-        return replace(base, **{k: bool(v) for k, v in given.items() if hasattr(base, k)})
     if legacy_megatron(row):
-        return Overlap(grad_reduce=False, param_gather=False, tp_comm=False, ep_a2a=False)
-    return default_overlap(row_framework(row), gpu.generation)
+        base = Overlap(grad_reduce=False, param_gather=False, tp_comm=False, ep_a2a=False)
+    else:
+        base = default_overlap(row_framework(row), gpu.generation)
+    given = row.get("overlap")  # checked by row_problem: booleans of known features
+    if isinstance(given, dict):
+        return replace(base, **given)
+    return base
 
 
 def row_cluster(row: dict[str, Any], gpu: GPUSpec, gpu_count: int) -> ClusterSpec:
@@ -302,6 +303,18 @@ def row_problem(row: dict[str, Any]) -> str:
     for key in ("mfu", "hfu"):
         if row.get(key) is not None and row[key] > 1:
             return f"{key} {row[key]!r} is not a fraction of the peak"
+    if row.get("flash_attention") is not None and not isinstance(row["flash_attention"], bool):
+        return f"flash_attention is not true or false: {row['flash_attention']!r}"
+    overlap = row.get("overlap")
+    if overlap is not None:
+        allowed = {f.name for f in fields(Overlap)}
+        if not isinstance(overlap, dict):
+            return f"overlap is not an object with {sorted(allowed)}: {overlap!r}"
+        for key, value in overlap.items():
+            if key not in allowed:
+                return f"overlap.{key} is unknown; use {sorted(allowed)}"
+            if not isinstance(value, bool):
+                return f"overlap.{key} is not true or false: {value!r}"
     return ""
 
 

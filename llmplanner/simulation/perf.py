@@ -286,7 +286,9 @@ def activation_units(model: ModelSpec, mlp_width: float | None = None) -> float:
 def _ring_time(bytes_per_gpu: Any, n: Any, bw: Any, latency: float) -> Any:
     """Time of a ring all-gather or reduce-scatter of ``bytes_per_gpu`` over ``n`` GPUs."""
     n = np.maximum(n, 1)
-    return np.where(n > 1, (n - 1) / n * bytes_per_gpu / bw + (n - 1) * latency, 0.0)
+    # Nothing to move (a dense model's expert share): no collective is issued, no latency paid.
+    active = (n > 1) & (np.asarray(bytes_per_gpu) > 0)
+    return np.where(active, (n - 1) / n * bytes_per_gpu / bw + (n - 1) * latency, 0.0)
 
 
 def _group_bandwidth(
@@ -425,6 +427,9 @@ def _setup(
     spare = pp * n_mid - L
     cut_first = np.where(pp > 1, np.minimum(np.ceil(spare / 2), n_mid - 1), 0.0)
     cut_last = np.where(pp > 1, np.minimum(np.floor(spare / 2), n_mid - 1), 0.0)
+    n_first, n_last = n_mid - cut_first, n_mid - cut_last
+    # Two stages have no middle one: the fuller of the two sets the pace and the memory.
+    n_mid = np.where(pp > 2, n_mid, np.maximum(n_first, n_last))
     return _Setup(
         model=model,
         training=training,
@@ -456,8 +461,8 @@ def _setup(
         # keep and reduce them in BF16; FP16 training keeps FP16 gradients.
         grad_factor=np.where(~eager & (precision in ("bf16", "fp8")), 2.0, 1.0),
         n_mid=n_mid,
-        n_first=n_mid - cut_first,
-        n_last=n_mid - cut_last,
+        n_first=n_first,
+        n_last=n_last,
     )
 
 
@@ -571,7 +576,10 @@ def _compute(S: _Setup, P: _Params) -> _Compute:
     q_width = float(model.q_width)
     tp, tokens_mb, full, rc = S.tp, S.tokens_mb, S.full, S.rc
     base_gemm = eff.gemm_fraction(S.gen) * (eff.fp8_gemm_relative if S.precision == "fp8" else 1.0)
-    ridge = S.peak / gpu.hbm_bytes_per_s  # tokens at which a GEMM's weight reads take as long
+    # Tokens at which a GEMM's weight reads take as long as its FLOPs: FP8 weights are 1 byte, so
+    # the FP8 peak over the bytes gives the same row count as BF16's.
+    weight_bytes = 1.0 if S.precision == "fp8" else 2.0
+    ridge = S.peak * weight_bytes / 2.0 / gpu.hbm_bytes_per_s
     size_eff = 1.0 / (1.0 + eff.gemm_half_width / (h / tp) + ridge / tokens_mb)
     gemm_rate = S.peak * base_gemm * size_eff
     passes = np.where(full, 4.0, 3.0)  # forward + backward (2×) [+ recomputed forward]
@@ -712,9 +720,10 @@ def _communication(S: _Setup, P: _Params, C: _Compute, p_first: Any, p_expert: A
     # reduce-scatters the gradients, one layer at a time: each of those 3 × layers collectives is a
     # ring that pays (n − 1) hop latencies (NCCL's ring all-gather/reduce-scatter; the latency
     # grows linearly with the ranks — Thakur et al. 2005), on top of the bandwidth time.
+    w_bytes = state_bytes(S.precision, S.training.optimizer)[0]
     z3_comm = (
-        3.0 * _ring_time((p_first - p_expert) * 2.0, shard, dp_bw, 0.0)
-        + 3.0 * _ring_time(p_expert * 2.0, expert_shard, dp_bw, 0.0)
+        3.0 * _ring_time((p_first - p_expert) * w_bytes, shard, dp_bw, 0.0)
+        + 3.0 * _ring_time(p_expert * w_bytes, expert_shard, dp_bw, 0.0)
         + 3.0 * S.n_mid * np.maximum(shard - 1.0, 0.0) * lat
     )
     # Pipeline: point-to-point of activations per micro-batch and stage boundary (× v when
@@ -862,14 +871,14 @@ def evaluate(
             return comm
         return np.maximum(comm * last_bucket, comm - eff.dp_overlap * window)
 
-    # Plain DDP (ZeRO-0) all-reduces both halves during the backward pass.
-    all_reduce = hidden(K.dp_reduce + K.dp_gather, backward, S.overlap.grad_reduce)
+    # Plain DDP (ZeRO-0) all-reduces the gradient buffer (a reduce-scatter and an all-gather of
+    # the gradients, both in the gradients' precision) during the backward pass.
+    all_reduce = hidden(2.0 * K.dp_reduce, backward, S.overlap.grad_reduce)
     sharded = hidden(K.dp_reduce, backward, S.overlap.grad_reduce) + hidden(
         K.dp_gather, forward, S.overlap.param_gather
     )
     reduce_exposed = np.where(zero == 0, all_reduce, sharded)
-    gather_exposed = 0.0
-    dp_exposed = np.where(zero >= 3, 0.0, reduce_exposed + gather_exposed)
+    dp_exposed = np.where(zero >= 3, 0.0, reduce_exposed)
 
     # ---- optimizer: Adam reads/writes ~28 bytes per parameter it owns (memory bound); offload
     # moves gradients and weights over PCIe (≈25 GB/s per GPU) and runs Adam on the CPU (≈0.25 G

@@ -146,7 +146,7 @@ class ClusterPlan:
     reliability_class: str = "standard"
     provider_class: str = "standard"
     checkpoint_storage_gbps: float = 20.0
-    checkpoint: str = "sync"  # "sync" | "async" (parsed: the reliability class's default)
+    checkpoint: str = "sync"  # "sync" | "async" (a plan's default: sync)
     purpose: str = "main"
     start_date: dt.date | None = None
     months: float | None = None
@@ -394,8 +394,11 @@ def _parse_pool(
     if dated and cl.get("months") is not None:
         months = _num(cl, "months", prefix, 0, maximum=240)
     reliability = _choice(cl, "reliability_class", prefix, "standard", tuple(RELIABILITY_CLASSES))
-    # Checkpoint strategy and storage bandwidth: the reliability class's unless given.
-    default_strategy, default_gbps = CHECKPOINT_CLASSES[reliability]
+    # Storage bandwidth: the reliability class's unless given. The strategy is "sync" unless given:
+    # a plan does not switch to asynchronous checkpoints behind its author's back (the goodput
+    # command's configs take the class's strategy, see config.parse_goodput).
+    default_gbps = CHECKPOINT_CLASSES[reliability][1]
+    default_strategy = "sync"
     return ClusterPlan(
         gpu=gpu,
         gpu_count=gpu_count,

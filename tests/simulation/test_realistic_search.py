@@ -24,7 +24,6 @@ from llmplanner.simulation.fit import data_hash, errors, fit, objective, prepare
 from llmplanner.simulation.hardware import gpu_by_name
 from llmplanner.simulation.perf import (
     DEFAULT_EFFICIENCY,
-    GIB,
     PRIOR_EFFICIENCY,
     _setup,
     evaluate,
@@ -108,8 +107,9 @@ def test_data_parallel_all_reduce_without_overlap_is_the_ring_time():
     params = float(model.total_params() + model.hidden)  # weights on the GPU (untied head too)
     bw = min(300e9, 8 * 25e9) * 0.8
     lat = DEFAULT_EFFICIENCY.hop_latency_s
-    # Megatron-style BF16 reduces FP32 gradients (4 bytes) and gathers BF16 weights (2 bytes).
-    expected = (15 / 16 * params * 4 / bw + 15 * lat) + (15 / 16 * params * 2 / bw + 15 * lat)
+    # Megatron-style BF16 keeps FP32 gradient buffers: the all-reduce is a reduce-scatter and an
+    # all-gather of 4-byte gradients, 2 · (n − 1)/n · 4 bytes per parameter.
+    expected = 2 * (15 / 16 * params * 4 / bw + 15 * lat)
     assert ev.dp_comm_s[0] == pytest.approx(expected, rel=0.01)
     # With bucketed overlap some of it hides, never the last bucket.
     overlapped = one(
