@@ -731,7 +731,7 @@ def _communication(S: _Setup, P: _Params, C: _Compute, p_first: Any, p_expert: A
     pp_bw = np.where(tp * cp * dp >= per_server, so_bw, su_bw)
     p2p = np.where(S.pp > 1, 2.0 * S.vp * (tokens_mb * h * 2.0 / tp) / pp_bw, 0.0)
     w_b, g_b, _ = state_bytes(S.precision, S.training.optimizer)
-    g_b = g_b * S.grad_factor  # gradients reduced in FP32 on Megatron-Core with BF16
+    grad_bytes = g_b * S.grad_factor  # gradients reduced in FP32 on Megatron-Core with BF16
 
     def both(bytes_per_param: Any) -> Any:
         return _ring_time((p_first - p_expert) * bytes_per_param, shard, dp_bw, lat) + _ring_time(
@@ -744,7 +744,7 @@ def _communication(S: _Setup, P: _Params, C: _Compute, p_first: Any, p_expert: A
         ep_layer=ep_layer,
         p2p=p2p,
         z3_comm=z3_comm,
-        dp_reduce=both(g_b),
+        dp_reduce=both(grad_bytes),
         dp_gather=both(w_b),
         dp_params_gpu=p_first,
     )

@@ -295,7 +295,7 @@ def test_the_batch_is_rounded_to_whole_micro_batches_within_5_percent():
     assert ev.tokens_per_s[0] * ev.step_time_s[0] == approx(21 * 384)
 
 
-def test_micro_batch_size_divides_the_micro_batch_count():
+def test_micro_batches_per_rank_and_tokens_per_micro_batch():
     # 16 sequences, 2 ranks, micro-batches of 4: 2 per rank; tokens per micro-batch 4·384.
     S, *_ = phases(train=training(16), dp=2, micro_batch=4)
     assert S.m[0] == 2 and S.batch[0] == 16
