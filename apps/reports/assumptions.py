@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -21,8 +22,13 @@ from llmplanner.simulation.planspec import (
 from llmplanner.simulation.program import DAYS_PER_MONTH
 from llmplanner.simulation.reliability import DEFAULT_RATES, PROVIDER_CLASSES, RELIABILITY_CLASSES
 
-# The published benchmark rows the step-time parameters are fitted to (data/published_runs.json).
-BENCHMARK_ROWS = sum(1 for r in load_rows() if r.get("category") == "throughput_benchmark")
+
+@cache
+def benchmark_rows() -> int:
+    """The published benchmark rows the step-time parameters are fitted to (read once, on first
+    use rather than at start-up)."""
+    return sum(1 for r in load_rows() if r.get("category") == "throughput_benchmark")
+
 
 KOKOLIS = "Kokolis et al. 2024 (Meta RSC); OPT-175B and BLOOM-176B logbooks"
 
@@ -137,7 +143,7 @@ def assumption_rows(inputs: dict[str, Any], report: dict[str, Any]) -> list[dict
         {
             "topic": _("Step time and MFU"),
             "value": _("%(n)s efficiency parameters fitted globally to %(rows)s published runs")
-            % {"n": len(FITTED), "rows": BENCHMARK_ROWS},
+            % {"n": len(FITTED), "rows": benchmark_rows()},
             "source": "Narayanan et al. 2021 (Megatron-LM); MosaicML llm-foundry; NVIDIA NeMo",
         },
         {

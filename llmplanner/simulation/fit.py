@@ -86,7 +86,7 @@ def prepare(rows: list[dict[str, Any]]) -> list[Prepared]:
         try:
             cand = build_candidates(setup.model, setup.training, setup.cluster, setup.constraints)
             ev = evaluate(setup.model, setup.training, setup.cluster, cand, PRIOR_EFFICIENCY)
-        except Exception:  # noqa: BLE001 - a row the core refuses is simply not fitted
+        except ValidationError:  # a row the core refuses is simply not fitted
             continue
         keep = np.flatnonzero(ev.feasible)
         if not keep.size:
@@ -112,7 +112,7 @@ def _top(setup: RowSetup, keep: int = 300) -> Candidates | None:
     assert setup.constraints is not None
     try:
         cand = build_candidates(setup.model, setup.training, setup.cluster, setup.constraints)
-    except Exception:  # noqa: BLE001
+    except ValidationError:
         return None
     # Chosen under the priors only, so that a fit depends on the data and the code, never on the
     # parameters stored by the previous fit.

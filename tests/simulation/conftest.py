@@ -33,3 +33,14 @@ def published_runs_path() -> Path:
     """The calibration data set shipped with the core (nothing outside the repository)."""
     assert PUBLISHED_RUNS.is_relative_to(REPO) and PUBLISHED_RUNS.exists(), PUBLISHED_RUNS
     return PUBLISHED_RUNS
+
+
+def evaluate_layout(model, training, cluster, eff=None, **layout):
+    """The core's evaluation of one explicit layout (``Layout(**layout)``)."""
+    from llmplanner.simulation.perf import DEFAULT_EFFICIENCY, evaluate
+    from llmplanner.simulation.search import layout_candidates
+    from llmplanner.simulation.specs import Layout
+
+    return evaluate(
+        model, training, cluster, layout_candidates(Layout(**layout)), eff or DEFAULT_EFFICIENCY
+    )

@@ -11,10 +11,10 @@ from llmplanner.simulation.perf import (
     DEFAULT_EFFICIENCY,
     GIB,
     Efficiency,
-    evaluate,
 )
-from llmplanner.simulation.search import layout_candidates
-from llmplanner.simulation.specs import ClusterSpec, Layout, Overlap, TrainingSpec
+from llmplanner.simulation.specs import ClusterSpec, Overlap, TrainingSpec
+
+from .conftest import evaluate_layout
 
 GPT3 = PRESETS["gpt3-175b"]
 LLAMA7 = PRESETS["llama2-7b"]
@@ -23,8 +23,7 @@ A100 = gpu_by_name("A100-80GB")
 H100 = gpu_by_name("H100")
 
 
-def one(model, training, cluster, eff=DEFAULT_EFFICIENCY, **layout):
-    return evaluate(model, training, cluster, layout_candidates(Layout(**layout)), eff)
+one = evaluate_layout
 
 
 def test_first_stage_holds_one_micro_batch_per_stage_in_flight():

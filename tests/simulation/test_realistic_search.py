@@ -26,21 +26,19 @@ from llmplanner.simulation.perf import (
     DEFAULT_EFFICIENCY,
     PRIOR_EFFICIENCY,
     _setup,
-    evaluate,
     fp8_cast_units,
 )
 from llmplanner.simulation.search import LayoutConstraints, layout_candidates, search
 from llmplanner.simulation.specs import ClusterSpec, Layout, Overlap, TrainingSpec
 
-from .conftest import REPO
+from .conftest import REPO, evaluate_layout
 
 LLAMA3 = with_seq_len(PRESETS["llama3-405b"], 8192)
 H100 = gpu_by_name("H100")
 A100 = gpu_by_name("A100-80GB")
 
 
-def one(model, training, cluster, eff=DEFAULT_EFFICIENCY, **layout):
-    return evaluate(model, training, cluster, layout_candidates(Layout(**layout)), eff)
+one = evaluate_layout
 
 
 def test_llama3_stages_are_uneven_with_lighter_first_and_last_stages():
