@@ -560,12 +560,29 @@ class GroupRatio:
     searched_best: float | None
     layout: str
     reason: str = ""
+    pinned_best: float | None = None
 
     @property
     def ratio(self) -> float | None:
         if self.searched_best is None:
             return None
         return self.searched_best / self.published_best
+
+    @property
+    def search_gain(self) -> float | None:
+        """Searched best ÷ the prediction at the published best's own layout: how much the search
+        finds beyond what its authors ran (1.00 when it picks their layout)."""
+        if self.searched_best is None or not self.pinned_best:
+            return None
+        return self.searched_best / self.pinned_best
+
+    @property
+    def model_error(self) -> float | None:
+        """Prediction at the published best's own layout ÷ its measurement: the row's own error.
+        ``ratio`` = ``search_gain`` × ``model_error``."""
+        if not self.pinned_best:
+            return None
+        return self.pinned_best / self.published_best
 
     @property
     def label(self) -> str:
@@ -597,6 +614,7 @@ def group_ratios(
         )
         free = replace(best_setup, constraints=searched_constraints(best_setup.row))
         pred = predict_setup(free, efficiency)
+        pinned = predict_setup(best_setup, efficiency)
         out.append(
             GroupRatio(
                 key=key,
@@ -606,6 +624,7 @@ def group_ratios(
                 searched_best=pred.predicted,
                 layout=pred.layout,
                 reason=pred.reason,
+                pinned_best=pinned.predicted,
             )
         )
     return out

@@ -13,6 +13,7 @@ import pytest
 
 from llmplanner.simulation.architecture import PRESETS, with_seq_len
 from llmplanner.simulation.calibrate import (
+    group_key,
     group_ratios,
     load_rows,
     predict_row,
@@ -200,9 +201,14 @@ def test_searched_best_is_at_least_the_pinned_prediction_and_is_reported(publish
         pinned = max(
             predict_row(r).predicted or 0.0
             for r in rows
-            if abs((r.get("mfu") or r.get("hfu")) - g.published_best) < 1e-12
+            if group_key(r) == g.key
+            and abs((r.get("mfu") or r.get("hfu")) - g.published_best) < 1e-12
         )
         assert g.searched_best >= pinned - 1e-9
+        # the ratio splits into the search's gain at free layout and the row's own error
+        assert g.pinned_best == pytest.approx(pinned)
+        assert g.search_gain >= 1.0 - 1e-9
+        assert g.ratio == pytest.approx(g.search_gain * g.model_error)
     cons = searched_constraints(MEGATRON_ROW)
     assert cons.tp is None and cons.micro_batch is None and cons.recompute == "full"
 
@@ -219,6 +225,8 @@ def test_calibrate_prints_the_searched_best_ratio_per_problem():
     assert data["ratio_limit"] == 1.10
     assert len(data["groups"]) >= 200
     assert all(g["ratio"] is not None and g["ratio"] > 0 for g in data["groups"])
+    for g in data["groups"]:
+        assert g["ratio"] == pytest.approx(g["search_gain"] * g["model_error"])
 
 
 def test_the_fit_is_deterministic_and_improves_on_the_priors(published_runs_path):
