@@ -49,7 +49,7 @@ def gantt(report: dict[str, Any]) -> go.Figure:
         colour = STREAM_COLOURS.get(s["stream"], "#888")
         if start is None:
             bars = (
-                (b, max(p50 - b, 0.2), 1.0, f"{s['name']}: day %{{base:.0f}}–{p50:.0f} (P50)"),
+                (b, max(p50 - b, 0.2), 1.0, f"{s['name']}: day {b:.0f}–{p50:.0f} (P50)"),
                 (p50, max(p90 - p50, 0.0), 0.3, f"{s['name']}: P90 finish day {p90:.0f}"),
             )
         else:
@@ -79,7 +79,10 @@ def gantt(report: dict[str, Any]) -> go.Figure:
                     marker_color=colour,
                     opacity=opacity,
                     showlegend=False,
-                    hovertemplate=hover + "<extra></extra>",
+                    # The stage's name is user text: it reaches hover as data (escaped with
+                    # the rest by ``layout``), never inside the template.
+                    customdata=[hover],
+                    hovertemplate="%{customdata}<extra></extra>",
                 )
             )
     gates = report["milestones"]

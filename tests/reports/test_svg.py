@@ -14,6 +14,7 @@ from django.conf import settings
 from apps.reports.svg import UnsupportedFigure, figure_to_svg
 from apps.reports.svg.axes import date_ms, date_ticks, format_tick, log_ticks, wrap_label
 from apps.runs import plan_figures
+from apps.runs.figure_style import plot_text
 from llmplanner.simulation.report import run_plan
 
 EXAMPLES = sorted((Path(settings.BASE_DIR) / "llmplanner/simulation/examples").glob("plan-*.json"))
@@ -104,9 +105,13 @@ def test_date_ticks_are_whole_months_or_days_in_iso_form():
     assert [label for _, label in years] == ["2028", "2030"]
 
 
-def test_labels_are_escaped():
-    fig = go.Figure(go.Bar(x=["<b>R&D</b>"], y=[1]))
-    assert "&lt;b&gt;R&amp;D&lt;/b&gt;" in figure_to_svg(fig)
+def test_labels_are_drawn_as_plotly_displays_them_and_escaped_for_xml():
+    # Plotly's own markup shows as its text (bold dropped); text escaped for plotly by the
+    # figure builders shows as typed. Either way the SVG holds it XML-escaped, never as markup.
+    raw = go.Figure(go.Bar(x=["<b>R&amp;D</b>"], y=[1]))
+    assert ">R&amp;D</text>" in figure_to_svg(raw)
+    escaped = go.Figure(go.Bar(x=[plot_text("<b>R&D</b>")], y=[1]))
+    assert "&lt;b&gt;R&amp;D&lt;/b&gt;" in figure_to_svg(escaped)
 
 
 @pytest.mark.parametrize(

@@ -159,8 +159,8 @@ def test_a_dated_gantt_runs_on_calendar_dates(dated_report):
         if finish > start:
             assert p50_bar.x[0] == (finish - start).days * day_ms
         assert p90_band.base[0] == stage["finish_date_p50"]
-        assert stage["finish_date_p50"] in p50_bar.hovertemplate
-        assert stage["finish_date_p90"] in p90_band.hovertemplate
+        assert stage["finish_date_p50"] in p50_bar.customdata[0]
+        assert stage["finish_date_p90"] in p90_band.customdata[0]
     names = {t.y[0] for t in bars}
     assert "Team" not in names and "Storage" not in names
     gates = next(t for t in fig.data if t.type == "scatter")

@@ -21,6 +21,7 @@ from apps.reports.svg.draw import (
     draw_shapes,
     marker,
 )
+from apps.runs.figure_style import plain_text
 
 FONT_FAMILY = "'Noto Sans CJK SC', 'Noto Sans', 'DejaVu Sans', sans-serif"
 # plotly's default colorway (template "plotly"), for a trace that names no colour.
@@ -37,13 +38,26 @@ class UnsupportedFigure(ValueError):
     """The figure uses a trace type this renderer does not draw."""
 
 
+def _displayed(value: Any) -> Any:
+    """Every string of a figure's spec as plotly displays it (tags dropped, entities decoded):
+    the figure builders escape user text for plotly (``figure_style.escape_figure_text``), and
+    this renderer writes plain text, escaped for XML where it is drawn."""
+    if isinstance(value, str):
+        return plain_text(value)
+    if isinstance(value, dict):
+        return {k: _displayed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_displayed(v) for v in value]
+    return value
+
+
 def figure_to_svg(
     fig: go.Figure, width: int = 680, height: int | None = None, element_id: str = "chart"
 ) -> str:
     """The figure as a standalone ``<svg>`` of ``width`` × ``height`` px (the figure's own
     layout height by default); it scales with CSS through its ``viewBox``. ``element_id`` keeps
     ids unique when several charts share one HTML document."""
-    spec = fig.to_plotly_json()
+    spec = _displayed(fig.to_plotly_json())
     layout = dict(spec.get("layout") or {})
     template = (layout.pop("template", None) or {}).get("layout") or {}
     colorway = as_list(layout.get("colorway") or template.get("colorway")) or DEFAULT_COLORWAY
