@@ -51,6 +51,7 @@ class RowPrediction:
     measured_model_tflops_per_gpu: float | None
     layout: str
     reason: str = ""
+    note: str = ""  # how the measurement was read, when not given as MFU/HFU
 
     @property
     def ape(self) -> float | None:
@@ -281,6 +282,8 @@ _ROW_NUMBERS = (
     "hfu",
     "mfu_peak_basis_tflops",
     "model_tflops_per_gpu",
+    "tokens_per_sec",
+    "tokens_per_sec_per_gpu",
 )
 
 
@@ -379,8 +382,11 @@ def row_setup(row: dict[str, Any]) -> RowSetup:
         measured=measured_mfu or measured_hfu,
         measured_model_tflops_per_gpu=row.get("model_tflops_per_gpu"),
     )
-    if not base["measured"]:
-        return RowSetup(row, base, reason="no measured MFU or HFU")
+    throughput = row_tokens_per_s_per_gpu(row)
+    if not base["measured"] and throughput:
+        base = base | dict(metric="mfu", note="MFU from tokens/s × the core's FLOPs per token")
+    elif not base["measured"]:
+        return RowSetup(row, base, reason="no measured MFU, HFU or tokens/s")
     gpu_count = row_gpu_count(row)
     if not gpu_count:
         return RowSetup(row, base, reason="gpu_count not given: the layout cannot be searched")
@@ -411,7 +417,32 @@ def row_setup(row: dict[str, Any]) -> RowSetup:
     except ValidationError as exc:
         return RowSetup(row, base, reason=str(exc))
     basis = float(row.get("mfu_peak_basis_tflops") or gpu.peak_tflops[precision]) * 1e12
-    return RowSetup(row, base, model, training, cluster, row_constraints(row), basis_flops=basis)
+    setup = RowSetup(row, base, model, training, cluster, row_constraints(row), basis_flops=basis)
+    if base["measured"]:
+        return setup
+    # Measured as tokens/s only: MFU = tokens/s per GPU × model FLOPs per token ÷ peak, with the
+    # core's own FLOP count (6 × matmul parameters + attention), which no layout changes.
+    found = search(model, training, cluster, setup.constraints, top_k=1)
+    if not found.top:
+        return RowSetup(row, base, reason="no layout fits: FLOPs per token unknown")
+    best = found.top[0]
+    flops_per_token = best.model_tflops_per_gpu * 1e12 * cluster.gpu_count / best.tokens_per_s
+    model_tflops = float(throughput or 0.0) * flops_per_token / 1e12
+    base = base | dict(
+        measured=model_tflops * 1e12 / basis, measured_model_tflops_per_gpu=model_tflops
+    )
+    return replace(setup, base=base)
+
+
+def row_tokens_per_s_per_gpu(row: dict[str, Any]) -> float | None:
+    """A row's measured training throughput per GPU: ``tokens_per_sec_per_gpu``, else
+    ``tokens_per_sec`` over its GPUs."""
+    if row.get("tokens_per_sec_per_gpu"):
+        return float(row["tokens_per_sec_per_gpu"])
+    gpus = row_gpu_count(row)
+    if row.get("tokens_per_sec") and gpus:
+        return float(row["tokens_per_sec"]) / gpus
+    return None
 
 
 def predict_setup(setup: RowSetup, efficiency: Efficiency = DEFAULT_EFFICIENCY) -> RowPrediction:
@@ -465,6 +496,7 @@ class CalibrationReport:
                     "ape": r.ape,
                     "layout": r.layout,
                     "reason": r.reason or None,
+                    "note": r.note or None,
                 }
                 for r in self.rows
             ],
@@ -491,6 +523,20 @@ def calibrate_rows(
         entry["mape"] = entry["mape"] / entry["predicted"] if entry["predicted"] else None
     mape = sum(p.ape for p in scored if p.ape is not None) / len(scored) if scored else None
     return CalibrationReport(preds, mape, per_source)
+
+
+def is_measured(row: dict[str, Any]) -> bool:
+    """Whether a row reports a training throughput: MFU, HFU, model TFLOP/s or tokens/s."""
+    return any(
+        row.get(k)
+        for k in ("mfu", "hfu", "model_tflops_per_gpu", "tokens_per_sec", "tokens_per_sec_per_gpu")
+    )
+
+
+def coverage(rows: list[dict[str, Any]], report: CalibrationReport) -> tuple[int, int]:
+    """(rows ``calibrate`` predicts, rows of the data set that report a throughput)."""
+    predicted = sum(1 for p in report.rows if p.predicted is not None)
+    return predicted, sum(1 for r in rows if is_measured(r))
 
 
 PUBLISHED_RUNS = Path(__file__).resolve().parent / "data" / "published_runs.json"

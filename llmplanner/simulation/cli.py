@@ -178,7 +178,14 @@ def _percent(value: float | None) -> str:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibrate import PUBLISHED_RUNS, RATIO_LIMIT, calibrate_rows, group_ratios, load_rows
+    from .calibrate import (
+        PUBLISHED_RUNS,
+        RATIO_LIMIT,
+        calibrate_rows,
+        coverage,
+        group_ratios,
+        load_rows,
+    )
 
     if args.fit or args.check_fit:
         return _calibrate_fit(args)
@@ -205,6 +212,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             for g in groups
         ]
         data["ratio_limit"] = RATIO_LIMIT
+        done, measured = coverage(rows, report)
+        data["coverage"] = {"predicted": done, "measured_rows": measured}
         _print_json(data)
         return 0
     print(f"{'row':48s} {'metric':6s} {'pred':>7s} {'meas':>7s} {'err':>6s}  layout")
@@ -215,9 +224,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 f"cannot predict: {r.reason}"
             )
         else:
+            note = f"  ({r.note})" if r.note else ""
             print(
                 f"{r.id[:48]:48s} {r.metric:6s} {r.predicted:7.3f} {r.measured:7.3f} "
-                f"{r.ape:6.1%}  {r.layout}"
+                f"{r.ape:6.1%}  {r.layout}{note}"
             )
     print()
     print(
@@ -255,6 +265,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             f"MAPE {_percent(s['mape'])}"
         )
     print(f"{'overall':40s} MAPE {_percent(report.mape)}")
+    done, measured = coverage(rows, report)
+    print(
+        f"coverage: {done} of the {measured} rows that report a throughput are predicted "
+        f"({done / measured:.1%})"
+        if measured
+        else "coverage: no row reports a throughput"
+    )
     return 0
 
 
