@@ -7,7 +7,8 @@ Format (every section but ``model``, ``training.tokens`` and ``cluster`` optiona
                   "seq_len": 2048, "precision": "bf16", "optimizer": "adam", "flash_attention":
                   true},
      "cluster": {"gpu_type": "A100-80GB", "gpu_count": 1024, "gpus_per_server": 8,
-                 "scaleup_gbps_bidir": 600, "scaleout_gbit_per_gpu": 200},
+                 "scaleup_gbps_bidir": 600, "scaleout_gbit_per_gpu": 200,
+                 "scaleup_domain": 8 (GPUs on the scale-up link; NVL72: 72)},
      "layout": {"tp": 8, "pp": 8, …} (any subset; the rest is searched),
      "cost": {"currency": "CNY", "usd_to_cny": 7.2, "mode": "rent", "price_per_gpu_hour": 12, …}}
 """
@@ -37,8 +38,10 @@ from .specs import (
     ClusterSpec,
     Overlap,
     TrainingSpec,
+    check_framework,
     default_overlap,
     normalise_precision,
+    resolve_framework,
 )
 
 _MODEL_FIELDS = {f.name for f in fields(ModelSpec)} - {"name"}
@@ -222,7 +225,14 @@ def parse_config(data: Any) -> PlanConfig:
     cl = _section(
         data,
         "cluster",
-        {"gpu_type", "gpu_count", "gpus_per_server", "scaleup_gbps_bidir", "scaleout_gbit_per_gpu"},
+        {
+            "gpu_type",
+            "gpu_count",
+            "gpus_per_server",
+            "scaleup_gbps_bidir",
+            "scaleout_gbit_per_gpu",
+            "scaleup_domain",
+        },
         required=True,
     )
     if "gpu_type" not in cl:
@@ -230,10 +240,9 @@ def parse_config(data: Any) -> PlanConfig:
     if "gpu_count" not in cl:
         raise ValidationError("cluster.gpu_count", "is required")
     gpu = gpu_by_name(cl["gpu_type"])
-    if training.precision not in gpu.peak_tflops:
-        raise ValidationError(
-            "training.precision", f"{gpu.name} does not support {training.precision}"
-        )
+    if not gpu.peak_tflops.get(training.precision):
+        raise ValidationError("training.precision", gpu.lacks(training.precision))
+    check_framework(training.framework, gpu)
     cluster = ClusterSpec(
         gpu=gpu,
         gpu_count=_int("cluster", "gpu_count", cl["gpu_count"]),  # ≤ 1,000,000: validate()
@@ -242,10 +251,13 @@ def parse_config(data: Any) -> PlanConfig:
         else 0,
         scaleup_gbps_bidir=_bandwidth(cl, "scaleup_gbps_bidir", 1.0),
         scaleout_gbit_per_gpu=_bandwidth(cl, "scaleout_gbit_per_gpu", 0.1),
+        scaleup_domain=_int("cluster", "scaleup_domain", cl["scaleup_domain"], 1_000_000)
+        if cl.get("scaleup_domain") is not None
+        else 0,
     ).validate()
     if overlap is not None:
         # What the user says their software overlaps, over its defaults on this GPU generation.
-        stack = "fsdp" if training.framework == "fsdp" else "megatron"
+        stack = resolve_framework(training.framework, gpu.generation)
         base = default_overlap(stack, gpu.generation)
         training = replace(training, overlap=replace(base, **overlap))
 
@@ -292,10 +304,10 @@ def parse_config(data: Any) -> PlanConfig:
         raise ValidationError(
             "layout.tp", f"heads ({model.heads}) must be divisible by tp ({ints['tp']})"
         )
-    if "tp" in ints and ints["tp"] > cluster.per_server:
+    if "tp" in ints and ints["tp"] > cluster.domain:
         raise ValidationError(
             "layout.tp",
-            f"tensor parallelism must stay within a server of {cluster.per_server} GPUs",
+            f"tensor parallelism must stay within a scale-up domain of {cluster.domain} GPUs",
         )
     if "pp" in ints and ints["pp"] > model.layers:
         raise ValidationError(
@@ -391,8 +403,8 @@ def parse_goodput(data: Any) -> GoodputSpec:
         "gpus_per_server", data.get("gpus_per_server", gpu.gpus_per_server), 256
     )
     precision = normalise_precision(data.get("precision", "bf16"), "precision")
-    if precision not in gpu.peak_tflops:
-        raise ValidationError("precision", f"{gpu.name} does not support {precision}")
+    if not gpu.peak_tflops.get(precision):
+        raise ValidationError("precision", gpu.lacks(precision))
     if gpu_count > per_server and gpu_count % per_server:
         raise ValidationError(
             "gpu_count", f"{gpu_count} GPUs do not fill whole servers of {per_server}"

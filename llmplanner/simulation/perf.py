@@ -46,7 +46,15 @@ from typing import Any
 import numpy as np
 
 from .architecture import ModelSpec
-from .specs import ClusterSpec, Overlap, TrainingSpec, default_overlap, normalise_precision
+from .hardware import FP4_FORMATS, is_fp8_family, is_low_precision
+from .specs import (
+    ClusterSpec,
+    Overlap,
+    TrainingSpec,
+    default_overlap,
+    normalise_precision,
+    resolve_framework,
+)
 
 GIB = 2.0**30
 RECOMPUTE_CODES = {"none": 0, "selective": 1, "full": 2}
@@ -126,12 +134,16 @@ class Efficiency:
 
     def gemm_fraction(self, generation: str) -> float:
         # Blackwell runs the Hopper software stack; older or less mature stacks (Volta, Turing, Ada,
-        # ROCm on CDNA3) are not in the calibration data and get the conservative ``other``.
-        return {
+        # ROCm on CDNA3) are not in the calibration data and get the conservative ``other``; TPUs,
+        # Gaudi and CDNA4 their own priors (``GEMM_FRACTION_PRIOR``: priors, not fitted).
+        fitted = {
             "ampere": self.gemm_peak_fraction_ampere,
             "hopper": self.gemm_peak_fraction_hopper,
             "blackwell": self.gemm_peak_fraction_hopper,
-        }.get(generation, self.gemm_peak_fraction_other)
+        }
+        if generation in fitted:
+            return fitted[generation]
+        return GEMM_FRACTION_PRIOR.get(generation, self.gemm_peak_fraction_other)
 
     def attention_fraction(self, generation: str, fused: bool = True) -> float:
         key = generation if (fused or generation not in ("hopper", "blackwell")) else "hopper-fa2"
@@ -150,6 +162,9 @@ class Efficiency:
 # the Hopper kernels, eager stacks (llm-foundry's FA2) the FA2 rate. Volta/Turing lack the async
 # copies FA2 relies on (FA1 ≈ 0.6×).
 ATTENTION_GENERATION = {
+    # TPUs: XLA's fused (splash) attention, assumed as efficient as FlashAttention-2 on Ampere
+    # (estimate; no published kernel-level figure used).
+    "tpu": 1.0,
     "ampere": 1.0,
     "hopper": 1.05,
     "blackwell": 1.05,
@@ -157,6 +172,63 @@ ATTENTION_GENERATION = {
     "volta": 0.6,
     "turing": 0.6,
 }
+
+# GEMM fraction of peak for hardware the published data set does not cover — priors, not fitted:
+# - "tpu": 0.72, chosen so that MaxText's published TPU v5p runs come out near their measured MFU
+#   (README "Runtime Performance Results": 32B on v5p-128 at 71.5%, 128B on v5p-256 at 68.7%,
+#   1160B on v5p-7680 at 64.3%); PaLM 540B reached 46.2% MFU on TPU v4 (Chowdhery et al. 2022,
+#   Table 3) with an older compiler. With 0.72 the core predicts ≈ 65% for MaxText-like 32B
+#   (v5p-128) and 128B (v5p-256) runs, and 51% for Llama 3 70B on v6e-256 (MaxText's tiering table:
+#   50.3% for Llama 3.1 70B) — close, slightly below the published v5p figures.
+# - "gaudi": the conservative ``other`` value (0.65): no published MFU of a Gaudi 3 training run was
+#   found to calibrate against (MLPerf Training reports time to train, not utilisation).
+# - "cdna4": as CDNA3 (ROCm, ``other``): no published MI355X training MFU yet.
+GEMM_FRACTION_PRIOR = {"tpu": 0.72, "gaudi": 0.65, "cdna4": 0.65}
+
+# What each 8- and 4-bit format costs besides its GEMMs (``hardware.PRECISIONS``):
+# - cast bytes per GEMM-input element: tensor-wise FP8 reads the BF16 input (2), writes it in FP8
+#   (1) and as its transpose (1) after an amax pass (2) = 6 (``fp8_cast_units``); block formats add
+#   their scales for both copies — FP32 per 128 elements (fp8-blockwise: 2 × 4/128), E8M0 per 32
+#   (mxfp8: 2 × 1/32; mxfp4: 2 × 1/32), E4M3 per 16 (nvfp4: 2 × 1/16) — and 4-bit formats write
+#   half a byte per copy (nvfp4's per-tensor FP32 scale still needs the amax pass).
+# - GEMM rate relative to tensor-wise FP8 at the format's peak: block-wise FP8 on Hopper promotes
+#   partial sums to FP32 on the CUDA cores every 128 elements to apply the scales (DeepSeek-V3
+#   §3.3.2) — 0.95, an estimate; Blackwell applies block scales in the tensor cores (1.0). FP4
+#   GEMMs: 0.9, an estimate (block-scale traffic per FLOP doubles).
+# - BF16 share of the linear layers: the NVFP4 recipe keeps the most sensitive layers (the last
+#   blocks) in BF16 — about 15% of the linear layers of its 12B model (NVIDIA, "Pretraining Large
+#   Language Models with NVFP4", 2025; the share for other models is an assumption).
+FORMAT_CAST_BYTES = {
+    "fp8": 6.0,
+    "fp8-blockwise": 6.0 + 2.0 * 4.0 / 128.0,
+    "mxfp8": 6.0 + 2.0 / 32.0,
+    "nvfp4": 5.0 + 2.0 / 16.0,
+    "mxfp4": 5.0 + 2.0 / 32.0,
+}
+FP4_GEMM_RELATIVE = 0.9
+BLOCKWISE_GEMM_RELATIVE = {"hopper": 0.95}
+FP4_BF16_GEMM_SHARE = 0.15
+
+
+def low_precision_gemm_relative(
+    precision: str, generation: str, eff: Efficiency, peak: float, peak_bf16: float
+) -> float:
+    """A GEMM's rate in ``precision`` as a fraction of (peak × the generation's GEMM fraction).
+
+    1 for 16- and 32-bit formats; ``fp8_gemm_relative`` for tensor-wise FP8 (unchanged); the
+    block formats' factors above; for FP4 the BF16 share runs at the BF16 peak (time-weighted).
+    """
+    if not is_low_precision(precision):
+        return 1.0
+    rel = eff.fp8_gemm_relative
+    if precision == "fp8-blockwise":
+        rel *= BLOCKWISE_GEMM_RELATIVE.get(generation, 1.0)
+    if precision in FP4_FORMATS:
+        rel *= FP4_GEMM_RELATIVE
+        share = FP4_BF16_GEMM_SHARE
+        rel = 1.0 / ((1.0 - share) / rel + share * peak / peak_bf16)
+    return rel
+
 
 # Flash attention slows down on short blocks: a query block of this many tokens runs at half the
 # long-sequence rate (FlashAttention-2, Dao 2023, Fig. 4–6: causal, head dim 128, forward +
@@ -307,7 +379,7 @@ def _group_bandwidth(
     return np.where(in_server, scaleup, across)
 
 
-def fp8_cast_units(model: ModelSpec, mlp_width: float) -> float:
+def fp8_cast_units(model: ModelSpec, mlp_width: float, bytes_per_element: float = 6.0) -> float:
     """HBM bytes per token, layer and unit of hidden size that FP8 casting moves.
 
     Every GEMM input is read in BF16 (2 bytes), written in FP8 (1) and as its FP8 transpose for the
@@ -321,7 +393,7 @@ def fp8_cast_units(model: ModelSpec, mlp_width: float) -> float:
     up = mlp_width * (2.0 if model.gated_mlp else 1.0)
     forward = h + model.q_width + h + mlp_width
     backward = (model.q_width + 2 * kv_width) + h + up + h
-    return 6.0 * (forward + backward) / h
+    return bytes_per_element * (forward + backward) / h
 
 
 @dataclass
@@ -403,17 +475,18 @@ def _setup(
     precision = normalise_precision(training.precision)
     peak = gpu.peak_flops(precision)
     peak_attn = peak
-    if precision == "fp8":  # attention stays in BF16 (Transformer Engine)
+    if is_low_precision(precision):  # attention (and norms) stay in BF16 (Transformer Engine)
         peak_attn = gpu.peak_flops("bf16" if "bf16" in gpu.peak_tflops else "fp16")
     zero = np.asarray(cand.zero)
     # Kernel class per candidate: "auto" runs ZeRO-3 (FSDP) layouts on an eager PyTorch stack and
     # tensor/pipeline layouts on fused Megatron-style kernels — the stacks that implement them.
-    if training.framework == "auto":
+    # On TPUs and Gaudi "auto" is the compiled stack (XLA, SynapseAI): never eager.
+    framework = resolve_framework(training.framework, gpu.generation)
+    if framework == "auto":
         eager = zero >= 3
     else:
-        eager = np.full(np.shape(zero), training.framework == "fsdp")
-    stack = "fsdp" if training.framework == "fsdp" else "megatron"
-    overlap = training.overlap or default_overlap(stack, gpu.generation)
+        eager = np.full(np.shape(zero), framework == "fsdp")
+    overlap = training.overlap or default_overlap(framework, gpu.generation)
     tp, pp, dp, cp, ep, vp, mb = (
         np.asarray(x, dtype=np.float64)
         for x in (cand.tp, cand.pp, cand.dp, cand.cp, cand.ep, cand.vp, cand.mb)
@@ -459,7 +532,9 @@ def _setup(
         # all-reduce to be done in fp32"; NeMo's ``grad_reduce_in_fp32``): 18 bytes per parameter
         # with Adam, not the ZeRO paper's 16. FSDP stacks (llm-foundry's PURE mixed precision)
         # keep and reduce them in BF16; FP16 training keeps FP16 gradients.
-        grad_factor=np.where(~eager & (precision in ("bf16", "fp8")), 2.0, 1.0),
+        grad_factor=np.where(
+            ~eager & ((precision == "bf16") | is_low_precision(precision)), 2.0, 1.0
+        ),
         n_mid=n_mid,
         n_first=n_first,
         n_last=n_last,
@@ -474,14 +549,17 @@ def _validity(S: _Setup) -> np.ndarray:
     valid = tp * pp * cp * dp == cluster.gpu_count
     valid &= (np.mod(model.heads, tp) == 0) & (np.mod(model.ffn_hidden, tp) == 0)
     valid &= (pp * vp <= model.layers) & (np.abs(S.batch - B) <= 0.05 * B)
-    valid &= tp <= cluster.per_server
+    valid &= tp <= cluster.domain
     valid &= (cp == 1) | (np.mod(float(S.training.seq_len), 2 * cp) == 0)
     valid &= (vp == 1) | ((pp > 1) & (np.mod(S.m, pp) == 0))
-    # ZeRO-2/3 shard what the pipeline schedule needs every micro-batch.
-    valid &= (S.zero < 2) | (pp == 1)
+    # Megatron-Core has no ZeRO-2/3 under a pipeline schedule; torchtitan's FSDP2 composes with
+    # PP (reducing each micro-batch's gradients, as Meta's Llama 3 stack did: Dubey et al. 2024
+    # §3.3.2 shards optimizer states and gradients under 16-stage pipelines).
+    titan = S.training.framework == "torchtitan"
+    valid &= (S.zero < 2) | (pp == 1) | titan
     # FSDP stacks shard parameters, not sequences: context parallelism comes with Megatron-Core
-    # (and, since late 2024, torchtitan's experimental CP), so ZeRO-3 layouts run without it.
-    valid &= (S.zero < 3) | (cp == 1)
+    # and torchtitan (experimental CP since late 2024), so other ZeRO-3 layouts run without it.
+    valid &= (S.zero < 3) | (cp == 1) | titan
     if model.is_moe:
         valid &= (np.mod(dp * cp, ep) == 0) & (np.mod(model.moe_experts, ep) == 0)
     else:
@@ -575,10 +653,14 @@ def _compute(S: _Setup, P: _Params) -> _Compute:
     )
     q_width = float(model.q_width)
     tp, tokens_mb, full, rc = S.tp, S.tokens_mb, S.full, S.rc
-    base_gemm = eff.gemm_fraction(S.gen) * (eff.fp8_gemm_relative if S.precision == "fp8" else 1.0)
-    # Tokens at which a GEMM's weight reads take as long as its FLOPs: FP8 weights are 1 byte, so
-    # the FP8 peak over the bytes gives the same row count as BF16's.
-    weight_bytes = 1.0 if S.precision == "fp8" else 2.0
+    base_gemm = eff.gemm_fraction(S.gen) * low_precision_gemm_relative(
+        S.precision, S.gen, eff, S.peak, S.peak_attn
+    )
+    # Tokens at which a GEMM's weight reads take as long as its FLOPs: FP8 weights are 1 byte (FP4
+    # half a byte), so the FP8 peak over the bytes gives the same row count as BF16's.
+    weight_bytes = (
+        1.0 if is_fp8_family(S.precision) else (0.5 if S.precision in FP4_FORMATS else 2.0)
+    )
     ridge = S.peak * weight_bytes / 2.0 / gpu.hbm_bytes_per_s
     size_eff = 1.0 / (1.0 + eff.gemm_half_width / (h / tp) + ridge / tokens_mb)
     gemm_rate = S.peak * base_gemm * size_eff
@@ -624,8 +706,10 @@ def _compute(S: _Setup, P: _Params) -> _Compute:
     elem_units = eff.elementwise_bytes_per_token_layer_h * np.where(
         S.eager, EAGER_ELEMENTWISE_FACTOR, 1.0
     )
-    if S.precision == "fp8":
-        elem_units = elem_units + eff.fp8_cast_factor * fp8_cast_units(model, P.mlp_width_units)
+    if is_low_precision(S.precision):
+        elem_units = elem_units + eff.fp8_cast_factor * fp8_cast_units(
+            model, P.mlp_width_units, FORMAT_CAST_BYTES[S.precision]
+        )
     elem_bytes = elem_units * tokens_mb * h / tp * np.where(full, 4.0 / 3.0, 1.0)
     t_kernels = t_gemm + t_expert + t_attn + elem_bytes / gpu.hbm_bytes_per_s
     kernels = np.where(S.eager, KERNELS_PER_LAYER["eager"], KERNELS_PER_LAYER["fused"])
@@ -668,7 +752,8 @@ class _Comm:
 def _communication(S: _Setup, P: _Params, C: _Compute, p_first: Any, p_expert: Any) -> _Comm:
     """Collective times from ring formulas on the link each group uses (see module docstring)."""
     model, eff, cluster = S.model, S.eff, S.cluster
-    per_server = cluster.per_server
+    # Groups are placed inside the scale-up domain (a server, or an NVL72 rack / TPU slice).
+    per_server = cluster.domain
     su, so = cluster.scaleup_bytes_per_s, cluster.scaleout_bytes_per_s
     su_bw, so_bw = su * eff.net_efficiency, so * eff.net_efficiency
     lat = eff.hop_latency_s
@@ -695,7 +780,7 @@ def _communication(S: _Setup, P: _Params, C: _Compute, p_first: Any, p_expert: A
         # Dispatch in FP8 when training in FP8 (1 byte), combine in BF16 (2) (DeepSeek-V3 §3.3.2;
         # DeepEP); 2 + 2 bytes otherwise. Node-limited routing sends a token across servers at
         # most ``moe_node_limit`` times; the copy fans out to its experts over NVLink there.
-        bytes_per_elem = (1.0 + 2.0) / 2.0 if S.precision == "fp8" else 2.0
+        bytes_per_elem = (1.0 + 2.0) / 2.0 if is_low_precision(S.precision) else 2.0
         a2a_bytes = tokens_mb * model.moe_top_k * h * bytes_per_elem / tp
         n_a2a = np.where(full, 6.0, 4.0)
         local = np.maximum(1.0, np.minimum(ep, per_server // np.maximum(tp * cp, 1)))
@@ -824,6 +909,15 @@ def _memory(S: _Setup, P: _Params) -> tuple[_Memory, Any, Any]:
     return _Memory(weights, grads, optim, acts, other), p_first, p_expert
 
 
+def _bucketed(comm: Any, window: Any, last_bucket: Any, eff: Efficiency, enabled: bool) -> Any:
+    """Exposed time of a bucketed collective overlapped with ``window`` seconds of compute: at
+    most ``dp_overlap`` of the window hides it, never the last bucket; all of it without the
+    framework's overlap feature."""
+    if not enabled:
+        return comm
+    return np.maximum(comm * last_bucket, comm - eff.dp_overlap * window)
+
+
 def evaluate(
     model: ModelSpec,
     training: TrainingSpec,
@@ -854,7 +948,17 @@ def evaluate(
     # FSDP: the per-micro-batch gathers hide behind that micro-batch's compute when prefetched.
     z3_hidden = eff.dp_overlap * t_stage if S.overlap.param_gather else 0.0
     z3_exposed = np.where(zero >= 3, np.maximum(0.0, K.z3_comm - z3_hidden), 0.0)
-    t_mb = t_stage + z3_exposed + K.p2p
+    # ZeRO-2 keeps only its shard of the gradients, so with more than one micro-batch each one's
+    # gradients are reduce-scattered as its backward pass ends (DeepSpeed's ZeRO-2, FSDP's
+    # SHARD_GRAD_OP without no_sync: Rajbhandari et al. 2020 §5.2), not once per step.
+    last_bucket = np.minimum(1.0, eff.bucket_params / np.maximum(K.dp_params_gpu, 1.0))
+    per_mb_reduce = (zero == 2) & (m > 1)
+    z2_exposed = np.where(
+        per_mb_reduce,
+        _bucketed(K.dp_reduce, (2.0 / 3.0) * t_compute_mb, last_bucket, eff, S.overlap.grad_reduce),
+        0.0,
+    )
+    t_mb = t_stage + z3_exposed + z2_exposed + K.p2p
     bubble = (pp - 1) / vp * t_mb
     pipeline_s = m * t_mb + bubble
 
@@ -862,21 +966,17 @@ def evaluate(
     # Bucketed overlap hides the reduction behind the last micro-batch's backward pass (2/3 of
     # its compute) except the last bucket; the distributed optimizer's parameter gather behind the
     # next forward (1/3) except the first bucket. Without the feature, all of it is exposed.
-    last_bucket = np.minimum(1.0, eff.bucket_params / np.maximum(K.dp_params_gpu, 1.0))
     backward = (2.0 / 3.0) * t_compute_mb
     forward = (1.0 / 3.0) * t_compute_mb
 
     def hidden(comm: Any, window: Any, enabled: bool) -> Any:
-        if not enabled:
-            return comm
-        return np.maximum(comm * last_bucket, comm - eff.dp_overlap * window)
+        return _bucketed(comm, window, last_bucket, eff, enabled)
 
     # Plain DDP (ZeRO-0) all-reduces the gradient buffer (a reduce-scatter and an all-gather of
     # the gradients, both in the gradients' precision) during the backward pass.
     all_reduce = hidden(2.0 * K.dp_reduce, backward, S.overlap.grad_reduce)
-    sharded = hidden(K.dp_reduce, backward, S.overlap.grad_reduce) + hidden(
-        K.dp_gather, forward, S.overlap.param_gather
-    )
+    step_reduce = np.where(per_mb_reduce, 0.0, hidden(K.dp_reduce, backward, S.overlap.grad_reduce))
+    sharded = step_reduce + hidden(K.dp_gather, forward, S.overlap.param_gather)
     reduce_exposed = np.where(zero == 0, all_reduce, sharded)
     dp_exposed = np.where(zero >= 3, 0.0, reduce_exposed)
 
@@ -914,7 +1014,7 @@ def evaluate(
         tp_comm_s=m * S.n_mid * K.tp_layer,
         cp_comm_s=m * S.n_mid * K.cp_layer,
         pp_comm_s=m * K.p2p,
-        dp_comm_s=dp_exposed + m * z3_exposed,
+        dp_comm_s=dp_exposed + m * (z3_exposed + z2_exposed),
         ep_comm_s=m * S.n_mid * K.ep_layer,
         optimizer_s=optimizer_s,
         overhead_s=np.full_like(step, eff.step_overhead_s),

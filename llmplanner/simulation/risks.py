@@ -327,6 +327,59 @@ def milestones(result: ProgramResult) -> list[Milestone]:
     return sorted(out, key=lambda m: m.p50_day)
 
 
+# Loss-spike and numerics risks of the 8- and 4-bit formats: (likelihood, days lost, title,
+# mitigation, source). Likelihoods are rules of thumb from how often the cited runs needed a fix,
+# not measured rates; days lost are a rollback plus a diagnosis.
+LOW_PRECISION_RISKS: dict[str, tuple[float, float, str, str, str]] = {
+    "fp8": (
+        0.3,
+        10.0,
+        "FP8 (tensor-wise scaling) diverges late in a long run",
+        "compare with a BF16 reference run for the first tokens and at every gate; keep attention "
+        "and norms in BF16; Smooth-SwiGLU or BF16 for the MLP outliers; fall back to BF16 on a "
+        "spike",
+        "Fishman et al. 2024, 'Scaling FP8 training to trillion-token LLMs': instabilities "
+        "appear only after ~200B tokens (SwiGLU outlier amplification)",
+    ),
+    "fp8-blockwise": (
+        0.15,
+        7.0,
+        "Block-wise FP8: accumulation and scaling errors",
+        "promote partial sums to FP32 (every 128 elements), keep the BF16 reference run, "
+        "keep embeddings, head, attention and norms in BF16",
+        "DeepSeek-V3 report §3.3 (2024): 1×128/128×128 scaling kept the loss within 0.25% of "
+        "BF16 over ~1T tokens of validation runs",
+    ),
+    "mxfp8": (
+        0.15,
+        7.0,
+        "MXFP8: power-of-two block scales lose range",
+        "round scales up (not down) when converting to E8M0, keep the BF16 reference run, keep "
+        "attention and norms in BF16",
+        "NVIDIA, 'Recipes for pre-training LLMs with MXFP8' (Mishra et al., 2025) — matched BF16 "
+        "with its scale-rounding recipe; citation details not verified here",
+    ),
+    "nvfp4": (
+        0.45,
+        14.0,
+        "NVFP4: 4-bit training is young; loss gap and divergence",
+        "follow the published recipe (random Hadamard transforms on weight-gradient inputs, "
+        "2D weight scaling, stochastic rounding of gradients, the last blocks in BF16) and "
+        "switch to BF16 for the final tokens if the gap grows",
+        "NVIDIA, 'Pretraining Large Language Models with NVFP4' (2025): a 12B model on 10T "
+        "tokens tracked FP8's loss with that recipe; larger models unpublished",
+    ),
+    "mxfp4": (
+        0.55,
+        14.0,
+        "MXFP4: no published large pre-training run",
+        "trial on a small model first; keep a BF16 fallback; prefer NVFP4-style finer scales",
+        "OCP MX specification v1.0 (2023); the NVFP4 paper (2025) reports MXFP4 needing more "
+        "tokens to match NVFP4's loss — treat as unproven for pre-training",
+    ),
+}
+
+
 def _people_per_day(result: ProgramResult) -> float:
     return sum(t.headcount * t.monthly_cost * t.allocation for t in result.team) / DAYS_PER_MONTH
 
@@ -678,6 +731,22 @@ def risk_register(result: ProgramResult, findings: list[Finding] | None = None) 
                 "mix general data back in; fewer epochs; test out-of-domain",
                 "algorithm_researcher",
                 "seed 004",
+            )
+        )
+    numerics = LOW_PRECISION_RISKS.get(spec.precision)
+    if numerics is not None and trains:
+        p, days, title, mitigation, source = numerics
+        out.append(
+            Risk(
+                f"numerics_{spec.precision.replace('-', '_')}",
+                title,
+                p,
+                "rule",
+                days,
+                days * per_day,
+                mitigation,
+                "distributed_training_engineer",
+                source,
             )
         )
     out.extend(calendar_risks(result))

@@ -101,8 +101,10 @@ def build_candidates(
 ) -> Candidates:
     """The Cartesian product of every dimension's choices, with DP derived from the GPU count."""
     n = cluster.gpu_count
-    per_server = cluster.per_server
-    tps = _choices(cons.tp, [t for t in (1, 2, 4, 8, 16, 32, 64) if t <= per_server])
+    # Tensor parallelism stays inside the scale-up domain: a server, or a larger NVLink/ICI domain
+    # (GB200 NVL72: 72 GPUs; a TPU slice).
+    domain = cluster.domain
+    tps = _choices(cons.tp, [t for t in (1, 2, 4, 8, 16, 32, 64) if t <= domain])
     powers = [2**k for k in range(0, 12) if 2**k <= model.layers]
     pps = _choices(cons.pp, sorted({p for p in _divisors(model.layers) + powers if p <= n}))
     vps = _choices(cons.vp, list(range(1, 9)))
@@ -195,6 +197,31 @@ _COMPONENTS = (
 )
 
 
+def placement_note(layout: Layout, cluster: ClusterSpec) -> str:
+    """A sentence when a TP/CP/EP group spans more than one server inside the scale-up domain
+    (NVL72's 72 GPUs, a TPU slice) — its collectives then run on the scale-up link; "" otherwise.
+
+    Ranks are laid out TP innermost, then CP, then the data-parallel ranks that hold the experts
+    (``perf._group_bandwidth``), so the widest group spans tp·cp·ep GPUs.
+    """
+    groups = [("TP", layout.tp), ("CP", layout.cp), ("EP", layout.ep)]
+    names = "×".join(name for name, size in groups if size > 1)
+    span = layout.tp * layout.cp * layout.ep
+    per_server, domain = cluster.per_server, cluster.domain
+    if not names or span <= per_server or domain <= per_server:
+        return ""
+    link = cluster.gpu.scaleup_link
+    if span <= domain:
+        return (
+            f" Its {names} groups span {span} GPUs, more than one {per_server}-GPU server, inside "
+            f"the {domain}-GPU {link} domain: their collectives run on {link}."
+        )
+    return (
+        f" Its {names} groups span {span} GPUs, more than the {domain}-GPU {link} domain: the "
+        "part beyond it runs on the scale-out network."
+    )
+
+
 def ranked(ev: Evaluation, cand: Candidates, i: int, cluster: ClusterSpec) -> RankedLayout:
     breakdown = {name: float(np.asarray(getattr(ev, attr))[i]) for name, attr in _COMPONENTS}
     step = float(ev.step_time_s[i])
@@ -205,7 +232,7 @@ def ranked(ev: Evaluation, cand: Candidates, i: int, cluster: ClusterSpec) -> Ra
     explanation = (
         f"{share:.0%} of each step is {dominant}; the largest overhead is {worst} "
         f"({non_compute[worst] / step:.0%})."
-    )
+    ) + placement_note(candidate_layout(cand, i), cluster)
     memory = float(ev.memory_bytes[i])
     tokens_per_s = float(ev.tokens_per_s[i])
     return RankedLayout(

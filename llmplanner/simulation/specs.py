@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .errors import ValidationError, require_positive
@@ -10,7 +11,9 @@ from .hardware import GPUSpec
 RECOMPUTE = ("none", "selective", "full")
 OFFLOAD = ("none", "cpu", "nvme")
 OPTIMIZERS = ("adam", "sgd", "adafactor")
-FRAMEWORKS = ("auto", "megatron", "fsdp")
+# "jax" (MaxText, Pax, Levanter) and "pytorch-xla" compile through XLA; "gaudi" is Intel's SynapseAI
+# graph mode (Optimum Habana, Megatron-DeepSpeed for Gaudi). All three fuse their kernels.
+FRAMEWORKS = ("auto", "megatron", "fsdp", "torchtitan", "jax", "pytorch-xla", "gaudi")
 PRECISION_ALIASES = {
     "fp32": "fp32",
     "float32": "fp32",
@@ -27,16 +30,62 @@ PRECISION_ALIASES = {
     "fp8": "fp8",
     "amp_fp8": "fp8",
     "fp8 mixed": "fp8",
+    "fp8 tensorwise": "fp8",
+    "fp8 delayed": "fp8",
+    "fp8 blockwise": "fp8-blockwise",
+    "fp8 block-wise": "fp8-blockwise",
+    "fp8 block": "fp8-blockwise",
+    "blockwise fp8": "fp8-blockwise",
+    "deepseek fp8": "fp8-blockwise",
+    "mxfp8": "mxfp8",
+    "fp8 mx": "mxfp8",
+    "mx fp8": "mxfp8",
+    "nvfp4": "nvfp4",
+    "nv fp4": "nvfp4",
+    "fp4": "nvfp4",
+    "mxfp4": "mxfp4",
+    "mx fp4": "mxfp4",
+    "fp4 mx": "mxfp4",
 }
+
+
+def _compact(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+
+
+# Spacing, hyphens and underscores do not matter: "FP8-MX", "fp8_blockwise", "FP8 blockwise".
+_PRECISION_COMPACT = {_compact(k): v for k, v in PRECISION_ALIASES.items()}
 
 
 def normalise_precision(value: str, field: str = "training.precision") -> str:
     key = str(value).strip().lower()
-    if key not in PRECISION_ALIASES:
+    found = PRECISION_ALIASES.get(key) or _PRECISION_COMPACT.get(_compact(key))
+    if found is None:
         raise ValidationError(
-            field, f"unknown precision {value!r}; use fp32, tf32, fp16, bf16 or fp8"
+            field,
+            f"unknown precision {value!r}; use fp32, tf32, fp16, bf16, fp8, fp8-blockwise, "
+            "mxfp8, nvfp4 or mxfp4",
         )
-    return PRECISION_ALIASES[key]
+    return found
+
+
+def resolve_framework(framework: str, generation: str) -> str:
+    """The software stack "auto" means on this hardware: XLA (JAX) on TPUs, SynapseAI on Gaudi;
+    on GPUs "auto" stays "auto" (chosen per layout, see ``TrainingSpec``)."""
+    if framework != "auto":
+        return framework
+    return {"tpu": "jax", "gaudi": "gaudi"}.get(generation, "auto")
+
+
+def check_framework(framework: str, gpu: GPUSpec, field: str = "training.framework") -> None:
+    """Refuse a stack that does not run on the part: TPUs run XLA (JAX, PyTorch/XLA) only, and
+    SynapseAI runs on Gaudi only."""
+    if gpu.generation == "tpu" and framework not in ("auto", "jax", "pytorch-xla"):
+        raise ValidationError(
+            field, f"{gpu.name} runs XLA programs: use jax or pytorch-xla, not {framework!r}"
+        )
+    if framework == "gaudi" and gpu.generation != "gaudi":
+        raise ValidationError(field, f"the gaudi framework (SynapseAI) does not run on {gpu.name}")
 
 
 @dataclass(frozen=True)
@@ -68,14 +117,18 @@ def default_overlap(framework: str, generation: str) -> Overlap:
 
     Megatron-Core/NeMo (2024) overlap gradient reduction and parameter gathering, and TP
     communication on Hopper/Blackwell (NeMo's Llama 3 recipes enable ``tp_comm_overlap``); FSDP
-    overlaps its reduce-scatter and prefetches the next all-gather, and has no TP. Nobody overlaps
-    the MoE all-to-all unless told to (DeepSeek's DualPipe is its own pipeline schedule).
+    overlaps its reduce-scatter and prefetches the next all-gather, and has no TP; torchtitan's
+    asynchronous TP is opt-in (off by default). Nobody overlaps the MoE all-to-all unless told to
+    (DeepSeek's DualPipe is its own pipeline schedule). ``auto`` is Megatron-Core's.
     """
     modern = generation in ("hopper", "blackwell")
+    # XLA (jax, pytorch-xla) overlaps TP collectives with the matrix multiplies it decomposes
+    # (collective matmul, on in MaxText's TPU configs); SynapseAI on Gaudi is not assumed to.
+    xla = framework in ("jax", "pytorch-xla")
     return Overlap(
         grad_reduce=True,
         param_gather=True,
-        tp_comm=modern and framework != "fsdp",
+        tp_comm=(modern and framework not in ("fsdp", "torchtitan", "gaudi")) or xla,
         ep_a2a=False,
     )
 
@@ -85,7 +138,8 @@ class TrainingSpec:
     """What is trained: the token budget, batch and numerics.
 
     ``global_batch_seqs`` sequences of ``seq_len`` tokens per optimizer step. ``precision`` is the
-    compute precision of the matrix multiplies (fp8 ⇒ FP8 GEMMs with BF16 attention, as Transformer
+    compute precision of the matrix multiplies (fp8 and the other 8- and 4-bit formats of
+    ``hardware.PRECISIONS`` ⇒ GEMMs in the format with BF16 attention and norms, as Transformer
     Engine does); weights/gradients are kept in 16 bits and the optimizer in fp32 except for fp32.
     """
 
@@ -96,6 +150,8 @@ class TrainingSpec:
     optimizer: str = "adam"
     flash_attention: bool = True
     # "megatron": fused kernels (Megatron-Core, NeMo); "fsdp": PyTorch eager (FSDP, DeepSpeed);
+    # "torchtitan": FSDP2 with TP, PP and CP on compiled kernels (PyTorch's torchtitan, the
+    # public counterpart of Meta's Llama 3 stack): sharded gradients/parameters with pipelines;
     # "auto": ZeRO-3 layouts on an eager stack, tensor/pipeline layouts on fused kernels.
     framework: str = "auto"
     overlap: Overlap | None = None  # None ⇒ default_overlap(framework, GPU generation)
@@ -143,10 +199,21 @@ class ClusterSpec:
     gpus_per_server: int = 0  # 0 ⇒ the catalog's
     scaleup_gbps_bidir: float = 0.0
     scaleout_gbit_per_gpu: float = 0.0
+    scaleup_domain: int = 0  # GPUs on one scale-up link (NVL72: 72); 0 ⇒ the catalog's
 
     @property
     def per_server(self) -> int:
         return self.gpus_per_server or self.gpu.gpus_per_server
+
+    @property
+    def domain(self) -> int:
+        """GPUs joined by the scale-up link: the override, else the part's domain when it is larger
+        than a server (NVL72, a TPU slice), else one server (as given)."""
+        if self.scaleup_domain:
+            return self.scaleup_domain
+        if self.gpu.scaleup_domain and self.gpu.scaleup_domain != self.gpu.gpus_per_server:
+            return self.gpu.scaleup_domain
+        return self.per_server
 
     @property
     def scaleup_bytes_per_s(self) -> float:
@@ -175,6 +242,16 @@ class ClusterSpec:
         if self.gpus_per_server:
             require_positive(
                 "cluster.gpus_per_server", self.gpus_per_server, integer=True, maximum=256
+            )
+        if self.scaleup_domain:
+            require_positive(
+                "cluster.scaleup_domain", self.scaleup_domain, integer=True, maximum=1_000_000
+            )
+        if self.domain < self.per_server or self.domain % self.per_server:
+            raise ValidationError(
+                "cluster.scaleup_domain" if self.scaleup_domain else "cluster.gpus_per_server",
+                f"a scale-up domain of {self.domain} GPUs must hold whole servers of "
+                f"{self.per_server}",
             )
         if self.scaleup_gbps_bidir:
             require_positive("cluster.scaleup_gbps_bidir", self.scaleup_gbps_bidir, maximum=1e6)

@@ -386,3 +386,37 @@ def test_calibrate_reports_its_coverage_and_the_tokens_per_second_note(
     ).stdout
     assert "MFU from tokens/s" in out
     assert "coverage: 1 of the 1 rows that report a throughput are predicted (100.0%)" in out
+
+
+def test_zero2_reduces_every_micro_batch_s_gradients():
+    # ZeRO-2 keeps only its gradient shard, so each of the m micro-batches reduce-scatters its
+    # gradients (Rajbhandari et al. 2020 §5.2); ZeRO-1 accumulates them and reduces once per step.
+    # Without overlap the difference is (m − 1) reduce-scatters; the memory gain is the gradients.
+    model = PRESETS["llama2-7b"]
+    training = TrainingSpec(
+        tokens=1e12,
+        global_batch_seqs=64,
+        seq_len=4096,
+        overlap=Overlap(grad_reduce=False, param_gather=False, tp_comm=False),
+    )
+    cluster = ClusterSpec(A100, 16)
+    layout = dict(tp=1, pp=1, dp=16, micro_batch=1, recompute="full")
+    z0, z1, z2 = (one(model, training, cluster, zero=z, **layout) for z in (0, 1, 2))
+    m = 64 // 16
+    # Plain DDP all-reduces: two reduce-scatter-sized rings. ZeRO-1 reduce-scatters once and
+    # gathers the weights; ZeRO-2 gathers once and reduce-scatters m times.
+    reduce_scatter = z0.dp_comm_s[0] / 2
+    assert z2.dp_comm_s[0] == pytest.approx(z1.dp_comm_s[0] + (m - 1) * reduce_scatter)
+    extra = z2.step_time_s[0] - z1.step_time_s[0]
+    assert extra == pytest.approx((m - 1) * reduce_scatter, rel=1e-6)
+    assert z2.grads_bytes[0] < z1.grads_bytes[0] / 10
+
+
+def test_only_torchtitan_shards_gradients_under_a_pipeline():
+    training = TrainingSpec(tokens=1e12, global_batch_seqs=2048, seq_len=8192)
+    cluster = ClusterSpec(H100, 16384)
+    layout = dict(tp=8, pp=16, dp=128, cp=1, micro_batch=1, recompute="selective", zero=2)
+    assert not one(LLAMA3, training, cluster, **layout).valid[0]
+    titan = one(LLAMA3, replace(training, framework="torchtitan"), cluster, **layout)
+    assert titan.valid[0] and titan.feasible[0]  # fits without full recompute, as it ran
+    assert titan.grads_bytes[0] < 1 * 2**30

@@ -105,7 +105,8 @@ def test_an_interval_that_never_completes_is_refused_not_crashed():
         ("layout", {"zero": True}, "layout.zero"),
         ("layout", {"ep": 2}, "layout.ep"),
         ("layout", {"allow_offload": "false"}, "layout.allow_offload"),
-        ("training", {"framework": "jax"}, "training.framework"),
+        ("training", {"framework": "tensorflow"}, "training.framework"),
+        ("training", {"framework": "gaudi"}, "training.framework"),  # SynapseAI on an A100
     ],
 )
 def test_more_bad_configs_name_their_field(section, changes, field):
