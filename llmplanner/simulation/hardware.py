@@ -529,8 +529,10 @@ CATALOG: tuple[GPUSpec, ...] = (
         price_cny_per_gpu_hour=8.6,  # USD list × 7.2: no Cloud TPU region in mainland China
         capex_usd_per_gpu=8_000.0,  # estimate (TPUs are rented, not sold)
     ),
-    # TPU v5p: Google Cloud TPU v5p documentation: 459 TFLOP/s BF16 and 459 FP8 per chip, 95 GiB
-    # HBM2e at 2,765 GB/s, 1,200 GB/s bidirectional ICI per chip in a 3D torus, 4 chips per host,
+    # TPU v5p: Google Cloud TPU v5p documentation: 459 TFLOP/s BF16 per chip (no FP8 listed; the
+    # MXUs' 8-bit mode is integer), 95 GiB HBM2e at 2,765 GB/s, "interchip interconnect BW 4,800
+    # Gbps" = 600 GB/s per chip (taken as both directions, as the v5e/v6e tables state theirs)
+    # in a 3D torus, 4 chips per host,
     # 50 Gb/s DCN per chip; pods of 8,960 chips, the largest single slice 6,144 chips (the scale-up
     # domain; more goes multislice over DCN). Power: not published (estimate).
     GPUSpec(
@@ -539,10 +541,10 @@ CATALOG: tuple[GPUSpec, ...] = (
         aliases=("v5p", "tpu v5p", "tpuv5p", "tpu-v5p"),
         vendor="Google",
         generation="tpu",
-        peak_tflops={"bf16": 459.0, "fp8": 459.0},
+        peak_tflops={"bf16": 459.0},
         memory_gib=95.0,
         hbm_tbps=2.765,
-        scaleup_gbps_bidir=1200.0,
+        scaleup_gbps_bidir=600.0,
         scaleup_link="ICI",
         scaleout_gbit_per_gpu=50.0,
         gpus_per_server=4,

@@ -86,10 +86,10 @@ DATASHEETS = [
     ("tpu-v5e", {"bf16": 197.0}, 16.0, 0.819, 400.0, 256, None, "Cloud TPU v5e documentation"),
     (
         "tpu-v5p",
-        {"bf16": 459.0, "fp8": 459.0},
+        {"bf16": 459.0},
         95.0,
         2.765,
-        1200.0,
+        600.0,
         6144,
         None,
         "Cloud TPU v5p documentation (largest slice 6,144 chips)",
