@@ -68,13 +68,28 @@ def sweep_variants(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def apply_variant(plan: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
+def apply_variant(
+    plan: dict[str, Any],
+    variant: dict[str, Any],
+    prices: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """``plan`` with ``variant`` applied to its main pool, training and strategy.
+
+    A price agreed for one GPU type is no price for another: a GPU-type variant takes its price
+    per GPU-hour from ``prices`` (by the variant's value, in the plan's currency; the web passes
+    its catalog's) or, when absent there, the core catalog's default for that part."""
     data = copy.deepcopy(plan)
     for name, value in variant.items():
         if name in ("gpu_count", "gpu_type"):
             pool = plan_main_pool(data)
             if not pool:
                 pool = data.setdefault("cluster", {})
+            if name == "gpu_type" and value != pool.get("gpu_type"):
+                price = (prices or {}).get(value)
+                if price is None:
+                    pool.pop("price_per_gpu_hour", None)
+                else:
+                    pool["price_per_gpu_hour"] = price
             pool[name] = value
             if name == "gpu_count" and data.get("strategy") == "sft" and "sft" in data:
                 # An SFT plan's own pool carries its SFT job: the job takes the variant's GPUs.
@@ -93,15 +108,20 @@ def chunks(variants: list[dict[str, Any]], size: int) -> list[list[dict[str, Any
 
 
 def run_sweep(
-    plan: dict[str, Any], variants: list[dict[str, Any]], trials: int = 500, seed: int = 0
+    plan: dict[str, Any],
+    variants: list[dict[str, Any]],
+    trials: int = 500,
+    seed: int = 0,
+    prices: Mapping[str, float] | None = None,
 ) -> list[SweepPoint]:
-    """Simulate every variant of ``plan``. An impossible variant (FP8 on an A100, say) is a point
-    with ``ok=False`` and the reason, not an exception: one bad point never sinks a sweep."""
+    """Simulate every variant of ``plan`` (GPU-type variants priced from ``prices``, see
+    ``apply_variant``). An impossible variant (FP8 on an A100, say) is a point with ``ok=False``
+    and the reason, not an exception: one bad point never sinks a sweep."""
     points = []
     for variant in variants:
         try:
             result = simulate_program(
-                parse_plan(apply_variant(plan, variant)), trials=trials, seed=seed
+                parse_plan(apply_variant(plan, variant, prices)), trials=trials, seed=seed
             )
         except ValidationError as exc:
             points.append(SweepPoint(variant=variant, ok=False, error=str(exc)))

@@ -59,3 +59,36 @@ def test_cli_plan_json_and_bad_plan_exit_codes(tmp_path):
     out = subprocess.run([sys.executable, "-m", "llmplanner.simulation", "plan", str(bad)],
                          capture_output=True, text=True, cwd=REPO, timeout=60)  # fmt: skip
     assert out.returncode == 2 and "training.tokens" in out.stderr
+
+
+def test_a_gpu_type_variant_is_priced_for_its_own_part():
+    # An H800 price agreed with a provider is no price for a TPU: the variant takes the price it
+    # is given for its part, else the catalog's default — never the base pool's.
+    from llmplanner.simulation.hardware import gpu_by_name
+    from llmplanner.simulation.sweep import apply_variant
+
+    plan = json.loads((EXAMPLES / "plan-from-scratch-7b.json").read_text())
+    plan["cluster"]["price_per_gpu_hour"] = 99.0
+    same = apply_variant(plan, {"gpu_type": "H800"})
+    assert same["cluster"]["price_per_gpu_hour"] == 99.0
+    default = apply_variant(plan, {"gpu_type": "TPU v5p"})
+    assert "price_per_gpu_hour" not in default["cluster"]
+    given = apply_variant(plan, {"gpu_type": "TPU v5p"}, {"TPU v5p": 21.0})
+    assert given["cluster"]["price_per_gpu_hour"] == 21.0
+
+    points = run_sweep(plan, [{"gpu_type": "TPU v5p"}], trials=50, prices={"TPU v5p": 21.0})
+    cheap = run_sweep(plan, [{"gpu_type": "TPU v5p"}], trials=50, prices={"TPU v5p": 10.5})
+    assert points[0].ok and cheap[0].ok
+    assert cheap[0].cost_p50 < points[0].cost_p50
+    catalog = run_sweep(plan, [{"gpu_type": "TPU v5p"}], trials=50)
+    tpu = gpu_by_name("TPU v5p")
+    assert catalog[0].ok and tpu.price_cny_per_gpu_hour < 99.0
+
+
+def test_an_h100_rental_and_a_tpu_v5p_reservation_compare_in_one_sweep():
+    plan = json.loads((EXAMPLES / "plan-from-scratch-7b.json").read_text())
+    points = run_sweep(plan, sweep_variants({"gpu_type": ["H100", "TPU v5p"]}), trials=50)
+    assert [p.ok for p in points] == [True, True]
+    h100, tpu = points
+    assert h100.layout != tpu.layout or h100.mfu != tpu.mfu
+    assert all(p.cost_p50 > 0 and p.finish_days_p50 > 0 for p in points)
