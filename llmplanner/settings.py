@@ -65,8 +65,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Oversized bodies (413) and JSON nested too deep (400) are refused before any parser runs.
+    # Oversized bodies (413), JSON nested too deep (400) or not in Unicode (415) and bodies of
+    # unknown length (411; chunked ones gunicorn decoded are read) before any parser runs.
     "apps.common.middleware.RequestGuardMiddleware",
+    # A request failing on a locked or unreachable database answers 503 with Retry-After.
+    "apps.common.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before common: picks the language from the cookie set by the header switch,
@@ -77,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Answers to signed-in requests: Cache-Control: private, no-store (static files never get here).
+    "apps.common.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy from SECURE_CSP (below).
@@ -109,8 +114,15 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so a worker subprocess in the integration tests sees the test data.
     DATABASES["default"]["TEST"] = {"NAME": VAR_DIR / "test-db.sqlite3"}
+    # How long a write waits for another connection's write lock before "database is locked"
+    # (then a 503 with Retry-After). Writes here hold the lock for milliseconds (a request's
+    # transaction, a worker storing a run's result); 5 s covers a long import or restore and a
+    # queue of writers on a busy machine, yet answers a held lock within seconds, not 20.
+    DATABASES["default"]["OPTIONS"]["timeout"] = 5
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's ModelBackend behind the sign-in throttle, for every form (the site's and the admin's).
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.ThrottledModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "runs:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -188,6 +200,26 @@ SESSION_COOKIE_AGE = env_int("SESSION_HOURS", 12, minimum=1) * 3600
 # (429) until the window has passed since the last failure.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+# Mail (password-reset links): SMTP to EMAIL_HOST (a relay on localhost by default), on
+# EMAIL_PORT (587 with EMAIL_USE_TLS, else 25), signing in when EMAIL_HOST_USER is set; in DEBUG
+# without EMAIL_HOST, printed on the console. Tests swap in the in-memory backend. Django 6.1's
+# MAILERS takes these as the SMTP backend's OPTIONS (the old EMAIL_* settings are refused
+# beside it, hence the local names).
+_email_host = env_str("EMAIL_HOST")
+_email_use_tls = env_bool("EMAIL_USE_TLS", False)
+_smtp_options = {
+    "host": _email_host or "localhost",
+    "port": env_int("EMAIL_PORT", 587 if _email_use_tls else 25, minimum=1),
+    "use_tls": _email_use_tls,
+    "username": env_str("EMAIL_HOST_USER", "") or "",
+    "password": env_str("EMAIL_HOST_PASSWORD", "") or "",
+}
+MAILERS = {
+    "default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if DEBUG and _email_host is None
+    else {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": _smtp_options}
+}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 # Scripts only from our own static files (htmx, plotly, figures.js: no inline script, no CDN);
 # inline styles are allowed because Plotly and htmx set them at run time. The API's Swagger UI
 # runs under it too (apps/api/urls.py).
@@ -321,6 +353,17 @@ if CELERY_BROKER_URL.startswith("redis"):
         "socket_connect_timeout": 2,
     }
 CELERY_TIMEZONE = TIME_ZONE
+# Fair shares (apps/runs/fairness.py): at most this many runs, sweep chunks and PDF exports of
+# one organization are with the workers at once; the rest wait in the database, in order.
+ORG_MAX_IN_FLIGHT = env_int("ORG_MAX_IN_FLIGHT", 2, minimum=1)
+# A run (or a whole sweep) whose estimated work exceeds this is refused before it is queued
+# (apps.runs.services.plan_work_estimate: trials × stages × max(1, GPUs / 16,384)).
+RUN_MAX_WORK = env_int("RUN_MAX_WORK", 5_000_000, minimum=1)
+# Memory of one worker pool process (its data segment, RLIMIT_DATA): a task that needs more
+# fails with a readable error instead of swapping the machine; a process that has grown past
+# half of it is replaced after its task.
+WORKER_MAX_MEMORY_MB = env_int("WORKER_MAX_MEMORY_MB", 2048, minimum=256)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = WORKER_MAX_MEMORY_MB * 1024 // 2  # KiB, resident
 
 # /healthz waits this long for a worker to answer a ping.
 HEALTHZ_PING_TIMEOUT = env_float("HEALTHZ_PING_TIMEOUT", 1.0, minimum=0.1)

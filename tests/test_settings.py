@@ -173,3 +173,56 @@ def test_it_stops_manage_py_with_a_message_naming_the_variable(tmp_path):
     )
     assert result.returncode != 0
     assert "ImproperlyConfigured: DATABASE_URL must start with postgres://" in result.stderr
+
+
+def test_it_reads_the_mail_relay_and_the_sender(load):
+    from django.core.mail.backends.smtp import EmailBackend
+
+    s = load(
+        SECRET_KEY="k",
+        EMAIL_HOST="smtp.example.com",
+        EMAIL_PORT="2525",
+        EMAIL_USE_TLS="true",
+        EMAIL_HOST_USER="planner",
+        EMAIL_HOST_PASSWORD="s3cret",
+        DEFAULT_FROM_EMAIL="Planner <planner@example.com>",
+    )
+    mailer = s["MAILERS"]["default"]
+    assert mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert s["DEFAULT_FROM_EMAIL"] == "Planner <planner@example.com>"
+    # the options are the ones Django's SMTP backend takes (it refuses unknown ones)
+    backend = EmailBackend(alias="default", **mailer["OPTIONS"])
+    assert (backend.host, backend.port, backend.use_tls, backend.use_ssl) == (
+        "smtp.example.com",
+        2525,
+        True,
+        False,
+    )
+    assert (backend.username, backend.password) == ("planner", "s3cret")
+
+
+def test_it_defaults_to_a_local_relay_and_uses_the_submission_port_with_tls(load):
+    plain = load(SECRET_KEY="k")["MAILERS"]["default"]["OPTIONS"]
+    assert (plain["host"], plain["port"], plain["use_tls"], plain["username"]) == (
+        "localhost",
+        25,
+        False,
+        "",
+    )
+    assert load(SECRET_KEY="k", EMAIL_USE_TLS="1")["MAILERS"]["default"]["OPTIONS"]["port"] == 587
+    debug = load(DEBUG="true")["MAILERS"]["default"]
+    assert debug["BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    relay = load(DEBUG="true", EMAIL_HOST="mail.internal")["MAILERS"]["default"]
+    assert relay["OPTIONS"]["host"] == "mail.internal"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("EMAIL_PORT", "smtp", "EMAIL_PORT must be an integer"),
+        ("EMAIL_USE_TLS", "maybe", "EMAIL_USE_TLS must be a boolean"),
+    ],
+)
+def test_it_names_a_bad_mail_setting(load, name, value, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        load(SECRET_KEY="k", **{name: value})

@@ -1,7 +1,8 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from apps.accounts.models import ApiToken, Membership, Organization, User
+from apps.accounts.models import ApiToken, Invitation, Membership, Organization, User
 
 
 def organization_list(*, user: User) -> QuerySet[Organization]:
@@ -50,3 +51,29 @@ def membership_list(*, user: User) -> QuerySet[Membership]:
 def membership_get_by_id(*, user: User, membership_id: int) -> Membership:
     """One membership of the user's organizations; 404 for another organization's."""
     return get_object_or_404(membership_list(user=user), pk=membership_id)
+
+
+def invitation_list_received(*, user: User) -> QuerySet[Invitation]:
+    """The user's open invitations (pending, not lapsed), newest first."""
+    return Invitation.objects.filter(
+        user=user, status=Invitation.Status.PENDING, expires_at__gt=timezone.now()
+    ).select_related("organization", "invited_by")
+
+
+def invitation_list_sent(*, user: User) -> QuerySet[Invitation]:
+    """Pending invitations of the organizations the user owns, as typed by the owner (whether or
+    not they matched an account — the page must not tell)."""
+    return Invitation.objects.filter(
+        organization__in=organization_list_owned(user=user), status=Invitation.Status.PENDING
+    ).select_related("organization", "invited_by")
+
+
+def invitation_get_sent(*, user: User, invitation_id: int) -> Invitation:
+    """An invitation of one of the user's organizations (any role: a non-owner gets the 403 of
+    the service, an outsider a 404)."""
+    return get_object_or_404(
+        Invitation.objects.filter(organization__memberships__user=user).select_related(
+            "organization"
+        ),
+        pk=invitation_id,
+    )

@@ -9,7 +9,12 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from apps.accounts.services import api_token_authenticate
+from apps.accounts.services import (
+    TokenRefused,
+    api_token_authenticate,
+    api_token_refusal_message,
+    api_token_revocation,
+)
 
 
 class OrganizationTokenAuthentication(BaseAuthentication):
@@ -21,8 +26,17 @@ class OrganizationTokenAuthentication(BaseAuthentication):
             return None
         if len(header) != 2:
             raise AuthenticationFailed("Give the token after 'Bearer', with no spaces in it.")
-        token = api_token_authenticate(raw=header[1])
+        # The creator's access is checked at every request (active account, membership, and
+        # for a read-write token the owner or editor role): a token that lost it is revoked
+        # there and then, and every later request is told why.
+        try:
+            token = api_token_authenticate(raw=header[1])
+        except TokenRefused as exc:
+            raise AuthenticationFailed(exc.message) from exc
         if token is None:
+            revoked = api_token_revocation(raw=header[1])
+            if revoked is not None:
+                raise AuthenticationFailed(api_token_refusal_message(revoked))
             raise AuthenticationFailed("Unknown or revoked API token.")
         return token.created_by, token
 

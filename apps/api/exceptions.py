@@ -39,6 +39,25 @@ class NotReady(exceptions.APIException):
     default_code = "not_ready"
 
 
+class IdempotencyKeyReused(exceptions.APIException):
+    """An ``Idempotency-Key`` sent again with another request (method, path or body)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = (
+        "This Idempotency-Key was already used for a different request (another body or "
+        "scenario); send a new key for a new run."
+    )
+    default_code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInFlight(exceptions.APIException):
+    """A first use of a key that raced another one which did not finish: try again."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Another request with this Idempotency-Key is in progress; try again."
+    default_code = "idempotency_key_in_flight"
+
+
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     if isinstance(detail, dict):

@@ -1,13 +1,16 @@
 """The refusals no view declares, added to the OpenAPI schema in one place.
 
-Four statuses come from machinery around the views, not from their code, so no ``extend_schema``
-names them: 413 from ``RequestGuardMiddleware`` (a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``), 415
-from Django REST framework's parsers (a body of a media type the operation does not read), 406
-from its content negotiation (an ``Accept`` header no renderer satisfies) and 429 from the throttle
-(``TokenRateThrottle``, with ``Retry-After``). ``document_refusals`` (a drf-spectacular
-postprocessing hook, ``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``) adds each to exactly the
-operations that can answer it, with the shared ``Error`` component, and leaves a status an
-operation already documents as it is.
+Six statuses come from machinery around the views, not from their code, so no ``extend_schema``
+names them: 413 from ``RequestGuardMiddleware`` (a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``), 411
+from the same guard (a chunked body the server did not read to its end), 415 from Django REST
+framework's parsers (a body of a media type the operation does not read) or the guard (JSON in a
+charset other than UTF-8/16/32), 406 from its content negotiation (an ``Accept`` header no
+renderer satisfies), 429 from the throttle (``TokenRateThrottle``, with ``Retry-After``) and 503
+from ``apps.common.database`` (the database locked or unreachable, with ``Retry-After``).
+``document_refusals`` (a drf-spectacular postprocessing hook,
+``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``) adds each to exactly the operations that can
+answer it, with the shared ``Error`` component, and leaves a status an operation already
+documents as it is.
 
 Which operations:
 
@@ -17,6 +20,7 @@ Which operations:
   lazily, so a GET or DELETE with a body of any type is never parsed and never refused.
 - 406: all. Every DRF view negotiates the response's media type before authenticating.
 - 429: those whose view has a throttle (today: all, through ``DEFAULT_THROTTLE_CLASSES``).
+- 411 and 503: all, like 413 (the guard and the database reach every request).
 """
 
 from __future__ import annotations
@@ -95,6 +99,31 @@ THROTTLED = {
 }
 
 
+LENGTH_REQUIRED = _error(
+    "A body sent in chunks (`Transfer-Encoding: chunked`) that the server could not read to its "
+    "end: send it with `Content-Length`. Nothing was done.",
+    "Length required",
+    "length_required",
+    "A request body needs a Content-Length header here.",
+)
+UNAVAILABLE = {
+    **_error(
+        "The database is busy (locked by another writer) or unreachable; nothing was changed. "
+        "`Retry-After` says when to try again.",
+        "Database unavailable",
+        "database_unavailable",
+        "The database is busy or unavailable. Please try again in a few seconds.",
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
+
+
 def _views(generator: Any) -> dict[tuple[str, str], APIView]:
     """The view behind each operation, as the generator built it (with an action's options)."""
     views = {}
@@ -105,7 +134,8 @@ def _views(generator: Any) -> dict[tuple[str, str], APIView]:
 
 
 def document_refusals(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
-    """Adds 413, 415, 406 and 429 to the operations that can answer them (see the module)."""
+    """Adds 406, 411, 413, 415, 429 and 503 to the operations that can answer them (see the
+    module)."""
     if ERROR_COMPONENT not in result.get("components", {}).get("schemas", {}):
         warn(f"no {ERROR_COMPONENT} component: the refusals are not documented")
         return result
@@ -121,6 +151,8 @@ def document_refusals(result: dict[str, Any], generator: Any, **kwargs: Any) -> 
             refusals: dict[str, dict[str, Any]] = {"406": NOT_ACCEPTABLE}
             if too_large is not None:
                 refusals["413"] = too_large
+                refusals["411"] = LENGTH_REQUIRED
+            refusals["503"] = UNAVAILABLE
             body = operation.get("requestBody")
             if body and (view is None or view.get_parsers()):
                 refusals["415"] = _unsupported(list(body.get("content", {})))

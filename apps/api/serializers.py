@@ -5,6 +5,7 @@ the services (``apps.programs.services``) own the rules, so the UI and the API a
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -172,6 +173,7 @@ RUN_EXAMPLE = {
     "core_version": "0.1.0",
     "error": "",
     "reused_from": None,
+    "queue_position": None,
     "created_at": "2026-11-24T05:00:00Z",
     "started_at": "2026-11-24T05:00:01Z",
     "finished_at": "2026-11-24T05:00:02Z",
@@ -180,6 +182,15 @@ RUN_EXAMPLE = {
 
 @extend_schema_serializer(examples=[OpenApiExample("A run", response_only=True, value=RUN_EXAMPLE)])
 class RunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    queue_position = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "Its place in the organization's queue while it waits for a free worker slot "
+            "(1 = next; `ORG_MAX_IN_FLIGHT` jobs per organization run at once); null once sent."
+        ),
+    )
+
     class Meta:
         model = PlanRun
         fields = [
@@ -194,6 +205,7 @@ class RunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "core_version",
             "error",
             "reused_from",
+            "queue_position",
             "created_at",
             "started_at",
             "finished_at",
@@ -529,7 +541,8 @@ def parse_if_match(value: str | None) -> int | None:
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    if value.startswith("v") and value[1:].isdigit():
+    # ASCII digits only: str.isdigit() accepts "²", which int() refuses (a 500).
+    if re.fullmatch(r"v[0-9]{1,18}", value):
         return int(value[1:])
     return -1
 
@@ -566,6 +579,14 @@ class ExportSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     download = serializers.SerializerMethodField(
         help_text="Where to GET the PDF once `status` is `ready`; null before."
     )
+    queue_position = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "Its place in the organization's queue while it waits for a free worker slot "
+            "(1 = next; `ORG_MAX_IN_FLIGHT` jobs per organization run at once); null once sent."
+        ),
+    )
 
     class Meta:
         model = Export
@@ -580,6 +601,7 @@ class ExportSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "render_seconds",
             "error",
             "reused_from",
+            "queue_position",
             "download",
             "created_at",
             "started_at",

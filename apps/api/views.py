@@ -17,12 +17,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.selectors import membership_get
 from apps.api.access import api_access
 from apps.api.budget import MONTH, BudgetQuery, budget_table
 from apps.api.exceptions import PreconditionFailed, PreconditionRequired
@@ -34,6 +35,7 @@ from apps.api.filters import (
     ScenarioFilter,
     TeamLineFilter,
 )
+from apps.api.idempotency import idempotency_key, run_create_once
 from apps.api.renderers import BudgetCSVRenderer, BudgetXLSXRenderer
 from apps.api.serializers import (
     ActivitySerializer,
@@ -60,6 +62,7 @@ from apps.programs.models import (
     TeamLine,
 )
 from apps.programs.services import line_create, line_delete, line_update
+from apps.runs.models import PlanRun
 from apps.runs.selectors import plan_run_latest
 from apps.runs.services import plan_run_create
 from llmplanner.simulation.program import CATEGORIES
@@ -68,7 +71,12 @@ ERRORS = {
     400: OpenApiResponse(
         ErrorSerializer, description="Bad input: `fields` names each offending field."
     ),
-    401: OpenApiResponse(ErrorSerializer, description="No or an unknown API token."),
+    401: OpenApiResponse(
+        ErrorSerializer,
+        description="No API token, an unknown or revoked one, or one whose creator lost the "
+        "access it acts with (deactivated, no longer a member, or no longer an editor for a "
+        "read-write token): such a token is revoked, and the message says why.",
+    ),
     403: OpenApiResponse(
         ErrorSerializer, description="A read-only token, or a role that may not write."
     ),
@@ -355,15 +363,28 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
         summary="Start a run",
         description="Snapshot the scenario and simulate it on a worker. Poll `GET "
         "/api/v1/runs/{id}/` until `status` is succeeded or failed. Send an "
-        "`Idempotency-Key` header: the same key returns the same run, never a "
-        "second one. Unchanged inputs reuse a stored result (`reused_from`).",
+        "`Idempotency-Key` header: the same request with the same key returns the same "
+        "run, never a second one; the key with another body or scenario is a 422. Keys are "
+        "per token. Unchanged inputs reuse a stored result (`reused_from`).",
         request=RunCreateSerializer,
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key", str, OpenApiParameter.HEADER, description="≤ 100 characters"
             )
         ],
-        responses={202: RunSerializer, **ERRORS},
+        responses={
+            202: RunSerializer,
+            **ERRORS,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`idempotency_key_in_flight`: a request with this key did not "
+                "finish; send it again.",
+            ),
+            422: OpenApiResponse(
+                ErrorSerializer,
+                description="`idempotency_key_reused`: the key was used for another request.",
+            ),
+        },
         examples=[
             OpenApiExample(
                 "Run queued",
@@ -398,17 +419,25 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     )
     def start_run(self, request: Request, pk: str | None = None) -> Response:
         scenario = self.get_object()
+        user = api_access(request).user
+        organization = scenario.program.organization
+        # The role first: a viewer is refused (403) whatever the body says.
+        membership = membership_get(user=user, organization=organization)
+        if membership is None or not membership.can_edit:
+            raise PermissionDenied("You need the owner or editor role to run plans here.")
+        key = idempotency_key(request)
         body = RunCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not 1 <= len(key) <= 100:
-            raise ValidationError({"Idempotency-Key": ["1 to 100 characters"]})
-        run = plan_run_create(
-            user=api_access(request).user,
-            scenario=scenario,
-            idempotency_key=key,
-            **body.validated_data,
-        )
+
+        def create() -> PlanRun:
+            return plan_run_create(user=user, scenario=scenario, **body.validated_data)
+
+        if key is None:
+            run = create()
+        else:
+            run = run_create_once(
+                request=request, organization=organization, key=key, create=create
+            )
         location = reverse("api:run-detail", args=[run.pk])
         return Response(
             RunSerializer(run).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location}
@@ -424,6 +453,12 @@ def _expected_version(request: Request, scenario: Scenario) -> int:
         raise PreconditionRequired()
     if expected < 0:
         raise ValidationError({"If-Match": ['an ETag like "v3", as sent by GET /scenarios/{id}/']})
+    if header is not None and header.strip().startswith("W/"):
+        # RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag never matches.
+        raise PreconditionFailed(
+            f"A weak ETag never matches If-Match; send the strong one, as GET "
+            f"/scenarios/{{id}}/ gives it ({scenario_etag(scenario.version)})."
+        )
     if expected != scenario.version:
         raise PreconditionFailed(
             f"The scenario is at version {scenario.version} (ETag "
@@ -449,7 +484,8 @@ IF_MATCH = OpenApiParameter(
     OpenApiParameter.HEADER,
     required=True,
     pattern=r'^(\*|(W/)?"v[0-9]+")$',
-    description='The scenario\'s ETag, e.g. "v3" (or * to overwrite whatever is there).',
+    description='The scenario\'s ETag, e.g. "v3" (or * to overwrite whatever is there). A weak '
+    'one (W/"v3") never matches: If-Match compares strongly (RFC 9110), so it is a 412.',
 )
 WRITE_DESCRIPTION = (
     "Needs a read-write token and `If-Match` with the scenario's ETag (from GET "

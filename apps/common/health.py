@@ -25,8 +25,16 @@ _broker_status_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class Check:
+    """One check's outcome. ``detail`` may name hosts, paths and errors, for staff only;
+    ``summary`` is what anyone may see (the state, a count), and ``count`` the live workers."""
+
     ok: bool
     detail: str
+    summary: str = ""
+    count: int | None = None
+
+    def public(self) -> str:
+        return self.summary or ("ok" if self.ok else "unavailable")
 
 
 def check_database() -> Check:
@@ -85,15 +93,28 @@ def check_workers() -> Check:
         return Check(False, f"{type(exc).__name__}: {exc}")
     names = sorted(name for reply in replies for name in reply)
     if not names:
-        return Check(False, "no worker answered a ping")
-    return Check(True, f"{len(names)} live: {', '.join(names)}")
+        return Check(False, "no worker answered a ping", "no worker answered a ping", 0)
+    return Check(True, f"{len(names)} live: {', '.join(names)}", f"{len(names)} live", len(names))
 
 
-def health_report() -> tuple[bool, dict[str, dict[str, object]]]:
+def health_report(*, details: bool) -> tuple[bool, dict[str, dict[str, object]]]:
+    """Whether all is up, and each check's state. With ``details`` (staff) each check says what
+    it found — host names of the workers, the database's error —; without, only "ok" or
+    "unavailable" and the number of live workers: anyone may ask, and the names of machines and
+    the text of errors help an attacker more than a monitor."""
     checks = {
         "database": check_database(),
         "broker": check_broker(),
         "workers": check_workers(),
     }
     healthy = all(c.ok for c in checks.values())
-    return healthy, {name: {"ok": c.ok, "detail": c.detail} for name, c in checks.items()}
+    report: dict[str, dict[str, object]] = {}
+    for name, check in checks.items():
+        entry: dict[str, object] = {
+            "ok": check.ok,
+            "detail": check.detail if details else check.public(),
+        }
+        if check.count is not None:
+            entry["count"] = check.count
+        report[name] = entry
+    return healthy, report

@@ -2,6 +2,7 @@
 programs and scenarios are listed read-mostly, for support."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from apps.programs.models import (
     Dataset,
@@ -30,6 +31,26 @@ class GPUTypeAdmin(admin.ModelAdmin):
     ]
     list_editable = ["price_cny_per_gpu_hour", "price_usd_per_gpu_hour", "is_active", "sort_order"]
     search_fields = ["name", "key"]
+    readonly_fields = ["core_figures"]
+
+    @admin.display(description=_("Figures of the simulation core"))
+    def core_figures(self, obj: GPUType) -> str:
+        """What the core plans this part with (``llmplanner/simulation/hardware.py``, where each
+        figure cites its datasheet): dense peaks, memory, the scale-up domain and link."""
+        from llmplanner.simulation.errors import ValidationError as CoreValidationError
+        from llmplanner.simulation.hardware import gpu_by_name
+
+        try:
+            gpu = gpu_by_name(obj.key, "key")
+        except CoreValidationError:
+            return "—"
+        peaks = ", ".join(f"{p} {t:,.0f}" for p, t in gpu.peak_tflops.items() if t)
+        return (
+            f"{peaks} TFLOP/s dense; {gpu.memory_gib:.0f} GiB at {gpu.hbm_tbps:g} TB/s; "
+            f"scale-up {gpu.domain} GPUs over {gpu.scaleup_link} at "
+            f"{gpu.scaleup_gbps_bidir:,.0f} GB/s (both ways); "
+            f"scale-out {gpu.scaleout_gbit_per_gpu:g} Gb/s per GPU; {gpu.tdp_w:,.0f} W"
+        )
 
 
 @admin.register(RoleTemplate)

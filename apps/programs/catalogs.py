@@ -109,10 +109,15 @@ ROLE_TEMPLATES: tuple[tuple[str, str, str, int, str, str, str], ...] = (
 
 @transaction.atomic
 def catalogs_seed() -> dict[str, int]:
-    """Create the catalog rows that are missing; return how many of each were created."""
+    """Create the catalog rows that are missing; return how many of each were created.
+
+    A GPU type that exists keeps its name, prices and order (an admin may have edited them) but
+    takes the formats its tensor cores run from the core, which learns new ones (MXFP8, NVFP4…).
+    """
     created = {"gpu_types": 0, "role_templates": 0, "model_presets": 0}
     for order, gpu in enumerate(CATALOG):
-        _, new = GPUType.objects.get_or_create(
+        precisions = sorted(p for p, tflops in gpu.peak_tflops.items() if tflops)
+        row, new = GPUType.objects.get_or_create(
             key=gpu.key,
             defaults={
                 "name": gpu.name,
@@ -121,10 +126,12 @@ def catalogs_seed() -> dict[str, int]:
                 "gpus_per_server": gpu.gpus_per_server,
                 "price_cny_per_gpu_hour": Decimal(str(gpu.price_cny_per_gpu_hour)),
                 "price_usd_per_gpu_hour": Decimal(str(gpu.price_usd_per_gpu_hour)),
-                "precisions": sorted(p for p, tflops in gpu.peak_tflops.items() if tflops),
+                "precisions": precisions,
                 "sort_order": order,
             },
         )
+        if not new and row.precisions != precisions:
+            GPUType.objects.filter(pk=row.pk).update(precisions=precisions)
         created["gpu_types"] += new
     for order, (key, name, core_role, monthly, headcount, guidance, source) in enumerate(
         ROLE_TEMPLATES

@@ -413,7 +413,9 @@ class GPUBudgetLineForm(LineFormBase):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, program_start = data.get("start_date"), self.scenario.start_date
-        if start and program_start and start < program_start:
+        # A date outside the plan's window is named as such by the model's validator.
+        in_window = start is not None and rules.check_date_window(start) is None
+        if in_window and program_start and start < program_start:
             self.add_error(
                 "start_date",
                 _(

@@ -17,6 +17,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+# The dates a plan may use: the core's window (``llmplanner.simulation.planspec.FIRST_DATE`` and
+# ``LAST_DATE``; tests/programs/test_date_window.py keeps the two equal).
+FIRST_DATE, LAST_DATE = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+
 # Role keys of the core's plan format (``llmplanner.simulation.planspec.ROLES``).
 ROLES = (
     "data_engineer",
@@ -172,6 +176,12 @@ RULES: dict[str, Rule] = {
             gettext_noop("GPU catalog: servers hold {per_server} GPUs"),
         ),
         Rule(
+            "date_window",
+            "error",
+            gettext_noop("This date must be from {first} to {last}"),
+            gettext_noop("the simulation core plans dates from 2000 to 2099"),
+        ),
+        Rule(
             "ends_before_start",
             "error",
             gettext_noop("This line ends before it starts"),
@@ -261,6 +271,15 @@ def check_gpu_count(count: int, per_server: int) -> Finding | None:
 
 def check_months(months: float) -> Finding | None:
     return Finding("ends_before_start", "months") if months <= 0 else None
+
+
+def check_date_window(date: dt.date | None) -> Finding | None:
+    """A date of a plan (a line's start or end, a dataset's ready date, a program's start or
+    deadline) outside the window the core plans in: ``0001-01-01`` is a typo, not a plan."""
+    if date is not None and not FIRST_DATE <= date <= LAST_DATE:
+        params = {"first": FIRST_DATE.isoformat(), "last": LAST_DATE.isoformat()}
+        return Finding("date_window", "", params)
+    return None
 
 
 def check_dates(start: dt.date | None, end: dt.date | None) -> Finding | None:

@@ -51,6 +51,9 @@ class Export(BaseModel):
     worker = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When it was handed to the broker; queued without it: waiting for a free slot of its
+    # organization (apps.runs.fairness).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     reused_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -66,6 +69,13 @@ class Export(BaseModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.READY, self.Status.FAILED)
+
+    @property
+    def queue_position(self) -> int | None:
+        """Its place in its organization's queue (1 = next), None once sent to the workers."""
+        from apps.runs.fairness import queue_position
+
+        return queue_position(self)
 
     @property
     def filename(self) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from kombu.exceptions import KombuError
 
 from apps.accounts.models import User
@@ -24,6 +26,7 @@ from apps.common.errors import ApplicationError
 from apps.common.health import broker_status_forget
 from apps.reports.document import content_hash, render_pdf
 from apps.reports.models import Export
+from apps.runs.fairness import org_dispatch
 from apps.runs.models import PlanRun, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -83,8 +86,11 @@ def export_create(*, user: User, run: PlanRun, paper: str = "a4", language: str 
 
 
 def export_send_on_commit(export_id: int) -> None:
-    """Send the render task once the current transaction commits (``export_send``)."""
-    transaction.on_commit(lambda: export_send(export_id))
+    """Once the current transaction commits, the export joins its organization's queue: the
+    dispatcher (``apps.runs.fairness.org_dispatch``) sends it through ``export_send`` when the
+    organization has a free slot — at once, usually."""
+    organization_id = Export.objects.values_list("organization_id", flat=True).get(pk=export_id)
+    transaction.on_commit(lambda: org_dispatch(organization_id=organization_id))
 
 
 def export_send(export_id: int) -> bool:
@@ -131,6 +137,20 @@ def export_render(*, export_id: int, worker: str) -> Export | None:
     fields: dict[str, object]
     try:
         rendered = render_pdf(export.run, paper=export.paper, language=export.language)
+    except MemoryError:
+        fields = {
+            "status": Export.Status.FAILED,
+            "error": _(
+                "This document needs more memory than a worker allows (limit %(limit).1f GiB)."
+            )
+            % {"limit": settings.WORKER_MAX_MEMORY_MB / 1024},
+        }
+    except SoftTimeLimitExceeded:
+        fields = {
+            "status": Export.Status.FAILED,
+            "error": _("This document took longer than a worker allows (%(seconds)s s).")
+            % {"seconds": settings.CELERY_TASK_SOFT_TIME_LIMIT},
+        }
     except Exception as exc:  # recorded on the row, not lost in a worker log
         fields = {
             "status": Export.Status.FAILED,
@@ -154,6 +174,7 @@ def export_render(*, export_id: int, worker: str) -> Export | None:
     ).update(**fields, finished_at=now, updated_at=now)
     if not finished and fields.get("file"):
         default_storage.delete(str(fields["file"]))
+    org_dispatch(organization_id=export.organization_id)  # a slot is free: the next job goes
     return Export.objects.get(pk=export_id)
 
 
@@ -185,7 +206,9 @@ def exports_sweep_stale(*, now: datetime | None = None) -> dict[str, int]:
         pk__in=requeue_ids, status=Export.Status.RENDERING, started_at__lt=stale
     ).update(status=Export.Status.QUEUED, worker="", updated_at=now)
     lost = Export.objects.filter(
-        status=Export.Status.QUEUED, updated_at__lt=now - EXPORT_QUEUED_RESEND_AFTER
+        status=Export.Status.QUEUED,
+        dispatched_at__isnull=False,  # never sent: the dispatcher's (apps.runs.fairness)
+        updated_at__lt=now - EXPORT_QUEUED_RESEND_AFTER,
     ).values_list("pk", flat=True)
     resent = 0
     pending = sorted(set(requeue_ids) | set(lost))

@@ -118,6 +118,14 @@ class PlanRun(BaseModel):
     def is_finished(self) -> bool:
         return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
 
+    @property
+    def queue_position(self) -> int | None:
+        """1 for the next job its organization sends to the workers, 2 after it…; None unless
+        the run waits for a free slot of its organization (``apps.runs.fairness``)."""
+        from apps.runs.fairness import queue_position
+
+        return queue_position(self)
+
 
 class Sweep(BaseModel):
     """A "what if" over one scenario: variants fanned out to workers in chunks.
@@ -158,6 +166,14 @@ class Sweep(BaseModel):
 
 
 class SweepChunk(BaseModel):
+    """One task's share of a sweep, claimed like a plan run: a conditional UPDATE (counted in
+    ``attempts``) with a heartbeat; the sweeper re-queues a chunk whose worker went silent and
+    fails it, and its sweep, as "worker lost" after ``MAX_ATTEMPTS``. ``dispatched_at`` is when
+    it was handed to the broker: a queued chunk without it waits for a free slot of its
+    organization (``apps.runs.fairness``)."""
+
+    MAX_ATTEMPTS = 3
+
     sweep = models.ForeignKey(Sweep, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
     variants = models.JSONField()
@@ -166,7 +182,10 @@ class SweepChunk(BaseModel):
     )
     points = models.JSONField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -174,3 +193,37 @@ class SweepChunk(BaseModel):
         constraints = [
             models.UniqueConstraint(fields=["sweep", "index"], name="sweep_chunk_index_unique")
         ]
+
+    @property
+    def queue_position(self) -> int | None:
+        """Its place in its organization's queue (1 = next), None once sent to the workers."""
+        from apps.runs.fairness import queue_position
+
+        return queue_position(self)
+
+
+class IdempotencyRequest(BaseModel):
+    """An API client's ``Idempotency-Key`` and the run its first request started.
+
+    The key belongs to whoever sent it (``scope``: ``token:<id>`` or ``user:<id>``), so two
+    tokens use one key independently; ``request_hash`` (SHA-256 of method, path and body) tells a
+    replay from a different request under the same key. Created in the run's transaction, so a
+    concurrent first use of the key fails on the unique constraint and starts no second run.
+    Not part of a backup: API tokens are not either, and a restored run needs no key.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=40)
+    key = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64)
+    run = models.ForeignKey(PlanRun, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "scope", "key"], name="idempotency_request_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.scope}) → run {self.run_id}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -112,6 +113,7 @@ def plan_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "run": run,
         "scenario": run.scenario,
         "program": run.scenario.program,
+        "org_max_in_flight": settings.ORG_MAX_IN_FLIGHT,
     }
     if run.status == RunStatus.SUCCEEDED and run.result:
         report = run.result
@@ -130,7 +132,11 @@ def plan_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def plan_run_status(request: HttpRequest, run_id: int) -> HttpResponse:
     """The progress fragment; once the run is finished, htmx reloads the page."""
     run = plan_run_get(user=request.user, run_id=run_id)  # type: ignore[arg-type]
-    response = render(request, "runs/_plan_run_status.html", {"run": run})
+    response = render(
+        request,
+        "runs/_plan_run_status.html",
+        {"run": run, "org_max_in_flight": settings.ORG_MAX_IN_FLIGHT},
+    )
     if run.is_finished:
         response["HX-Refresh"] = "true"
     return response
@@ -226,6 +232,9 @@ def _sweep_page(request: HttpRequest, sweep: Sweep, status: int = 200) -> HttpRe
             "program": sweep.scenario.program,
             "figure": figure,
             "points_json": json.dumps(sweep.points or []),
+            "chunks_waiting": sweep.chunks.filter(
+                status=RunStatus.QUEUED, dispatched_at__isnull=True
+            ).count(),
             "can_edit": can_edit(user=request.user, organization=sweep.organization),  # type: ignore[arg-type]
         },
         status=status,

@@ -4,7 +4,7 @@ import logging
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from celery import group
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -28,6 +28,13 @@ from apps.programs.models import (
 )
 from apps.programs.plan_adapter import main_budget_line, scenario_plan, scenario_to_plan_dict
 from apps.programs.services import Action, scenario_clone
+from apps.runs.fairness import PHASE_ORG_QUEUE, org_dispatch, org_dispatch_all
+from apps.runs.limits import (  # noqa: F401  plan_run_queue: re-exported for the Celery router
+    plan_run_queue,
+    plan_work_estimate,
+    refuse_too_much_work,
+    worker_limit_message,
+)
 from apps.runs.models import DemoJob, PlanRun, RunStatus, Sweep, SweepChunk
 from llmplanner.simulation import __version__ as CORE_VERSION
 from llmplanner.simulation.errors import ValidationError
@@ -166,11 +173,12 @@ def plan_run_create(
             return existing
     plan = scenario_to_plan_dict(scenario)
     try:
-        parse_plan(plan)
+        spec = parse_plan(plan)
     except ValidationError as exc:
         raise ApplicationError(
             f"The scenario cannot be simulated: {exc.field}: {exc.message}"
         ) from exc
+    refuse_too_much_work(plan_work_estimate(spec=spec, trials=trials))
     digest = plan_input_hash(plan=plan, trials=trials, seed=seed)
     fields = dict(
         organization=organization,
@@ -205,9 +213,11 @@ def plan_run_create(
                 started_at=now,
                 finished_at=now,
             )
-        run = PlanRun.objects.create(**fields)
-        # The worker must find the row: publish only after the transaction commits.
-        transaction.on_commit(lambda: plan_run_send(run=run))
+        # It waits in its organization's queue; the dispatcher sends it when a slot is free
+        # (at once, usually), after the transaction commits so that the worker finds the row.
+        run = PlanRun.objects.create(**fields, phase=PHASE_ORG_QUEUE)
+        transaction.on_commit(lambda: org_dispatch(organization_id=organization.pk))
+    run.refresh_from_db(fields=["phase"])
     return run
 
 
@@ -220,7 +230,7 @@ def plan_run_send(*, run: PlanRun) -> bool:
     from apps.runs.tasks import plan_run_task  # tasks import services; avoid the cycle
 
     try:
-        plan_run_task.delay(run.pk)
+        plan_run_task.delay(run.pk)  # its queue: llmplanner.celery.route_task
     except (KombuError, OSError) as exc:
         # Celery re-raises the transport's connection errors as kombu's OperationalError
         # (Connection._reraise_as_library_errors); the filesystem broker raises ChannelError.
@@ -278,6 +288,9 @@ def plan_run_execute(*, run_id: int, worker: str) -> PlanRun | None:
         result = run_plan(run.inputs, trials=run.trials, seed=run.seed, progress=progress)
     except ValidationError as exc:
         status, error = RunStatus.FAILED, f"The plan was rejected: {exc.field}: {exc.message}"
+    except (MemoryError, SoftTimeLimitExceeded) as exc:
+        result = None  # let the memory go before the row is written
+        status, error = RunStatus.FAILED, worker_limit_message(exc)
     except Exception as exc:  # recorded on the row, not lost in a worker log
         status, error = RunStatus.FAILED, f"The simulation failed: {type(exc).__name__}: {exc}"
     now = timezone.now()
@@ -292,13 +305,16 @@ def plan_run_execute(*, run_id: int, worker: str) -> PlanRun | None:
         finished_at=now,
         updated_at=now,
     )
+    org_dispatch(organization_id=run.organization_id)  # a slot is free: the next job goes
     return PlanRun.objects.get(pk=run_id)
 
 
 def plan_runs_sweep_stale(*, now: Any = None) -> dict[str, int]:
     """Nothing stays running forever: re-queue runs whose worker went silent (up to
     ``PlanRun.MAX_ATTEMPTS`` attempts), fail the rest as "worker lost", and re-send queued runs
-    whose message was lost. Returns counts."""
+    whose message was lost; the same for what-if chunks (``sweep_chunks_sweep_stale``); then
+    send each organization's waiting jobs into its free slots (``fairness.org_dispatch_all``).
+    Returns counts."""
     now = now or timezone.now()
     # Past the hard time limit a running task is surely dead (progress also beats the heart).
     stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
@@ -320,7 +336,9 @@ def plan_runs_sweep_stale(*, now: Any = None) -> dict[str, int]:
         PlanRun.objects.filter(
             Q(updated_at__lt=now - QUEUED_RESEND_AFTER) | Q(phase=PHASE_WAITING_FOR_BROKER),
             status=RunStatus.QUEUED,
-        ).values_list("pk", flat=True)
+        )
+        .exclude(phase=PHASE_ORG_QUEUE)  # never sent: the dispatcher's, below
+        .values_list("pk", flat=True)
     )
     sent = 0
     pending = sorted(set(requeue_ids) | set(lost))
@@ -336,7 +354,15 @@ def plan_runs_sweep_stale(*, now: Any = None) -> dict[str, int]:
             )
             break
         sent += run_id not in requeue_ids
-    return {"failed": failed, "requeued": requeued, "resent": sent}
+    chunks = sweep_chunks_sweep_stale(now=now)
+    return {
+        "failed": failed,
+        "requeued": requeued,
+        "resent": sent,
+        **{f"chunks_{name}": count for name, count in chunks.items()},
+        # Last: a slot freed above (or by a finish whose own dispatch was lost) is used.
+        "dispatched": org_dispatch_all(),
+    }
 
 
 # ---- sweeps ----------------------------------------------------------------------------------
@@ -353,9 +379,8 @@ def sweep_create(
     seed: int = 0,
     chunk_size: int = 2,
 ) -> Sweep:
-    """Record a sweep and fan its chunks out to the workers (a Celery group) after commit."""
-    from apps.runs.tasks import sweep_chunk_task
-
+    """Record a sweep and its chunks; after commit the chunks join the organization's queue and
+    go to the workers (``heavy`` queue) as its slots free up."""
     organization = scenario.program.organization
     _require_editor_of(user, organization)
     try:
@@ -370,11 +395,12 @@ def sweep_create(
         raise ApplicationError(f"Trials must be between 1 and {RUN_TRIALS_MAX:,}.")
     plan = scenario_to_plan_dict(scenario)
     try:
-        parse_plan(plan)
+        spec = parse_plan(plan)
     except ValidationError as exc:
         raise ApplicationError(
             f"The scenario cannot be simulated: {exc.field}: {exc.message}"
         ) from exc
+    refuse_too_much_work(plan_work_estimate(spec=spec, trials=trials, variants=variants))
     parts = chunks(variants, max(1, chunk_size))
     with transaction.atomic():
         sweep = Sweep.objects.create(
@@ -387,40 +413,100 @@ def sweep_create(
             seed=seed,
             chunks_total=len(parts),
         )
-        ids = [
-            SweepChunk.objects.create(sweep=sweep, index=i, variants=part).pk
-            for i, part in enumerate(parts)
-        ]
-        transaction.on_commit(
-            lambda: _publish_or_fail(
-                lambda: group(sweep_chunk_task.s(pk) for pk in ids).apply_async(), sweep
-            )
-        )
+        for i, part in enumerate(parts):
+            SweepChunk.objects.create(sweep=sweep, index=i, variants=part)
+        transaction.on_commit(lambda: org_dispatch(organization_id=organization.pk))
     return sweep
 
 
-def sweep_chunk_execute(*, chunk_id: int, worker: str) -> SweepChunk | None:
-    """Compute one chunk's points; the task finishing the last chunk aggregates the sweep."""
+def sweep_chunk_send(*, chunk_id: int) -> bool:
+    """Publish a chunk's task; with the broker down the chunk stays queued, dated so that the
+    sweeper's next tick sends it again, and False. Never raises for a broker failure."""
+    from apps.runs.tasks import sweep_chunk_task  # tasks import services; avoid the cycle
+
+    try:
+        sweep_chunk_task.delay(chunk_id)
+    except (KombuError, OSError) as exc:
+        logger.warning("sweep chunk %s not sent, the broker is unreachable: %s", chunk_id, exc)
+        broker_status_forget()
+        SweepChunk.objects.filter(pk=chunk_id, status=RunStatus.QUEUED).update(
+            updated_at=timezone.now() - QUEUED_RESEND_AFTER
+        )
+        return False
+    return True
+
+
+def sweep_chunk_claim(*, chunk_id: int, worker: str) -> bool:
+    """queued → running by a conditional UPDATE, counted in ``attempts``, with a heartbeat;
+    False when another delivery has it, it is done, or its sweep has failed."""
     now = timezone.now()
-    claimed = SweepChunk.objects.filter(pk=chunk_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, worker=worker, started_at=now, updated_at=now
+    updated = (
+        SweepChunk.objects.filter(pk=chunk_id, status=RunStatus.QUEUED)
+        .exclude(sweep__status=RunStatus.FAILED)
+        .update(
+            status=RunStatus.RUNNING,
+            worker=worker,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
     )
-    if not claimed:
+    return updated == 1
+
+
+def _sweep_fail(sweep_id: int, error: str, now: Any) -> None:
+    """Fail the sweep (once) and every chunk of it not finished yet."""
+    Sweep.objects.filter(pk=sweep_id).exclude(
+        status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]
+    ).update(status=RunStatus.FAILED, error=error, finished_at=now, updated_at=now)
+    SweepChunk.objects.filter(
+        sweep_id=sweep_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+    ).update(status=RunStatus.FAILED, finished_at=now, updated_at=now)
+
+
+def sweep_chunk_execute(*, chunk_id: int, worker: str) -> SweepChunk | None:
+    """Compute one chunk's points; the task finishing the last chunk aggregates the sweep. A
+    chunk that cannot finish (a worker limit, a bug) fails its sweep with the reason."""
+    if not sweep_chunk_claim(chunk_id=chunk_id, worker=worker):
         return None
+    now = timezone.now()
     chunk = SweepChunk.objects.select_related("sweep").get(pk=chunk_id)
     sweep = chunk.sweep
     Sweep.objects.filter(pk=sweep.pk, status=RunStatus.QUEUED).update(
         status=RunStatus.RUNNING, started_at=now, updated_at=now
     )
-    points = [
-        p.as_json()
-        for p in run_sweep(sweep.inputs, chunk.variants, trials=sweep.trials, seed=sweep.seed)
-    ]
+    error = ""
+    try:
+        points = [
+            p.as_json()
+            for p in run_sweep(
+                sweep.inputs,
+                chunk.variants,
+                trials=sweep.trials,
+                seed=sweep.seed,
+                prices=sweep_variant_prices(sweep),
+            )
+        ]
+    except (MemoryError, SoftTimeLimitExceeded) as exc:
+        points, error = [], worker_limit_message(exc)
+    except Exception as exc:  # recorded on the sweep, not lost in a worker log
+        points, error = [], f"The simulation failed: {type(exc).__name__}: {exc}"
     now = timezone.now()
+    organization_id = sweep.organization_id
+    if error:
+        # Only while this worker still owns the chunk (the sweeper may have re-queued it).
+        if SweepChunk.objects.filter(pk=chunk_id, status=RunStatus.RUNNING, worker=worker).exists():
+            _sweep_fail(sweep.pk, error, now)
+        org_dispatch(organization_id=organization_id)
+        return SweepChunk.objects.get(pk=chunk_id)
     with transaction.atomic():
-        SweepChunk.objects.filter(pk=chunk_id).update(
-            status=RunStatus.SUCCEEDED, points=points, finished_at=now, updated_at=now
-        )
+        owned = SweepChunk.objects.filter(
+            pk=chunk_id, status=RunStatus.RUNNING, worker=worker
+        ).update(status=RunStatus.SUCCEEDED, points=points, finished_at=now, updated_at=now)
+        if not owned:  # re-queued by the sweeper meanwhile: its new owner finishes it
+            transaction.on_commit(lambda: org_dispatch(organization_id=organization_id))
+            return SweepChunk.objects.get(pk=chunk_id)
         Sweep.objects.filter(pk=sweep.pk).update(chunks_done=F("chunks_done") + 1, updated_at=now)
         done = Sweep.objects.filter(
             pk=sweep.pk, chunks_done=F("chunks_total"), status=RunStatus.RUNNING
@@ -437,7 +523,52 @@ def sweep_chunk_execute(*, chunk_id: int, worker: str) -> SweepChunk | None:
             done.update(
                 status=RunStatus.SUCCEEDED, points=all_points, finished_at=now, updated_at=now
             )
+    org_dispatch(organization_id=organization_id)  # a slot is free: the next job goes
     return SweepChunk.objects.get(pk=chunk_id)
+
+
+def sweep_chunks_sweep_stale(*, now: Any) -> dict[str, int]:
+    """The runs' rules for sweep chunks: one whose worker went silent past the hard time limit is
+    queued and sent again while it has attempts left (``SweepChunk.MAX_ATTEMPTS``); after that it
+    fails, and its sweep with it, as "worker lost". A sent chunk nobody claimed for
+    ``QUEUED_RESEND_AFTER`` is sent again (its message was lost). Returns counts."""
+    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    silent = SweepChunk.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale)
+    lost_sweeps = set(
+        silent.filter(attempts__gte=SweepChunk.MAX_ATTEMPTS).values_list("sweep_id", flat=True)
+    )
+    for sweep_id in lost_sweeps:
+        _sweep_fail(
+            sweep_id,
+            _("failed: worker lost (%(n)s attempts without finishing a chunk)")
+            % {"n": SweepChunk.MAX_ATTEMPTS},
+            now,
+        )
+    requeue_ids = list(
+        silent.filter(attempts__lt=SweepChunk.MAX_ATTEMPTS).values_list("pk", flat=True)
+    )
+    requeued = SweepChunk.objects.filter(
+        pk__in=requeue_ids, status=RunStatus.RUNNING, heartbeat_at__lt=stale
+    ).update(status=RunStatus.QUEUED, worker="", updated_at=now)
+    lost = SweepChunk.objects.filter(
+        status=RunStatus.QUEUED,
+        dispatched_at__isnull=False,
+        updated_at__lt=now - QUEUED_RESEND_AFTER,
+    ).values_list("pk", flat=True)
+    resent = 0
+    pending = sorted(set(requeue_ids) | set(lost))
+    for chunk_id in pending:
+        if not SweepChunk.objects.filter(pk=chunk_id, status=RunStatus.QUEUED).update(
+            updated_at=now
+        ):
+            continue  # claimed meanwhile by a late delivery
+        if not sweep_chunk_send(chunk_id=chunk_id):
+            SweepChunk.objects.filter(pk__in=pending, status=RunStatus.QUEUED).update(
+                updated_at=now - QUEUED_RESEND_AFTER
+            )
+            break
+        resent += chunk_id not in requeue_ids
+    return {"failed": len(lost_sweeps), "requeued": requeued, "resent": resent}
 
 
 # ---- a sweep's variant saved as a scenario -----------------------------------------------------
@@ -497,6 +628,22 @@ def _sweep_point(sweep: Sweep, index: int) -> dict[str, Any]:
             % {"number": index + 1, "id": sweep.pk, "axes": ", ".join(other) or "—"}
         )
     return variant
+
+
+def sweep_variant_prices(sweep: Sweep) -> dict[str, float]:
+    """The catalog's price per GPU-hour (in the plan's currency) of each GPU type a what-if
+    tries: a price agreed for the scenario's own GPU is no price for another."""
+    currency = str(sweep.inputs.get("currency") or "CNY")
+    prices = {}
+    for value in (sweep.axes or {}).get("gpu_type", []):
+        try:
+            key = gpu_by_name(value).key
+        except ValidationError:
+            continue  # the core says why in the variant's point
+        row = GPUType.objects.filter(key=key).first()
+        if row is not None:
+            prices[value] = float(row.price(currency))
+    return prices
 
 
 def _variant_gpu_type(value: Any) -> GPUType:

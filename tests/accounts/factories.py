@@ -1,6 +1,9 @@
-import factory
+from datetime import timedelta
 
-from apps.accounts.models import Membership, Organization, User
+import factory
+from django.utils import timezone
+
+from apps.accounts.models import Invitation, Membership, Organization, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -28,3 +31,15 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     organization = factory.SubFactory(OrganizationFactory)
     role = Membership.Role.VIEWER
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    organization = factory.SubFactory(OrganizationFactory)
+    invited_by = factory.SubFactory(UserFactory)
+    user = factory.SubFactory(UserFactory)
+    invitee = factory.LazyAttribute(lambda i: i.user.username if i.user else "nobody")
+    role = Membership.Role.VIEWER
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=14))

@@ -1,12 +1,13 @@
-"""The members page: owners add members, change roles, remove them; the last owner stays; a member
-who leaves loses the API tokens they created; non-owners get 403, outsiders 404."""
+"""The members page: owners invite members (tests/accounts/test_invitations.py), change roles,
+remove them; the last owner stays; a member who leaves loses the API tokens they created;
+non-owners get 403, outsiders 404."""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
 
-from apps.accounts.models import ApiToken, Membership
+from apps.accounts.models import ApiToken, Invitation, Membership
 from apps.accounts.services import api_token_create
 from tests.accounts.factories import MembershipFactory, UserFactory
 from tests.conftest import login
@@ -18,41 +19,35 @@ def _membership(user, organization):
     return Membership.objects.get(user=user, organization=organization)
 
 
-def test_an_owner_adds_a_member_by_user_name(owner, organization):
-    newcomer = UserFactory(username="carol")
-    response = login(owner).post(
-        reverse("accounts:members"),
-        {"organization": organization.pk, "username": " carol ", "role": "editor"},
-    )
-    assert response.status_code == 302
-    assert _membership(newcomer, organization).role == "editor"
-
-
 @pytest.mark.parametrize(
-    ("username", "role", "field"),
-    [("nobody", "viewer", "username"), ("carol", "admin", "role"), ("", "viewer", "username")],
+    ("invitee", "role", "field"),
+    [("carol", "admin", "role"), ("", "viewer", "invitee"), ("x" * 255, "viewer", "invitee")],
 )
-def test_a_bad_addition_names_the_field_and_adds_nothing(
-    owner, organization, username, role, field
+def test_a_bad_invitation_names_the_field_and_sends_nothing(
+    owner, organization, invitee, role, field
 ):
     UserFactory(username="carol")
-    before = Membership.objects.count()
+    before = (Membership.objects.count(), Invitation.objects.count())
     response = login(owner).post(
         reverse("accounts:members"),
-        {"organization": organization.pk, "username": username, "role": role},
+        {"organization": organization.pk, "invitee": invitee, "role": role},
     )
     assert response.status_code == 400
     assert field in response.context["form"].errors
-    assert Membership.objects.count() == before
+    assert (Membership.objects.count(), Invitation.objects.count()) == before
 
 
-def test_adding_an_existing_member_is_refused(owner, viewer, organization):
+@pytest.mark.parametrize("spelling", ["{name}", "{upper}"])
+def test_inviting_an_existing_member_is_refused(owner, viewer, organization, spelling):
+    name = spelling.format(name=viewer.username, upper=viewer.username.upper())
     response = login(owner).post(
         reverse("accounts:members"),
-        {"organization": organization.pk, "username": viewer.username, "role": "owner"},
+        {"organization": organization.pk, "invitee": name, "role": "owner"},
     )
     assert response.status_code == 400 and "already a member" in response.content.decode()
+    assert "invitee" in response.context["form"].errors
     assert _membership(viewer, organization).role == "viewer"
+    assert not Invitation.objects.exists()
 
 
 def test_an_owner_changes_a_role_and_removes_a_member(owner, viewer, organization):
@@ -93,8 +88,9 @@ def test_a_non_owner_sees_the_members_but_every_change_is_a_403(role, owner, org
     page = client.get(reverse("accounts:members"))
     assert page.status_code == 200 and owner.username in page.content.decode()
     UserFactory(username="dave")
-    add = {"organization": organization.pk, "username": "dave", "role": "owner"}
-    assert client.post(reverse("accounts:members"), add).status_code == 403
+    invite = {"organization": organization.pk, "invitee": "dave", "role": "owner"}
+    assert client.post(reverse("accounts:members"), invite).status_code == 403
+    assert not Invitation.objects.exists()
     promote = client.post(reverse("accounts:member_role", args=[member.pk]), {"role": "owner"})
     assert promote.status_code == 403
     assert client.post(reverse("accounts:member_remove", args=[target.pk])).status_code == 403
@@ -109,7 +105,8 @@ def test_an_outsider_gets_404_and_sees_no_member(outsider, owner, organization):
     demote = client.post(reverse("accounts:member_role", args=[target.pk]), {"role": "viewer"})
     assert demote.status_code == 404
     assert client.post(reverse("accounts:member_remove", args=[target.pk])).status_code == 404
-    add = {"organization": organization.pk, "username": outsider.username, "role": "owner"}
-    client.post(reverse("accounts:members"), add)
+    invite = {"organization": organization.pk, "invitee": outsider.username, "role": "owner"}
+    client.post(reverse("accounts:members"), invite)
     assert not Membership.objects.filter(user=outsider, organization=organization).exists()
+    assert not Invitation.objects.filter(organization=organization).exists()
     assert target.role == _membership(owner, organization).role == "owner"

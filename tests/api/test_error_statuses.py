@@ -188,4 +188,12 @@ def test_the_hook_keeps_a_status_an_operation_already_documents():
         result = document_refusals(result=schema, generator=SimpleNamespace(endpoints=[]))
     responses = result["paths"]["/x/"]["get"]["responses"]
     assert responses["429"] is declared
-    assert list(responses) == ["200", "406", "413", "429"]  # no 415: no request body
+    # no 415: no request body
+    assert list(responses) == ["200", "406", "411", "413", "429", "503"]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=_id)
+def test_every_operation_documents_411_and_503_with_retry_after(operation):
+    responses = PATHS[operation[1]][operation[0].lower()]["responses"]
+    assert "411" in responses
+    assert "Retry-After" in responses["503"]["headers"]

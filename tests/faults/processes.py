@@ -109,6 +109,7 @@ class Worker(Service):
         concurrency: int = 2,
         app: str = "llmplanner.celery",
         beat: bool = False,
+        queues: str | None = None,
     ) -> None:
         self.node = f"{name}-{uuid.uuid4().hex[:8]}@localhost"
         argv = [
@@ -116,6 +117,8 @@ class Worker(Service):
             "--concurrency", str(concurrency), "--loglevel", "INFO", "--hostname", self.node,
             "--without-gossip", "--without-mingle",
         ]  # fmt: skip
+        if queues:  # as scripts/start.sh: "interactive", or "heavy,interactive"
+            argv += ["-Q", queues]
         if beat:
             argv += ["--beat", "--schedule", str(log_dir / f"beat-{uuid.uuid4().hex[:6]}")]
         super().__init__(argv, env, log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log")

@@ -40,11 +40,13 @@ def sent_exports():
 
 
 def test_a_run_that_could_not_be_sent_goes_at_the_next_tick_not_after_five_minutes(
-    owner, scenario, sent_runs
+    owner, scenario, sent_runs, django_capture_on_commit_callbacks
 ):
-    waiting = plan_run_create(user=owner, scenario=scenario, trials=100)
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = plan_run_create(user=owner, scenario=scenario, trials=100)
+        fresh = plan_run_create(user=owner, scenario=scenario, trials=100, seed=1)
     PlanRun.objects.filter(pk=waiting.pk).update(phase=PHASE_WAITING_FOR_BROKER)
-    fresh = plan_run_create(user=owner, scenario=scenario, trials=100, seed=1)
+    sent_runs.reset_mock()
     assert plan_runs_sweep_stale()["resent"] == 1
     sent_runs.assert_called_once_with(waiting.pk)
     waiting.refresh_from_db()
@@ -78,6 +80,7 @@ def make_export(owner, scenario):
     )
 
     def make(**fields) -> Export:  # type: ignore[no-untyped-def]
+        fields.setdefault("dispatched_at", timezone.now())  # sent to the broker
         return Export.objects.create(
             organization=run.organization, run=run, created_by=owner, content_hash="e" * 64,
             **fields,

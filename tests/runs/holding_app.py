@@ -1,4 +1,5 @@
-"""The project's Celery app with a switch that holds every plan run right after its claim.
+"""The project's Celery app with a switch that holds every plan run and sweep chunk right after
+its claim.
 
 For the killed-worker tests only: ``celery -A tests.runs.holding_app worker`` with
 ``LLMPLANNER_TEST_HOLD_FILE`` set to a path. While that file exists, a run the worker claims stays
@@ -28,18 +29,20 @@ POLL_S = 0.05
 
 @task_prerun.connect
 def hold_plan_runs_after_their_claim(**_: Any) -> None:
-    """Wrap the core call of ``plan_run_execute`` (made after the claim), once per process."""
+    """Wrap the core calls of ``plan_run_execute`` and ``sweep_chunk_execute`` (made after the
+    claim), once per process."""
     from apps.runs import services
 
-    if getattr(services.run_plan, "held", False):
-        return
     hold_file = Path(os.environ["LLMPLANNER_TEST_HOLD_FILE"])
-    compute = services.run_plan
+    for name in ("run_plan", "run_sweep"):
+        compute = getattr(services, name)
+        if getattr(compute, "held", False):
+            continue
 
-    def held(*args: Any, **kwargs: Any) -> Any:
-        while hold_file.exists():
-            time.sleep(POLL_S)
-        return compute(*args, **kwargs)
+        def held(*args: Any, _compute: Any = compute, **kwargs: Any) -> Any:
+            while hold_file.exists():
+                time.sleep(POLL_S)
+            return _compute(*args, **kwargs)
 
-    held.held = True  # type: ignore[attr-defined]
-    services.run_plan = held
+        held.held = True  # type: ignore[attr-defined]
+        setattr(services, name, held)

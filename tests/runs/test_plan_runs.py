@@ -128,14 +128,18 @@ def test_the_sweeper_requeues_a_run_whose_worker_went_silent_then_fails_it(
     assert run.error.startswith("failed: worker lost")
 
 
-def test_the_sweeper_leaves_live_runs_alone_and_resends_lost_queued_ones(owner, scenario, sent):
-    live = create(owner, scenario)
+def test_the_sweeper_leaves_live_runs_alone_and_resends_lost_queued_ones(
+    owner, scenario, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        live = create(owner, scenario)
+        lost = create(owner, scenario, seed=3)
+    assert sent.call_count == 2  # both sent to the broker: the organization had two free slots
     PlanRun.objects.filter(pk=live.pk).update(status=RunStatus.RUNNING, heartbeat_at=timezone.now())
-    lost = create(owner, scenario, seed=3)
     PlanRun.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - timedelta(hours=1))
     sent.reset_mock()
     counts = plan_runs_sweep_stale()
-    assert counts == {"failed": 0, "requeued": 0, "resent": 1}
+    assert (counts["failed"], counts["requeued"], counts["resent"]) == (0, 0, 1)
     sent.assert_called_once_with(lost.pk)
     assert PlanRun.objects.get(pk=live.pk).status == RunStatus.RUNNING
 
@@ -144,7 +148,7 @@ def test_a_sweep_fans_out_chunks_and_the_last_chunk_aggregates(
     owner, scenario, django_capture_on_commit_callbacks
 ):
     with (
-        mock.patch("apps.runs.services.group") as group,
+        mock.patch("apps.runs.tasks.sweep_chunk_task.delay") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         sweep = sweep_create(
@@ -154,9 +158,9 @@ def test_a_sweep_fans_out_chunks_and_the_last_chunk_aggregates(
             trials=100,
             chunk_size=2,
         )
-    group.return_value.apply_async.assert_called_once()
     chunk_ids = list(SweepChunk.objects.filter(sweep=sweep).values_list("pk", flat=True))
     assert sweep.chunks_total == 2 and len(chunk_ids) == 2
+    assert sorted(c.args[0] for c in delay.call_args_list) == sorted(chunk_ids)
     sweep_chunk_execute(chunk_id=chunk_ids[1], worker="w1")
     assert Sweep.objects.get(pk=sweep.pk).status == RunStatus.RUNNING
     assert sweep_chunk_execute(chunk_id=chunk_ids[1], worker="w2") is None  # duplicate delivery

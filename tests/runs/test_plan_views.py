@@ -32,7 +32,10 @@ def scenario(owner, organization):
 
 @pytest.fixture(autouse=True)
 def no_broker():
-    with mock.patch("apps.runs.tasks.plan_run_task.delay"), mock.patch("apps.runs.services.group"):
+    with (
+        mock.patch("apps.runs.tasks.plan_run_task.delay"),
+        mock.patch("apps.runs.tasks.sweep_chunk_task.delay"),
+    ):
         yield
 
 

@@ -25,7 +25,7 @@ from apps.programs.services import program_create_from_blueprint
 from apps.reports.models import Export
 from apps.runs.models import DemoJob, PlanRun, Sweep
 from apps.runs.services import plan_run_create, plan_run_execute
-from tests.accounts.factories import MembershipFactory
+from tests.accounts.factories import InvitationFactory, MembershipFactory
 from tests.conftest import login
 
 pytestmark = pytest.mark.django_db
@@ -83,10 +83,20 @@ ROUTES = [
     Route("accounts:member_remove", ("membership_id",), OWNER, get=False),
     Route("accounts:api_tokens", (), OWNER),
     Route("accounts:api_token_revoke", ("token_id",), OWNER, get=False),
+    Route("accounts:invitation_cancel", ("invitation_id",), OWNER, get=False),
+    # The invitee's own pages: every other user gets an empty list and 404 for the answers.
+    Route("accounts:invitations", (), None),
+    Route("accounts:invitation_accept", ("invitation_id",), None, get=False),
+    Route("accounts:invitation_decline", ("invitation_id",), None, get=False),
+    # Any signed-in user's own password.
+    Route("accounts:password_change", (), None),
+    Route("accounts:password_change_done", (), None),
 ]
 # Routes anyone may open (the sign-in page, the language switch, the health probe, the API's
 # documentation) and the admin (Django's own staff check) are checked separately below.
-PUBLIC = {"accounts:login", "accounts:logout", "set_language", "healthz"}
+PUBLIC = {"accounts:login", "accounts:logout", "set_language", "healthz"} | {
+    f"accounts:password_reset{step}" for step in ("", "_done", "_confirm", "_complete")
+}
 API_DOCS = {"api:schema", "api:docs", "api:redoc", "api:api-root"}
 
 
@@ -133,6 +143,7 @@ def world(organization, owner):
     )
     job = DemoJob.objects.create(organization=organization, created_by=owner, n=10)
     token, _ = api_token_create(user=owner, organization=organization, name="ERP", scope="write")
+    invitation = InvitationFactory(organization=organization, invited_by=owner)
     ids = {
         "program_id": program.pk,
         "scenario_id": scenario.pk,
@@ -142,6 +153,7 @@ def world(organization, owner):
         "export_id": export.pk,
         "job_id": job.pk,
         "token_id": token.pk,
+        "invitation_id": invitation.pk,
         "membership_id": Membership.objects.get(user=viewer, organization=organization).pk,
         "tab": "team",
         "kind": "team",

@@ -49,7 +49,11 @@ SWEEP_FIELDS = (
     "started_at",
     "finished_at",
 )
-CHUNK_FIELDS = ("index", "variants", "status", "points", "worker", "started_at", "finished_at")
+CHUNK_FIELDS_V1 = ("index", "variants", "status", "points", "worker", "started_at", "finished_at")
+# Written since issue 16 (a chunk's claim, like a run's); optional when read, so files written
+# before them restore with these defaults.
+CHUNK_FIELDS_ADDED = {"attempts": 0, "heartbeat_at": None, "dispatched_at": None}
+CHUNK_FIELDS = (*CHUNK_FIELDS_V1, *CHUNK_FIELDS_ADDED)
 SCENARIO_KEYS = (
     *documents.SCENARIO_TOP,
     *documents.SCENARIO_SECTIONS,

@@ -17,6 +17,8 @@ from apps.programs import documents
 from apps.programs.backup.format import (
     ACTIVITY_FIELDS,
     CHUNK_FIELDS,
+    CHUNK_FIELDS_ADDED,
+    CHUNK_FIELDS_V1,
     FINISHED,
     FORMAT,
     FORMAT_VERSION,
@@ -300,10 +302,10 @@ def _scenario(reader: _Reader, data: Any, path: str, currency: str) -> _Scenario
         chunks, indexes = [], set()
         for j, chunk_data in enumerate(reader.items(s["chunks"], f"{where}.chunks")):
             at = f"{where}.chunks[{j}]"
-            c = reader.keys(chunk_data, at, (*CHUNK_FIELDS, *STAMPS))
+            c = reader.keys(chunk_data, at, (*CHUNK_FIELDS_V1, *STAMPS), tuple(CHUNK_FIELDS_ADDED))
             if c is None:
                 continue
-            chunk = reader.row(SweepChunk, c, at, CHUNK_FIELDS)
+            chunk = reader.row(SweepChunk, {**CHUNK_FIELDS_ADDED, **c}, at, CHUNK_FIELDS)
             index = chunk.instance.index  # as converted: 1, "1" and 1.5 are all chunk 1
             if isinstance(index, int) and index in indexes:
                 reader.add(f"{at}.index", f"{index} is used by another chunk of this sweep")

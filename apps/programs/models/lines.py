@@ -16,6 +16,7 @@ from apps.programs import rules
 from apps.programs.findings import message
 from apps.programs.models.catalogs import GPUType, RoleTemplate
 from apps.programs.models.scenarios import Scenario
+from apps.programs.models.validators import validate_plan_date
 
 
 class Purpose(models.TextChoices):
@@ -68,7 +69,9 @@ class GPUBudgetLine(BaseModel):
         validators=[MinValueValidator(Decimal("0.01"))],
         help_text=_("Empty: the catalog price."),
     )
-    start_date = models.DateField(_("start date"), null=True, blank=True)
+    start_date = models.DateField(
+        _("start date"), null=True, blank=True, validators=[validate_plan_date]
+    )
     months = models.DecimalField(_("months"), max_digits=5, decimal_places=1, default=Decimal(3))
     delivery_risk = models.CharField(
         _("delivery-delay risk"),
@@ -141,8 +144,10 @@ class TeamLine(BaseModel):
     allocation_pct = models.PositiveSmallIntegerField(
         _("allocation %"), default=100, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
-    start_date = models.DateField(_("start"), null=True, blank=True)
-    end_date = models.DateField(_("end"), null=True, blank=True)
+    start_date = models.DateField(
+        _("start"), null=True, blank=True, validators=[validate_plan_date]
+    )
+    end_date = models.DateField(_("end"), null=True, blank=True, validators=[validate_plan_date])
 
     class Meta:
         ordering = ["role__sort_order", "id"]
@@ -245,6 +250,7 @@ class Dataset(BaseModel):
         null=True,
         blank=True,
         help_text=_("Empty: available from the start. The stages that use it wait for it."),
+        validators=[validate_plan_date],
     )
 
     class Meta:

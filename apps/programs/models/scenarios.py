@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import Organization
 from apps.common.models import BaseModel
 from apps.programs.models.catalogs import ModelPreset
+from apps.programs.models.validators import validate_plan_date
 
 BUDGET_CAP_MAX = Decimal("9999999999999.99")
 
@@ -34,7 +35,9 @@ class Program(BaseModel):
     )
     name = models.CharField(_("name"), max_length=200)
     goal = models.TextField(_("goal"), blank=True)
-    deadline = models.DateField(_("deadline"), null=True, blank=True)
+    deadline = models.DateField(
+        _("deadline"), null=True, blank=True, validators=[validate_plan_date]
+    )
     budget_cap = models.DecimalField(
         _("budget cap"),
         max_digits=16,
@@ -80,9 +83,16 @@ class Strategy(models.TextChoices):
 
 
 class Precision(models.TextChoices):
+    """The core's compute formats (``llmplanner.simulation.specs``); a GPU type lists the ones its
+    tensor cores run (``GPUType.precisions``)."""
+
     BF16 = "bf16", "BF16"
     FP16 = "fp16", "FP16"
     FP8 = "fp8", "FP8"
+    FP8_BLOCKWISE = "fp8-blockwise", _("FP8 block-wise (DeepSeek-V3 style)")
+    MXFP8 = "mxfp8", "MXFP8"
+    NVFP4 = "nvfp4", "NVFP4"
+    MXFP4 = "mxfp4", "MXFP4"
     TF32 = "tf32", "TF32"
     FP32 = "fp32", "FP32"
 
@@ -124,7 +134,9 @@ class Scenario(BaseModel):
     )
     with_rag = models.BooleanField(_("serve with RAG"), default=False)
     with_serving = models.BooleanField(_("budget serving"), default=False)
-    start_date = models.DateField(_("start date"), null=True, blank=True)
+    start_date = models.DateField(
+        _("start date"), null=True, blank=True, validators=[validate_plan_date]
+    )
     # None: the core's default ladder (≈ 8× apart below the target); []: no ladder (one "YOLO" run).
     ladder = models.JSONField(
         _("scaling-ladder steps"),
@@ -169,7 +181,7 @@ class Scenario(BaseModel):
         _("token budget"), default=0, validators=[MinValueValidator(0)]
     )
     precision = models.CharField(
-        _("precision"), max_length=5, choices=Precision.choices, default=Precision.BF16
+        _("precision"), max_length=16, choices=Precision.choices, default=Precision.BF16
     )
     seq_len = models.PositiveIntegerField(
         _("sequence length"), null=True, blank=True, validators=[MaxValueValidator(10_000_000)]
