@@ -353,8 +353,8 @@ if CELERY_BROKER_URL.startswith("redis"):
         "socket_connect_timeout": 2,
     }
 CELERY_TIMEZONE = TIME_ZONE
-# Fair shares (apps/runs/fairness.py): at most this many runs, sweep chunks and PDF exports of
-# one organization are with the workers at once; the rest wait in the database, in order.
+# Fair shares (apps/runs/fairness.py): at most this many plan runs of one organization, and as
+# many of its what-if chunks and PDF exports, are with the workers at once; the rest wait in order.
 ORG_MAX_IN_FLIGHT = env_int("ORG_MAX_IN_FLIGHT", 2, minimum=1)
 # A run (or a whole sweep) whose estimated work exceeds this is refused before it is queued
 # (apps.runs.services.plan_work_estimate: trials × stages × max(1, GPUs / 16,384)).

@@ -94,7 +94,8 @@ class InvitationForm(forms.Form):
         label=gettext_lazy("User name or e-mail"),
         help_text=gettext_lazy("They accept or decline after signing in; it lapses in 14 days."),
     )
-    role = forms.ChoiceField(choices=ROLE_CHOICES, label=gettext_lazy("Role"))
+    # Least power by default: making someone an owner is a choice, not an oversight.
+    role = forms.ChoiceField(choices=ROLE_CHOICES, initial="viewer", label=gettext_lazy("Role"))
 
     def __init__(self, *args: object, organizations: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -1,10 +1,12 @@
 """Fair shares of the workers: no organization can fill them all.
 
-At most ``settings.ORG_MAX_IN_FLIGHT`` jobs of one organization — plan runs, sweep chunks and PDF
-exports together — are with the broker or a worker at once. The others stay ``queued`` in the
-database without being sent, and wait in their organization's queue (oldest first, whatever the
-kind). ``org_dispatch`` sends the next ones when a slot frees: the service that finishes a job
-calls it, and so does the periodic sweeper, so a lost call only delays a job by one tick.
+At most ``settings.ORG_MAX_IN_FLIGHT`` plan runs of one organization, and as many background jobs
+(what-if chunks and PDF exports together), are with the broker or a worker at once: two budgets,
+so a plan run never waits behind its own organization's what-ifs and PDFs (issue 16: interactive
+runs never wait behind sweeps). The others stay ``queued`` in the database without being sent,
+and wait in their budget's queue (oldest first). ``org_dispatch`` sends the next ones when a slot
+frees: the service that finishes a job calls it, and so does the periodic sweeper, so a lost call
+only delays a job by one tick.
 
 Which rows wait:
 
@@ -37,6 +39,7 @@ PHASE_ORG_QUEUE = "in the organization's queue"
 @dataclass(frozen=True)
 class _Kind:
     model: type[Model]
+    budget: str  # "runs" or "background": each has ORG_MAX_IN_FLIGHT slots per organization
     organization: str  # the lookup of the organization id
     waiting: Q
     in_flight: Q
@@ -54,6 +57,7 @@ def _kinds() -> list[_Kind]:
     return [
         _Kind(
             PlanRun,
+            "runs",
             "organization_id",
             Q(status=queued, phase=PHASE_ORG_QUEUE),
             Q(status=running) | (Q(status=queued) & ~Q(phase=PHASE_ORG_QUEUE)),
@@ -62,6 +66,7 @@ def _kinds() -> list[_Kind]:
         ),
         _Kind(
             SweepChunk,
+            "background",
             "sweep__organization_id",
             Q(status=queued, dispatched_at__isnull=True),
             Q(status=running) | Q(status=queued, dispatched_at__isnull=False),
@@ -70,6 +75,7 @@ def _kinds() -> list[_Kind]:
         ),
         _Kind(
             Export,
+            "background",
             "organization_id",
             Q(status=Export.Status.QUEUED, dispatched_at__isnull=True),
             Q(status=Export.Status.RENDERING)
@@ -89,7 +95,8 @@ def in_flight_count(*, organization_id: int) -> int:
 
 
 def org_dispatch(*, organization_id: int) -> int:
-    """Send the organization's oldest waiting jobs while it has free slots; returns how many.
+    """Send the organization's oldest waiting jobs of each budget while it has free slots;
+    returns how many.
 
     The choice happens in a transaction that holds the organization's row (Postgres) or the
     write lock (SQLite, ``BEGIN IMMEDIATE``), so two processes dispatching at once never exceed
@@ -99,26 +106,28 @@ def org_dispatch(*, organization_id: int) -> int:
     chosen: list[tuple[_Kind, int]] = []
     with transaction.atomic():
         list(Organization.objects.select_for_update().filter(pk=organization_id).values("pk"))
-        free = settings.ORG_MAX_IN_FLIGHT - sum(
-            _rows(k, organization_id, k.in_flight).count() for k in kinds
-        )
-        if free <= 0:
-            return 0
-        candidates = [
-            (created_at, index, pk)
-            for index, kind in enumerate(kinds)
-            for pk, created_at in _rows(kind, organization_id, kind.waiting)
-            .order_by("created_at", "pk")
-            .values_list("pk", "created_at")[:free]
-        ]
         now = timezone.now()
-        for _, index, pk in sorted(candidates)[:free]:
-            kind = kinds[index]
-            taken = kind.model.objects.filter(kind.waiting, pk=pk).update(  # type: ignore[attr-defined]
-                **kind.mark(now), updated_at=now
+        for budget in ("runs", "background"):
+            members = [(i, k) for i, k in enumerate(kinds) if k.budget == budget]
+            free = settings.ORG_MAX_IN_FLIGHT - sum(
+                _rows(k, organization_id, k.in_flight).count() for _, k in members
             )
-            if taken:
-                chosen.append((kind, pk))
+            if free <= 0:
+                continue
+            candidates = [
+                (created_at, index, pk)
+                for index, kind in members
+                for pk, created_at in _rows(kind, organization_id, kind.waiting)
+                .order_by("created_at", "pk")
+                .values_list("pk", "created_at")[:free]
+            ]
+            for _, index, pk in sorted(candidates)[:free]:
+                kind = kinds[index]
+                taken = kind.model.objects.filter(kind.waiting, pk=pk).update(  # type: ignore[attr-defined]
+                    **kind.mark(now), updated_at=now
+                )
+                if taken:
+                    chosen.append((kind, pk))
     for kind, pk in chosen:
         kind.send(pk)
     return len(chosen)
@@ -141,8 +150,8 @@ def org_dispatch_all() -> int:
 
 
 def queue_position(row: Any) -> int | None:
-    """1 + the number of jobs of the row's organization waiting ahead of it; None when the row
-    does not wait (sent, running or finished)."""
+    """1 + the number of jobs of the row's organization and budget waiting ahead of it; None
+    when the row does not wait (sent, running or finished)."""
     kinds = _kinds()
     kind = next(k for k in kinds if isinstance(row, k.model))
     if not kind.model.objects.filter(kind.waiting, pk=row.pk).exists():  # type: ignore[attr-defined]
@@ -152,6 +161,8 @@ def queue_position(row: Any) -> int | None:
     same_time = Q(created_at=row.created_at)
     position = 1
     for k in kinds:
+        if k.budget != kind.budget:
+            continue
         before = ahead | (same_time & Q(pk__lt=row.pk)) if k is kind else ahead
         position += _rows(k, organization_id, k.waiting).filter(before).count()
     return position

@@ -224,3 +224,18 @@ def test_members_of_other_organizations_cannot_be_added_without_their_consent(ow
     _invite(login(owner), organization, outsider.username, role="owner")
     assert not Membership.objects.filter(user=outsider, organization=organization).exists()
     assert Invitation.objects.get().user == outsider
+
+
+def test_the_invite_form_offers_the_least_power_by_default_and_roles_are_translated(
+    owner, organization
+):
+    client = login(owner)
+    page = client.get(reverse("accounts:members")).content.decode()
+    invite_role = re.search(r'<select name="role"[^>]*id="id_role".*?</select>', page, re.S)
+    assert invite_role, "the invite form's role select"
+    assert '<option value="viewer" selected>' in invite_role.group(0)
+    assert '<option value="owner" selected>' not in invite_role.group(0)
+    InvitationFactory(organization=organization, invited_by=owner, role="owner")
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("accounts:members"), headers={"accept-language": "zh-hans"})
+    assert "所有者" in page.content.decode()

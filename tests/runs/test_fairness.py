@@ -89,38 +89,59 @@ def test_an_organization_has_at_most_its_share_in_flight_and_the_rest_waits_in_o
     assert in_flight_count(organization_id=scenario.program.organization_id) == 2
 
 
-def test_sweep_chunks_and_exports_share_the_organizations_slots(
+def test_sweep_chunks_and_exports_share_the_background_slots(
     owner, scenario, sent, settings, django_capture_on_commit_callbacks
 ):
     settings.ORG_MAX_IN_FLIGHT = 2
     runs, chunks = sent
-    first = start(owner, scenario, django_capture_on_commit_callbacks, 0)
     with django_capture_on_commit_callbacks(execute=True):
         sweep = sweep_create(
-            user=owner, scenario=scenario, axes={"gpu_count": [32, 64, 128]}, trials=50,
+            user=owner, scenario=scenario, axes={"gpu_count": [32, 64, 128, 256]}, trials=50,
             chunk_size=1,
         )  # fmt: skip
     ids = list(
         SweepChunk.objects.filter(sweep=sweep).order_by("index").values_list("pk", flat=True)
     )
-    assert [c.args[0] for c in chunks.call_args_list] == ids[:1]  # one slot left of two
-    waiting = SweepChunk.objects.get(pk=ids[1])
+    assert [c.args[0] for c in chunks.call_args_list] == ids[:2]  # two background slots
+    waiting = SweepChunk.objects.get(pk=ids[2])
     assert waiting.dispatched_at is None and waiting.queue_position == 1
-    # The run finishes: the next chunk goes (oldest first, whatever the kind).
-    with django_capture_on_commit_callbacks(execute=True):
-        plan_run_execute(run_id=first.pk, worker="w1")
-    assert [c.args[0] for c in chunks.call_args_list] == ids[:2]
-    # A chunk finishing sends the last one; the sweep completes once all three are done.
+    # A chunk finishing sends the next (oldest first); the sweep completes once all are done.
     with django_capture_on_commit_callbacks(execute=True):
         sweep_chunk_execute(chunk_id=ids[0], worker="w1")
+    assert [c.args[0] for c in chunks.call_args_list] == ids[:3]
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_chunk_execute(chunk_id=ids[1], worker="w1")
     assert [c.args[0] for c in chunks.call_args_list] == ids
-    for pk in ids[1:]:
+    for pk in ids[2:]:
         sweep_chunk_execute(chunk_id=pk, worker="w1")
     assert Sweep.objects.get(pk=sweep.pk).status == RunStatus.SUCCEEDED
-    assert runs.call_count == 1
+    assert runs.call_count == 0
 
 
-def test_an_export_waits_in_the_queue_when_the_organization_is_busy(
+def test_a_plan_run_never_waits_behind_its_organizations_what_ifs_and_pdfs(
+    owner, scenario, sent, settings, django_capture_on_commit_callbacks
+):
+    # A manager's run is interactive: the organization's own what-if chunks fill the background
+    # slots, not the run's (the screenshot that found it: a run 19th behind 24 chunks).
+    settings.ORG_MAX_IN_FLIGHT = 2
+    runs, chunks = sent
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_create(
+            user=owner, scenario=scenario, axes={"gpu_count": [32, 64, 128, 256, 512]},
+            trials=50, chunk_size=1,
+        )  # fmt: skip
+    assert chunks.call_count == 2
+    run = start(owner, scenario, django_capture_on_commit_callbacks, 0)
+    assert runs.call_args_list[-1].args == (run.pk,)
+    assert PlanRun.objects.get(pk=run.pk).queue_position is None
+    # Runs have their own share: a third run waits behind the second, not behind the chunks.
+    second = start(owner, scenario, django_capture_on_commit_callbacks, 1)
+    third = start(owner, scenario, django_capture_on_commit_callbacks, 2)
+    assert PlanRun.objects.get(pk=second.pk).queue_position is None
+    assert PlanRun.objects.get(pk=third.pk).queue_position == 1
+
+
+def test_an_export_waits_in_the_queue_when_the_background_slots_are_busy(
     owner, scenario, sent, settings, django_capture_on_commit_callbacks
 ):
     from apps.reports.services import export_create
@@ -131,7 +152,10 @@ def test_an_export_waits_in_the_queue_when_the_organization_is_busy(
         scenario_version=scenario.version, created_by=owner, status=RunStatus.SUCCEEDED,
         inputs={}, input_hash="f" * 64, core_version="test", result={"stub": True},
     )  # fmt: skip
-    start(owner, scenario, django_capture_on_commit_callbacks, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_create(
+            user=owner, scenario=scenario, axes={"gpu_count": [32, 64]}, trials=50, chunk_size=1
+        )
     with (
         mock.patch("apps.reports.services.content_hash", return_value="e" * 64),
         mock.patch("apps.reports.tasks.export_render_task.delay") as rendered,
@@ -141,7 +165,7 @@ def test_an_export_waits_in_the_queue_when_the_organization_is_busy(
     rendered.assert_not_called()
     export.refresh_from_db()
     assert export.status == Export.Status.QUEUED and export.dispatched_at is None
-    assert export.queue_position == 1
+    assert export.queue_position == 2  # behind the second chunk
 
 
 def test_the_sweeper_dispatches_what_a_lost_finish_left_waiting(
@@ -172,7 +196,7 @@ def test_the_run_page_shows_its_place_in_the_organizations_queue(
     ):
         page = client.get(url).content.decode()
         assert "number 2 in your organization's queue" in page, url
-        assert "has 1 jobs" in page
+        assert "has 1 run with the workers at a time" in page
 
 
 def test_a_run_over_the_work_limit_is_refused_naming_trials_and_nothing_is_saved(
