@@ -682,18 +682,17 @@ def _apply_variant_to_line(
         if "gpu_type" in variant:
             gpu = _variant_gpu_type(variant["gpu_type"])
             if gpu.pk != line.gpu_type_id:
-                changes.append({"field": "gpu_type", "old": str(line.gpu_type), "new": str(gpu)})
-                line.gpu_type = gpu
-                if line.price_per_gpu_hour is not None:
-                    # A price agreed for one GPU is no price for another: the catalog's applies.
-                    changes.append(
-                        {
-                            "field": "price_per_gpu_hour",
-                            "old": str(line.price_per_gpu_hour),
-                            "new": None,
-                        }
-                    )
-                    line.price_per_gpu_hour = None
+                # The other training lines on the same part move with it, as the core's variant
+                # did (``sweep.hardware_pools``): the saved scenario is the simulated plan.
+                others = copy.budget_lines.exclude(pk=line.pk).exclude(purpose=Purpose.SERVING)
+                for moved in [line, *others.filter(gpu_type_id=line.gpu_type_id)]:
+                    _move_line_to(moved, gpu, changes)
+                    if moved is not line:
+                        try:
+                            moved.full_clean(exclude=["scenario"])
+                        except DjangoValidationError as exc:
+                            raise ApplicationError(" ".join(exc.messages)) from exc
+                        moved.save()
         if "gpu_count" in variant and variant["gpu_count"] != line.gpu_count:
             changes.append(
                 {"field": "gpu_count", "old": line.gpu_count, "new": variant["gpu_count"]}
@@ -705,6 +704,18 @@ def _apply_variant_to_line(
         raise ApplicationError(" ".join(exc.messages)) from exc
     line.save()
     return line
+
+
+def _move_line_to(line: GPUBudgetLine, gpu: GPUType, changes: list[dict[str, Any]]) -> None:
+    """Put ``line`` on ``gpu``; a price agreed for one GPU is no price for another, so the
+    catalog's applies. Appends to ``changes``."""
+    changes.append({"field": "gpu_type", "old": str(line.gpu_type), "new": str(gpu)})
+    line.gpu_type = gpu
+    if line.price_per_gpu_hour is not None:
+        changes.append(
+            {"field": "price_per_gpu_hour", "old": str(line.price_per_gpu_hour), "new": None}
+        )
+        line.price_per_gpu_hour = None
 
 
 def _variant_name(source: Scenario, line: GPUBudgetLine | None, precision: str) -> str:
@@ -729,7 +740,8 @@ def _variant_name(source: Scenario, line: GPUBudgetLine | None, precision: str) 
 def sweep_variant_save(*, user: User, sweep: Sweep, index: int) -> SavedVariant:
     """A new scenario in the sweep's program: a copy of the sweep's scenario with all its lines
     (``scenario_clone``) with variant ``index`` (0-based, in ``sweep.points``) applied — precision
-    to the scenario, GPU type and count to its main budget line. All or nothing; the copy's
+    to the scenario, GPU count to its main budget line, GPU type to it and to the other training
+    lines on the same part (as the core simulated it). All or nothing; the copy's
     History says which what-if and variant it came from.
 
     Refused (``ApplicationError``, nothing saved): a sweep not finished, an unknown or failed

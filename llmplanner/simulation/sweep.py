@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ValidationError
+from .hardware import gpu_by_name
 from .planspec import parse_plan, plan_main_pool
 from .program import simulate_program
 
@@ -84,12 +85,15 @@ def apply_variant(
             pool = plan_main_pool(data)
             if not pool:
                 pool = data.setdefault("cluster", {})
-            if name == "gpu_type" and value != pool.get("gpu_type"):
-                price = (prices or {}).get(value)
-                if price is None:
-                    pool.pop("price_per_gpu_hour", None)
-                else:
-                    pool["price_per_gpu_hour"] = price
+            if name == "gpu_type":
+                for moved in hardware_pools(data, pool):
+                    if value != moved.get("gpu_type"):
+                        price = (prices or {}).get(value)
+                        if price is None:
+                            moved.pop("price_per_gpu_hour", None)
+                        else:
+                            moved["price_per_gpu_hour"] = price
+                        moved["gpu_type"] = value
             pool[name] = value
             if name == "gpu_count" and data.get("strategy") == "sft" and "sft" in data:
                 # An SFT plan's own pool carries its SFT job: the job takes the variant's GPUs.
@@ -99,6 +103,32 @@ def apply_variant(
         elif name == "strategy":
             data["strategy"] = value
     return data
+
+
+def hardware_pools(plan: dict[str, Any], main: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pools a GPU-type variant moves: the plan's own pool and every other training pool
+    (experiments, fine-tuning — not serving) on the same part. "What if we trained on H100" moves
+    the ladder and the SFT job with the main run; left on the old part, a format it lacks (FP8 on
+    an A800) would sink every variant."""
+
+    def part(pool: dict[str, Any]) -> str:
+        try:
+            return gpu_by_name(str(pool.get("gpu_type", ""))).key
+        except ValidationError:
+            return str(pool.get("gpu_type", ""))
+
+    moved = [main]
+    pools = plan.get("clusters")
+    if isinstance(pools, list):
+        moved += [
+            p
+            for p in pools
+            if isinstance(p, dict)
+            and p is not main
+            and p.get("purpose", "main") != "serving"
+            and part(p) == part(main)
+        ]
+    return moved
 
 
 def chunks(variants: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:

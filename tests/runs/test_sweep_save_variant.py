@@ -26,6 +26,7 @@ from apps.programs.services import (
 )
 from apps.runs.models import RunStatus, Sweep
 from apps.runs.services import sweep_chunk_execute, sweep_create
+from llmplanner.simulation.sweep import apply_variant
 from tests.conftest import login
 
 pytestmark = pytest.mark.django_db
@@ -134,16 +135,15 @@ def test_a_saved_variant_is_the_scenario_with_the_variants_gpus_and_precision(
     assert main_pool(plan, new)["gpu_count"] == variant["gpu_count"]
     assert main_pool(plan, new)["gpu_type"] == variant["gpu_type"]
     assert plan["training"]["precision"] == variant["precision"]
-    # Everything else is the source's; the line prices its (new) GPU at the catalog price.
-    expected = copy.deepcopy(source_plan)
-    main_pool(expected, scenario).update(
-        gpu_count=variant["gpu_count"],
-        gpu_type=variant["gpu_type"],
-        price_per_gpu_hour=float(
-            GPUType.objects.get(key=variant["gpu_type"]).price(scenario.program.currency)
-        ),
-    )
-    expected["training"]["precision"] = variant["precision"]
+    # Everything else is the source's: the plan the core simulated for the variant (the SFT line
+    # on the same part moves with the training line), each line pricing its (new) GPU at the
+    # catalog price.
+    price = float(GPUType.objects.get(key=variant["gpu_type"]).price(scenario.program.currency))
+    expected = apply_variant(copy.deepcopy(source_plan), variant, {variant["gpu_type"]: price})
+    assert [p["purpose"] for p in expected["clusters"] if p["gpu_type"] == variant["gpu_type"]] == [
+        "main",
+        "finetune",
+    ]
     assert without_name(plan) == without_name(expected)
     assert plan["name"].endswith(new.name)
     assert (new.team_lines.count(), new.datasets.count(), new.budget_lines.count()) == (
@@ -174,7 +174,8 @@ def test_the_copy_records_which_what_if_and_variant_it_came_from(
         "(gpu_count=128, gpu_type=h800-80gb, precision=fp16)"
     )
     assert saved.changes == [
-        {"field": "gpu_type", "old": "A800 SXM 80GB", "new": "H800 SXM 80GB"},
+        {"field": "gpu_type", "old": "A800 SXM 80GB", "new": "H800 SXM 80GB"},  # training line
+        {"field": "gpu_type", "old": "A800 SXM 80GB", "new": "H800 SXM 80GB"},  # its SFT line
         {"field": "gpu_count", "old": 64, "new": 128},
         {"field": "precision", "old": "bf16", "new": "fp16"},
     ]

@@ -92,3 +92,21 @@ def test_an_h100_rental_and_a_tpu_v5p_reservation_compare_in_one_sweep():
     h100, tpu = points
     assert h100.layout != tpu.layout or h100.mfu != tpu.mfu
     assert all(p.cost_p50 > 0 and p.finish_days_p50 > 0 for p in points)
+
+
+def test_a_gpu_type_variant_moves_the_training_pools_on_the_same_part_but_not_serving():
+    from llmplanner.simulation.sweep import apply_variant
+
+    plan = {
+        "strategy": "from_scratch",
+        "clusters": [
+            {"purpose": "main", "gpu_type": "A800", "gpu_count": 64, "price_per_gpu_hour": 5},
+            {"purpose": "finetune", "gpu_type": "a800-80gb", "gpu_count": 8},
+            {"purpose": "serving", "gpu_type": "A800", "gpu_count": 8},
+            {"purpose": "experiments", "gpu_type": "H800", "gpu_count": 8},
+        ],
+    }
+    moved = apply_variant(plan, {"gpu_type": "H100"})["clusters"]
+    assert [p["gpu_type"] for p in moved] == ["H100", "H100", "A800", "H800"]
+    assert "price_per_gpu_hour" not in moved[0]  # the A800's price is no H100 price
+    assert plan["clusters"][0]["gpu_type"] == "A800"  # the plan itself is untouched
