@@ -640,10 +640,15 @@ RATIO_LIMIT = 1.10
 
 
 def group_ratios(
-    rows: list[dict[str, Any]], efficiency: Efficiency = DEFAULT_EFFICIENCY
+    rows: list[dict[str, Any]],
+    efficiency: Efficiency = DEFAULT_EFFICIENCY,
+    report: CalibrationReport | None = None,
 ) -> list[GroupRatio]:
     """For every group of benchmark rows, the searched best (layout free, software as published)
-    divided by the best measured value; the check is that no ratio exceeds ``RATIO_LIMIT``."""
+    divided by the best measured value; the check is that no ratio exceeds ``RATIO_LIMIT``.
+    ``report`` (``calibrate_rows`` of the same rows and efficiency) supplies the predictions at
+    the published layouts, which are otherwise computed again."""
+    pinned_by_id = {p.id: p.predicted for p in report.rows} if report is not None else {}
     groups: dict[tuple[Any, ...], list[RowSetup]] = {}
     for row in rows:
         if row.get("category") != "throughput_benchmark":
@@ -660,7 +665,12 @@ def group_ratios(
         )
         free = replace(best_setup, constraints=searched_constraints(best_setup.row))
         pred = predict_setup(free, efficiency)
-        pinned = predict_setup(best_setup, efficiency)
+        rid = str(best_setup.base["id"])
+        pinned = (
+            pinned_by_id[rid]
+            if rid in pinned_by_id
+            else predict_setup(best_setup, efficiency).predicted
+        )
         out.append(
             GroupRatio(
                 key=key,
@@ -670,7 +680,7 @@ def group_ratios(
                 searched_best=pred.predicted,
                 layout=pred.layout,
                 reason=pred.reason,
-                pinned_best=pinned.predicted,
+                pinned_best=pinned,
             )
         )
     return out

@@ -191,7 +191,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return _calibrate_fit(args)
     rows = load_rows(args.runs or PUBLISHED_RUNS)
     report = calibrate_rows(rows)
-    groups = group_ratios(rows)
+    groups = group_ratios(rows, report=report)
     if args.json:
         data = report.as_json()
         data["groups"] = [

@@ -13,6 +13,7 @@ import pytest
 
 from llmplanner.simulation.architecture import PRESETS, with_seq_len
 from llmplanner.simulation.calibrate import (
+    calibrate_rows,
     group_key,
     group_ratios,
     load_rows,
@@ -209,6 +210,11 @@ def test_searched_best_is_at_least_the_pinned_prediction_and_is_reported(publish
         assert g.pinned_best == pytest.approx(pinned)
         assert g.search_gain >= 1.0 - 1e-9
         assert g.ratio == pytest.approx(g.search_gain * g.model_error)
+    # With the calibration report at hand the pinned predictions are reused, not recomputed.
+    reused = group_ratios(rows, report=calibrate_rows(rows))
+    assert [(g.key, g.pinned_best, g.searched_best) for g in reused] == [
+        (g.key, g.pinned_best, g.searched_best) for g in groups
+    ]
     cons = searched_constraints(MEGATRON_ROW)
     assert cons.tp is None and cons.micro_batch is None and cons.recompute == "full"
 
