@@ -440,18 +440,25 @@ def sweep_chunk_claim(*, chunk_id: int, worker: str) -> bool:
     """queued → running by a conditional UPDATE, counted in ``attempts``, with a heartbeat;
     False when another delivery has it, it is done, or its sweep has failed."""
     now = timezone.now()
-    updated = (
-        SweepChunk.objects.filter(pk=chunk_id, status=RunStatus.QUEUED)
-        .exclude(sweep__status=RunStatus.FAILED)
-        .update(
-            status=RunStatus.RUNNING,
-            worker=worker,
-            started_at=now,
-            heartbeat_at=now,
-            attempts=F("attempts") + 1,
-            updated_at=now,
+    with transaction.atomic():
+        updated = (
+            SweepChunk.objects.filter(pk=chunk_id, status=RunStatus.QUEUED)
+            .exclude(sweep__status=RunStatus.FAILED)
+            .update(
+                status=RunStatus.RUNNING,
+                worker=worker,
+                started_at=now,
+                heartbeat_at=now,
+                attempts=F("attempts") + 1,
+                updated_at=now,
+            )
         )
-    )
+        if updated == 1:
+            # In the same transaction: a sweep never shows "queued" while a chunk of it runs
+            # (a worker killed between two statements left it so).
+            Sweep.objects.filter(chunks__pk=chunk_id, status=RunStatus.QUEUED).update(
+                status=RunStatus.RUNNING, started_at=now, updated_at=now
+            )
     return updated == 1
 
 
@@ -473,9 +480,6 @@ def sweep_chunk_execute(*, chunk_id: int, worker: str) -> SweepChunk | None:
     now = timezone.now()
     chunk = SweepChunk.objects.select_related("sweep").get(pk=chunk_id)
     sweep = chunk.sweep
-    Sweep.objects.filter(pk=sweep.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=now, updated_at=now
-    )
     error = ""
     try:
         points = [
