@@ -199,6 +199,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 "group": g.label,
                 "source": g.key[0],
                 "rows": g.rows,
+                "workloads": g.workloads,
+                "published_workload": g.published_workload,
+                "searched_workload": g.searched_workload,
                 "metric": g.metric,
                 "published_best": g.published_best,
                 "searched_best": g.searched_best,
@@ -231,9 +234,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             )
     print()
     print(
-        f"Searched best ÷ published best per problem (limit {RATIO_LIMIT:.2f}; layout free, "
-        "software as published) = search gain over the published layout × the model's error "
-        "at that layout:"
+        f"Searched best ÷ published best per model × cluster group (limit {RATIO_LIMIT:.2f}; the "
+        "best over the workloads its authors ran there, each with its layout free and the "
+        "software as published) = search gain over the published best's layout × the model's "
+        "error at that layout:"
     )
     over = 0
     for g in sorted(groups, key=lambda g: -(g.ratio or 0.0)):
@@ -248,15 +252,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             else ""
         )
         print(
-            f"  {g.ratio:5.2f}{split}  {g.label}: published {g.published_best:.3f}, "
-            f"searched {g.searched_best:.3f} ({g.layout}){flag}"
+            f"  {g.ratio:5.2f}{split}  {g.label}: published {g.published_best:.3f} "
+            f"({g.published_workload}), searched {g.searched_best:.3f} ({g.searched_workload}; "
+            f"{g.layout}){flag}"
         )
     searched_over = sum(
         1 for g in groups if g.search_gain is not None and g.search_gain > RATIO_LIMIT
     )
     print(
-        f"  {over} of {len(groups)} problems over the limit; the search alone gains more than "
-        f"the limit over the published layout in {searched_over}"
+        f"  {over} of {len(groups)} groups over the limit; the search alone gains more than "
+        f"the limit over the published best's layout in {searched_over}"
     )
     print()
     for name, s in report.per_source.items():

@@ -8,8 +8,9 @@ Reproducible and deterministic: the same data set gives the same parameters on e
 - The objective is the mean absolute percentage error of the predicted MFU (HFU where a row
   reports only that), averaged over rows and over sources alike so that the 189 rows of one
   source do not drown the 10 of another.
-- The searched best of every group of rows posing the same problem (``calibrate.group_ratios``)
-  may not exceed the best its authors published by more than ``RATIO_LIMIT``: a fit that makes
+- The searched best of every model × cluster group (``calibrate.group_ratios``: the best over the
+  workloads its authors ran there, each layout free) may not exceed the best they published by
+  more than ``RATIO_LIMIT``: a fit that makes
   layouts nobody achieved look fast is penalised (the layouts the authors tried and rejected are
   evidence too). For speed each group keeps the 300 layouts that fit and are fastest under the
   priors; the reported ratios use the full search.
@@ -37,10 +38,10 @@ from .calibrate import (
     PUBLISHED_RUNS,
     RATIO_LIMIT,
     RowSetup,
-    group_key,
+    freed,
+    group_workloads,
     load_rows,
     row_setup,
-    searched_constraints,
 )
 from .errors import ValidationError
 from .perf import (
@@ -58,6 +59,7 @@ PRIOR_WEIGHT = 0.01
 FRACTIONS = (
     "gemm_peak_fraction_ampere",
     "gemm_peak_fraction_hopper",
+    "gemm_peak_fraction_tpu",
     "fp8_gemm_relative",
     "attention_peak_fraction",
     "net_efficiency",
@@ -103,7 +105,7 @@ def prepare(rows: list[dict[str, Any]]) -> list[Prepared]:
 
 @dataclass
 class Group:
-    prepared: Prepared  # the group's best published row, with its layout freed
+    prepared: list[Prepared]  # the group's workloads (its best row of each), layouts freed
     published_best: float
 
 
@@ -125,40 +127,34 @@ def _top(setup: RowSetup, keep: int = 300) -> Candidates | None:
 
 
 def prepare_groups(rows: list[dict[str, Any]]) -> list[Group]:
-    best: dict[tuple[Any, ...], RowSetup] = {}
-    for row in rows:
-        if row.get("category") != "throughput_benchmark":
-            continue
-        setup = row_setup(row)
-        if setup.reason:
-            continue
-        key = group_key(row)
-        held = best.get(key)
-        if held is None or float(setup.base["measured"]) > float(held.base["measured"]):
-            best[key] = setup
+    """The model × cluster groups of ``calibrate.group_workloads``, each workload's layouts freed
+    and cut to the fastest that fit."""
     groups = []
-    for setup in best.values():
-        free = RowSetup(
-            setup.row,
-            setup.base,
-            setup.model,
-            setup.training,
-            setup.cluster,
-            searched_constraints(setup.row),
-            setup.basis_flops,
-        )
-        cand = _top(free)
-        if cand is None:
-            continue
-        assert free.cluster is not None and free.training is not None
-        peak = free.cluster.gpu.peak_flops(free.training.precision)
-        groups.append(Group(Prepared(free, cand, peak), float(setup.base["measured"])))
+    for group in group_workloads(rows).values():
+        published = max(float(s.base["measured"]) for s in group.best.values())
+        prepared = []
+        for setup in group.best.values():
+            free = freed(setup)
+            cand = _top(free)
+            if cand is None:
+                continue
+            assert free.cluster is not None and free.training is not None
+            peak = free.cluster.gpu.peak_flops(free.training.precision)
+            prepared.append(Prepared(free, cand, peak))
+        if prepared:
+            groups.append(Group(prepared, published))
     return groups
 
 
 def ratios(groups: list[Group], eff: Efficiency) -> np.ndarray:
-    searched = predict([g.prepared for g in groups], eff)
-    return np.asarray(searched / np.array([g.published_best for g in groups]))
+    """Each group's searched best (the best of its workloads) ÷ its published best."""
+    flat = [p for g in groups for p in g.prepared]
+    values = predict(flat, eff)
+    out, i = np.empty(len(groups)), 0
+    for k, g in enumerate(groups):
+        out[k] = values[i : i + len(g.prepared)].max() / g.published_best
+        i += len(g.prepared)
+    return out
 
 
 def predict(prepared: list[Prepared], eff: Efficiency) -> np.ndarray:
@@ -258,7 +254,7 @@ def leave_one_source_out(
     for source in sources:
         train = [p for p in prepared if p.setup.base["source"] != source]
         test = [p for p in prepared if p.setup.base["source"] == source]
-        kept = [g for g in groups or [] if g.prepared.setup.base["source"] != source]
+        kept = [g for g in groups or [] if g.prepared[0].setup.base["source"] != source]
         eff = fit(train, groups=kept) if train else PRIOR_EFFICIENCY
         out[source] = float(errors(test, eff).mean())
     return out

@@ -72,7 +72,8 @@ class Efficiency:
 
     - ``gemm_peak_fraction_*``: fraction of the dense peak a large BF16/FP16 GEMM reaches, per GPU
       generation (cuBLAS measurements: 0.7–0.9). ``other`` (Volta, Turing, Ada, CDNA3 on ROCm) is
-      not in the data and stays a conservative prior.
+      not in the data and stays a conservative prior. ``tpu`` (XLA on TPU v5e/v5p/v6e) starts
+      from 0.72 and is fitted to MaxText's published Trillium runs (source "MaxText (TPU)").
     - ``fp8_gemm_relative``: an FP8 GEMM's fraction of the FP8 peak relative to BF16's fraction of
       the BF16 peak (prior 0.9: FP8 GEMMs on H100 reach ~1.8× BF16 throughput, not 2×).
     - ``attention_peak_fraction``: flash attention's fraction of the BF16 peak on Ampere at long
@@ -117,6 +118,7 @@ class Efficiency:
     gemm_peak_fraction_ampere: float = 0.85
     gemm_peak_fraction_hopper: float = 0.80
     gemm_peak_fraction_other: float = 0.65
+    gemm_peak_fraction_tpu: float = 0.72
     fp8_gemm_relative: float = 0.90
     attention_peak_fraction: float = 0.45
     gemm_half_width: float = 256.0
@@ -134,12 +136,14 @@ class Efficiency:
 
     def gemm_fraction(self, generation: str) -> float:
         # Blackwell runs the Hopper software stack; older or less mature stacks (Volta, Turing, Ada,
-        # ROCm on CDNA3) are not in the calibration data and get the conservative ``other``; TPUs,
-        # Gaudi and CDNA4 their own priors (``GEMM_FRACTION_PRIOR``: priors, not fitted).
+        # ROCm on CDNA3) are not in the calibration data and get the conservative ``other``; TPUs
+        # their own fitted fraction; Gaudi and CDNA4 their own priors (``GEMM_FRACTION_PRIOR``:
+        # priors, not fitted).
         fitted = {
             "ampere": self.gemm_peak_fraction_ampere,
             "hopper": self.gemm_peak_fraction_hopper,
             "blackwell": self.gemm_peak_fraction_hopper,
+            "tpu": self.gemm_peak_fraction_tpu,
         }
         if generation in fitted:
             return fitted[generation]
@@ -174,16 +178,14 @@ ATTENTION_GENERATION = {
 }
 
 # GEMM fraction of peak for hardware the published data set does not cover — priors, not fitted:
-# - "tpu": 0.72, chosen so that MaxText's published TPU v5p runs come out near their measured MFU
-#   (README "Runtime Performance Results": 32B on v5p-128 at 71.5%, 128B on v5p-256 at 68.7%,
-#   1160B on v5p-7680 at 64.3%); PaLM 540B reached 46.2% MFU on TPU v4 (Chowdhery et al. 2022,
-#   Table 3) with an older compiler. With 0.72 the core predicts ≈ 65% for MaxText-like 32B
-#   (v5p-128) and 128B (v5p-256) runs, and 51% for Llama 3 70B on v6e-256 (MaxText's tiering table:
-#   50.3% for Llama 3.1 70B) — close, slightly below the published v5p figures.
+# - TPUs are no longer here: ``Efficiency.gemm_peak_fraction_tpu`` is fitted to MaxText's Trillium
+#   rows. Its prior, 0.72, was chosen so that MaxText's published TPU v5p runs come out near their
+#   measured MFU (configs/v5p README: 32B on v5p-128 at 71.5%, 128B on v5p-256 at 68.7%); PaLM
+#   540B reached 46.2% MFU on TPU v4 (Chowdhery et al. 2022, Table 3) with an older compiler.
 # - "gaudi": the conservative ``other`` value (0.65): no published MFU of a Gaudi 3 training run was
 #   found to calibrate against (MLPerf Training reports time to train, not utilisation).
 # - "cdna4": as CDNA3 (ROCm, ``other``): no published MI355X training MFU yet.
-GEMM_FRACTION_PRIOR = {"tpu": 0.72, "gaudi": 0.65, "cdna4": 0.65}
+GEMM_FRACTION_PRIOR = {"gaudi": 0.65, "cdna4": 0.65}
 
 # What each 8- and 4-bit format costs besides its GEMMs (``hardware.PRECISIONS``):
 # - cast bytes per GEMM-input element: tensor-wise FP8 reads the BF16 input (2), writes it in FP8
@@ -248,6 +250,7 @@ KERNELS_PER_LAYER = {"fused": 40.0, "eager": 120.0}
 FITTED = (
     "gemm_peak_fraction_ampere",
     "gemm_peak_fraction_hopper",
+    "gemm_peak_fraction_tpu",
     "fp8_gemm_relative",
     "attention_peak_fraction",
     "gemm_half_width",
