@@ -409,7 +409,7 @@ def parse_goodput(data: Any) -> GoodputSpec:
         raise ValidationError(
             "gpu_count", f"{gpu_count} GPUs do not fill whole servers of {per_server}"
         )
-    reliability = data.get("reliability_class", "standard")
+    reliability = data.get("reliability_class", gpu.reliability_class)
     if not isinstance(reliability, str) or reliability not in RELIABILITY_CLASSES:
         raise ValidationError(
             "reliability_class", f"must be one of {', '.join(RELIABILITY_CLASSES)}"

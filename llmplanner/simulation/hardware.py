@@ -101,6 +101,13 @@ class GPUSpec:
     capex_usd_per_gpu: float = (
         25_000.0  # one GPU's share of a full server (GPU, host, NICs, switches)
     )
+    # The reliability class (``reliability.RELIABILITY_CLASSES``) a plan on this part takes when its
+    # config names none. The class describes who runs the cluster more than the chip: GPUs are
+    # bought and rented from every kind of provider ("standard"); TPUs are only rented as Google's
+    # managed slices, where failures are rare — Tay (Reka, 2024, "Training great LLMs entirely from
+    # ground up in the wilderness as a startup", §GPUs vs TPUs): at Google a UL2 20B job ran for a
+    # month without failing, against GPU jobs that fail within days — "hyperscaler".
+    reliability_class: str = "standard"
 
     @property
     def domain(self) -> int:
@@ -512,6 +519,7 @@ CATALOG: tuple[GPUSpec, ...] = (
     # per chip). Power: not published (estimate).
     GPUSpec(
         key="tpu-v5e",
+        reliability_class="hyperscaler",
         name="TPU v5e",
         aliases=("v5e", "tpu v5e", "tpuv5e", "v5litepod", "tpu v5 lite"),
         vendor="Google",
@@ -537,6 +545,7 @@ CATALOG: tuple[GPUSpec, ...] = (
     # domain; more goes multislice over DCN). Power: not published (estimate).
     GPUSpec(
         key="tpu-v5p",
+        reliability_class="hyperscaler",
         name="TPU v5p",
         aliases=("v5p", "tpu v5p", "tpuv5p", "tpu-v5p"),
         vendor="Google",
@@ -559,6 +568,7 @@ CATALOG: tuple[GPUSpec, ...] = (
     # of 256 chips in a 2D torus. DCN per chip and power: not in the table (estimates).
     GPUSpec(
         key="tpu-v6e",
+        reliability_class="hyperscaler",
         name="TPU v6e (Trillium)",
         aliases=("v6e", "tpu v6e", "tpuv6e", "trillium", "tpu trillium"),
         vendor="Google",

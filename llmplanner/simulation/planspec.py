@@ -393,7 +393,9 @@ def _parse_pool(
     months = None
     if dated and cl.get("months") is not None:
         months = _num(cl, "months", prefix, 0, maximum=240)
-    reliability = _choice(cl, "reliability_class", prefix, "standard", tuple(RELIABILITY_CLASSES))
+    reliability = _choice(
+        cl, "reliability_class", prefix, gpu.reliability_class, tuple(RELIABILITY_CLASSES)
+    )
     # Storage bandwidth: the reliability class's unless given. The strategy is "sync" unless given:
     # a plan does not switch to asynchronous checkpoints behind its author's back (the goodput
     # command's configs take the class's strategy, see config.parse_goodput).

@@ -53,9 +53,7 @@ def test_maxtext_tpu_rows_are_their_own_source_run_on_jax_and_fit_the_tpu_effici
     moved = DEFAULT_EFFICIENCY.replace(gemm_peak_fraction_tpu=0.5)
     assert moved.gemm_fraction("hopper") == DEFAULT_EFFICIENCY.gemm_fraction("hopper")
     slower = calibrate_rows(rows, moved)
-    assert all(
-        a.predicted < b.predicted for a, b in zip(slower.rows, report.rows, strict=True)
-    )
+    assert all(a.predicted < b.predicted for a, b in zip(slower.rows, report.rows, strict=True))
 
 
 def test_rows_it_cannot_predict_are_listed_with_a_reason():

@@ -263,3 +263,25 @@ def test_tensor_parallelism_may_span_the_nvlink_domain_but_not_beyond():
         )
     assert err.value.field == "layout.tp"
     assert preset("llama3-405b").heads % 16 == 0
+
+
+def test_a_plan_on_tpus_defaults_to_the_hyperscaler_reliability_class():
+    # Issue 17: each part carries its reliability class default. TPUs are rented only as Google's
+    # managed slices (hyperscaler); GPUs default to a standard cluster; an explicit class wins.
+    import json
+
+    from llmplanner.simulation.config import parse_goodput
+    from llmplanner.simulation.planspec import parse_plan
+
+    from .conftest import REPO
+
+    assert {g.reliability_class for g in CATALOG if g.generation == "tpu"} == {"hyperscaler"}
+    assert {g.reliability_class for g in CATALOG if g.generation != "tpu"} == {"standard"}
+    tpu = {"gpu_type": "TPU v5p", "gpu_count": 256, "wall_clock_days": 30}
+    assert parse_goodput(tpu).reliability_class == "hyperscaler"
+    assert parse_goodput({**tpu, "gpu_type": "H100"}).reliability_class == "standard"
+    assert parse_goodput({**tpu, "reliability_class": "unstable"}).reliability_class == "unstable"
+    plan = json.loads((REPO / "llmplanner/simulation/examples/plan-cpt-7b-domain.json").read_text())
+    assert parse_plan(plan).cluster.reliability_class == "standard"
+    plan["cluster"] = {**plan["cluster"], "gpu_type": "TPU v5p", "gpu_count": 64}
+    assert parse_plan(plan).cluster.reliability_class == "hyperscaler"
