@@ -178,6 +178,13 @@ class ProgramCreateForm(ProgramForm):
 class BlueprintForm(forms.Form):
     organization = forms.ModelChoiceField(queryset=None, label=_("organization"), empty_label=None)
     blueprint = forms.ChoiceField(label=_("template"), widget=forms.RadioSelect)
+    name = forms.CharField(
+        label=_("program name"),
+        max_length=200,
+        required=False,
+        strip=True,
+        help_text=_("Leave it empty to use the template's name; you can rename it later."),
+    )
 
     def __init__(self, *args: Any, organizations: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

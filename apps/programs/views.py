@@ -125,6 +125,7 @@ def program_from_template(request: HttpRequest) -> HttpResponse:
                     user=_user(request),
                     organization=form.cleaned_data["organization"],
                     key=form.cleaned_data["blueprint"],
+                    name=form.cleaned_data["name"] or None,
                 )
         except ApplicationError as exc:
             form.add_error(None, exc.message)

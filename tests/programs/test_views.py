@@ -129,6 +129,33 @@ def test_it_creates_a_program_from_a_template(owner_client, organization):
     assert program.scenarios.get().strategy == "rag"
 
 
+def test_a_program_from_a_template_takes_the_name_the_manager_gives(owner_client, organization):
+    # Issue 18: "From template" asks for a name; empty keeps the template's; too long is refused
+    # naming the field, and nothing is saved.
+    url = reverse("programs:program_from_template")
+    page = owner_client.get(url).content.decode()
+    assert 'name="name"' in page
+    owner_client.post(
+        url,
+        {
+            "organization": organization.pk,
+            "blueprint": "rag-domain-knowledge-base",
+            "name": " Ops KB ",
+        },
+    )
+    assert Program.objects.get().name == "Ops KB"
+    response = owner_client.post(
+        url,
+        {
+            "organization": organization.pk,
+            "blueprint": "rag-domain-knowledge-base",
+            "name": "x" * 201,
+        },
+    )
+    assert response.status_code == 200 and Program.objects.count() == 1
+    assert "at most 200 characters" in response.content.decode()
+
+
 # What only each tab's content has; the form tabs (strategy, model) post to their own address.
 TAB_CONTENT = {
     "overview": '<div class="grid overview">',
