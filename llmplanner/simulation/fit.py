@@ -65,6 +65,7 @@ FRACTIONS = (
     "net_efficiency",
     "dp_overlap",
     "tp_overlap_exposed",
+    "overlap_contention",
 )
 
 

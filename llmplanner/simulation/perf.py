@@ -99,6 +99,12 @@ class Efficiency:
       (not fitted: the published runs cannot separate it); 1.0 without overlap.
     - ``dp_overlap``: share of the last micro-batch's backward (forward for the parameter gather)
       that bucketed data-parallel collectives can hide behind (stream contention keeps it below 1).
+    - ``overlap_contention``: a collective hidden behind compute still slows that compute: NCCL's
+      channels each occupy an SM and the transfers share HBM bandwidth with the kernels beside
+      them (Pati et al. 2024, "T3: Transparent Tracking & Triggering for Fine-grained Overlap of
+      Compute & Collectives", §2: concurrent GEMMs and collectives contend for compute units and
+      memory bandwidth). The hidden part of the data-parallel and FSDP collectives adds this share
+      of its duration to the step. Prior 0.2; fitted.
     - ``bucket_params``: parameters per gradient bucket; the last bucket is always exposed.
     - ``allocator_fragmentation``: extra memory the caching allocator holds per byte of activations
       (tensors of many sizes are freed and reallocated every micro-batch; PyTorch's CUDA caching
@@ -127,6 +133,7 @@ class Efficiency:
     net_efficiency: float = 0.80
     tp_overlap_exposed: float = 0.35
     dp_overlap: float = 0.7
+    overlap_contention: float = 0.2
     bucket_params: float = 40e6
     allocator_fragmentation: float = 0.07
     hop_latency_s: float = 10e-6
@@ -257,6 +264,7 @@ FITTED = (
     "elementwise_bytes_per_token_layer_h",
     "fp8_cast_factor",
     "step_overhead_s",
+    "overlap_contention",
 )
 FITTED_FILE = Path(__file__).resolve().parent / "data" / "fitted_efficiency.json"
 
@@ -913,12 +921,14 @@ def _memory(S: _Setup, P: _Params) -> tuple[_Memory, Any, Any]:
 
 
 def _bucketed(comm: Any, window: Any, last_bucket: Any, eff: Efficiency, enabled: bool) -> Any:
-    """Exposed time of a bucketed collective overlapped with ``window`` seconds of compute: at
-    most ``dp_overlap`` of the window hides it, never the last bucket; all of it without the
-    framework's overlap feature."""
+    """Time a bucketed collective overlapped with ``window`` seconds of compute adds to the step:
+    at most ``dp_overlap`` of the window hides it, never the last bucket; all of it without the
+    framework's overlap feature. The hidden part still slows the compute beside it by
+    ``overlap_contention`` of its duration."""
     if not enabled:
         return comm
-    return np.maximum(comm * last_bucket, comm - eff.dp_overlap * window)
+    exposed = np.maximum(comm * last_bucket, comm - eff.dp_overlap * window)
+    return exposed + eff.overlap_contention * (comm - exposed)
 
 
 def evaluate(
@@ -950,7 +960,8 @@ def evaluate(
     )
     # FSDP: the per-micro-batch gathers hide behind that micro-batch's compute when prefetched.
     z3_hidden = eff.dp_overlap * t_stage if S.overlap.param_gather else 0.0
-    z3_exposed = np.where(zero >= 3, np.maximum(0.0, K.z3_comm - z3_hidden), 0.0)
+    z3_open = np.maximum(0.0, K.z3_comm - z3_hidden)
+    z3_exposed = np.where(zero >= 3, z3_open + eff.overlap_contention * (K.z3_comm - z3_open), 0.0)
     # ZeRO-2 keeps only its shard of the gradients, so with more than one micro-batch each one's
     # gradients are reduce-scattered as its backward pass ends (DeepSpeed's ZeRO-2, FSDP's
     # SHARD_GRAD_OP without no_sync: Rajbhandari et al. 2020 §5.2), not once per step.

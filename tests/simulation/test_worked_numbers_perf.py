@@ -80,6 +80,8 @@ EFF = Efficiency(
     fp8_cast_factor=0.5,
     softmax_bytes_per_score=34.0,
     step_overhead_s=0.125,
+    # Hidden communication is free in these worked numbers; its contention has its own test.
+    overlap_contention=0.0,
 )
 TOY = ModelSpec("toy", layers=4, hidden=1024, heads=8, ffn_hidden=4096, vocab=1024)
 LAYER = 12_587_008
@@ -989,6 +991,33 @@ def test_bucketed_reduction_exposes_the_rest_or_the_last_bucket():
     # ZeRO-2 communicates like ZeRO-1.
     ev = run(train=training(2), eff=NO_LATENCY, dp=2, zero=2)
     assert ev.dp_comm_s[0] == approx((reduce - 0.5 * backward) + (gather - 0.5 * forward))
+
+
+def test_hidden_communication_still_slows_the_compute_beside_it():
+    # overlap_contention 0.5: the hidden part of a collective costs half its duration (NCCL's SMs
+    # and HBM traffic beside the kernels; Pati et al. 2024). DP 2 ZeRO-1 as in the test above:
+    # reduce − 0.5·backward exposed, 0.5·backward hidden ⇒ + 0.5 × 0.5·backward; the gather alike.
+    params = 52_445_184
+    reduce = 0.5 * params * 4 / 50e9
+    gather = 0.5 * params * 2 / 50e9
+    t_layer = 6 * 12_587_008 * 384 / 32e12 + 0.5 * 603_979_776 * 3 / 24e12 + 40 * 393_216 / 1e12
+    t_mb = 4 * t_layer + 6 * 1024 * 1024 * 384 / 32e12
+    backward, forward = 2 / 3 * t_mb, 1 / 3 * t_mb
+    eff = NO_LATENCY.replace(overlap_contention=0.5)
+    ev = run(train=training(2), eff=eff, dp=2, zero=1)
+    assert ev.dp_comm_s[0] == approx(
+        (reduce - 0.5 * backward)
+        + 0.5 * (0.5 * backward)
+        + (gather - 0.5 * forward)
+        + 0.5 * (0.5 * forward)
+    )
+    # Nothing overlapped: nothing hidden, nothing more to pay.
+    ev = run(train=training(2, overlap=Overlap(False, False)), eff=eff, dp=2, zero=1)
+    assert ev.dp_comm_s[0] == approx(reduce + gather)
+    # FSDP on links so fast that all of it hides: half of its time remains.
+    z3 = 3 * 0.5 * params * 2 / (20000e9 / 2 * 0.5)
+    ev = run(train=training(2), eff=eff, dp=2, zero=3, cluster_kw={"scaleup_gbps_bidir": 20000})
+    assert ev.dp_comm_s[0] == approx(0.5 * z3, rel=1e-6)  # no hop latency in NO_LATENCY
 
 
 def test_with_a_pipeline_the_reduction_hides_behind_a_middle_stage():
