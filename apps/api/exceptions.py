@@ -82,6 +82,45 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _formats(view: Any) -> list[str]:
+    return [str(r.format) for r in getattr(view, "renderer_classes", []) if r.format != "api"]
+
+
+def _unknown_format(context: dict[str, Any]) -> str | None:
+    """The ``?format=`` a request asked for when the view has no renderer for it — DRF's content
+    negotiation answers that with a bare 404."""
+    request, view = context.get("request"), context.get("view")
+    if request is None or view is None:
+        return None
+    asked = request.query_params.get("format")
+    if asked is None or asked in _formats(view):
+        return None
+    return str(asked)
+
+
+def _unknown_format_response(asked: str, context: dict[str, Any]) -> Response:
+    """A 404 that names the format and the ones this endpoint answers (not "Not found.")."""
+    offered = ", ".join(_formats(context["view"]))
+    message = _printable(f"Unknown format {asked!r}: this endpoint answers {offered}.")
+    return _json_error(
+        Response(status=status.HTTP_404_NOT_FOUND),
+        {"code": "unknown_format", "message": message, "fields": {"format": [message]}},
+        context,
+    )
+
+
+def _json_error(response: Response, error: dict[str, Any], context: dict[str, Any]) -> Response:
+    response.data = {"error": error}
+    # Errors are JSON even where the success is CSV or XLSX: one envelope, one media type.
+    request = context.get("request")
+    if request is not None:  # also when negotiation itself failed (an unknown ?format=)
+        from rest_framework.renderers import JSONRenderer
+
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = "application/json"
+    return response
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     from apps.programs.services import ConflictError, EditDenied
 
@@ -101,6 +140,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, CoreValidationError):
         exc = exceptions.ValidationError({exc.field: [exc.message]})
     elif isinstance(exc, Http404):
+        unknown = _unknown_format(context)
+        if unknown is not None:
+            return _unknown_format_response(unknown, context)
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -118,12 +160,4 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
     fields = {_printable(k): [_printable(m) for m in v] for k, v in fields.items()}
     message = _printable(message)
-    response.data = {"error": {"code": code, "message": message, "fields": fields}}
-    # Errors are JSON even where the success is CSV or XLSX: one envelope, one media type.
-    request = context.get("request")
-    if request is not None:  # also when negotiation itself failed (an unknown ?format=)
-        from rest_framework.renderers import JSONRenderer
-
-        request.accepted_renderer = JSONRenderer()
-        request.accepted_media_type = "application/json"
-    return response
+    return _json_error(response, {"code": code, "message": message, "fields": fields}, context)

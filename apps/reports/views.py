@@ -59,7 +59,8 @@ def export_detail(request: HttpRequest, export_id: int) -> HttpResponse:
 @require_GET
 def export_status(request: HttpRequest, export_id: int) -> HttpResponse:
     export = export_get(user=request.user, export_id=export_id)  # type: ignore[arg-type]
-    return render(request, "reports/_export_status.html", {"export": export})
+    # ``oob``: the fragment also updates this export's row in the page's list of exports.
+    return render(request, "reports/_export_status.html", {"export": export, "oob": True})
 
 
 @require_GET

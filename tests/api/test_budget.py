@@ -191,3 +191,17 @@ def test_no_run_yet_is_404_with_what_to_do(reader, scenario):
     response = budget(reader, scenario)
     assert response.status_code == 404
     assert "POST /api/v1/scenarios/" in response.json()["error"]["message"]
+
+
+def test_an_unknown_format_is_named_in_the_404_not_a_bare_not_found(reader, run, scenario):
+    # Issue 18: `?format=pdf` answered 404 "Not found." — the reader could not tell why.
+    response = budget(reader, scenario, format="pdf")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "unknown_format"
+    assert "'pdf'" in error["message"] and "csv" in error["message"]
+    assert "xlsx" in error["message"] and list(error["fields"]) == ["format"]
+    # A real 404 (another scenario id) is still the plain one; a known format still answers.
+    missing = reader.get(reverse("api:scenario-budget", args=[10**9]))
+    assert missing.status_code == 404 and missing.json()["error"]["message"] == "Not found."
+    assert budget(reader, scenario, format="csv").status_code == 200

@@ -55,6 +55,22 @@ def test_when_ready_the_status_stops_polling_and_the_pdf_downloads(
     assert b"".join(download.streaming_content).startswith(b"%PDF")
 
 
+def test_the_list_of_exports_follows_the_status_once_it_is_ready(owner_client, owner, run, enqueue):
+    # Issue 18: the page's "Exports of this run" table kept saying "Queued" after the PDF was
+    # ready — the polled fragment now updates the export's row out of band.
+    first = ExportFactory(run=run, created_by=owner)
+    export = ExportFactory(run=run, created_by=owner, language="zh-hans")
+    page = owner_client.get(reverse("reports:export_detail", args=[export.pk])).content.decode()
+    assert f'<span id="export-row-status-{export.pk}">Queued</span>' in page
+    assert f"export-row-status-{first.pk}" in page
+    Export.objects.filter(pk=export.pk).update(status=Export.Status.FAILED, error="boom")
+    fragment = owner_client.get(reverse("reports:export_status", args=[export.pk])).content.decode()
+    assert f'<span id="export-row-status-{export.pk}" hx-swap-oob="true">Failed</span>' in fragment
+    # The first render of the page carries no out-of-band copy (no duplicate ids).
+    page = owner_client.get(reverse("reports:export_detail", args=[export.pk])).content.decode()
+    assert "hx-swap-oob" not in page and page.count(f'id="export-row-status-{export.pk}"') == 1
+
+
 def test_a_download_before_it_is_ready_goes_back_to_the_export(owner_client, run):
     export = ExportFactory(run=run)
     response = owner_client.get(reverse("reports:export_download", args=[export.pk]))
