@@ -18,8 +18,8 @@ from llmplanner.simulation.architecture import PRESETS
 from llmplanner.simulation.hardware import CATALOG
 from llmplanner.simulation.planspec import DEFAULT_MONTHLY_CNY
 
-SALARY_SOURCE = "seed 004 (China, monthly)"
-ESTIMATE_SOURCE = "estimate against seed 004"
+SALARY_SOURCE = "vertical-LLM survey 2023 (China, monthly)"
+ESTIMATE_SOURCE = "estimate against vertical-LLM survey 2023"
 
 # (key, English name, core role, monthly CNY, default headcount, guidance, source)
 ROLE_TEMPLATES: tuple[tuple[str, str, str, int, str, str, str], ...] = (

@@ -258,7 +258,7 @@ class StrategyForm(ScenarioFormBase):
         label=_("scaling-ladder steps"),
         help_text=_(
             "Model sizes trained before the full run, e.g. 1B, 8B, 64B. Empty: about 8× apart "
-            "below the target (seed 003); none: a single run."
+            "below the target (Yi Tay 2024); none: a single run."
         ),
     )
     rag_corpus_tokens = CountField(min_value=1, label=_("knowledge-base tokens"))
@@ -299,10 +299,10 @@ class StrategyForm(ScenarioFormBase):
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         help_texts = {
-            "full_runs": _("GPT-3 was reportedly trained several times (seed 000)."),
-            "sft_samples": _("Hundreds to ~100k samples (seed 004)."),
+            "full_runs": _("GPT-3 was reportedly trained several times (OneMoreAI 2023)."),
+            "sft_samples": _("Hundreds to ~100k samples (vertical-LLM survey 2023)."),
             # xgettext:no-python-format
-            "with_sft": _("Instruction tuning gives ~80% of the alignment gain (seed 000)."),
+            "with_sft": _("Instruction tuning gives ~80% of the alignment gain (OneMoreAI 2023)."),
         }
 
 
@@ -310,7 +310,7 @@ class TargetModelForm(ScenarioFormBase):
     training_tokens = CountField(
         min_value=0,
         label=_("token budget"),
-        help_text=_("e.g. 2T, 300B. From scratch starts at ~2T tokens (seed 002)."),
+        help_text=_("e.g. 2T, 300B. From scratch starts at ~2T tokens (Huang Wenhao 2023)."),
     )
     global_batch_tokens = CountField(min_value=1, label=_("global batch (tokens)"))
 
@@ -461,7 +461,7 @@ class TeamLineForm(LineFormBase):
             f"{program.currency}"
         )
         self.fields["monthly_cost"].help_text = _(
-            "Empty: the role's salary (seed 004, %(currency)s per month)."
+            "Empty: the role's salary (vertical-LLM survey 2023; %(currency)s per month)."
         ) % {"currency": program.currency}
         if not self.instance.pk and not self.is_bound:
             self.initial.setdefault("start_date", self.scenario.start_date)

@@ -34,16 +34,24 @@ ROLES = (
 )
 
 # Thresholds, each with its source (the publication or practitioners' article it comes from).
-CPT_MAX_DOMAIN_SHARE = 0.15  # seed 004: 100B domain tokens need 700–1000B general
-PRETRAIN_MAX_DOMAIN_SHARE = 0.5  # seed 004: BloombergGPT's 1:1 mix is a known mistake
-SFT_MAX_DOMAIN_SHARE = 0.5  # seed 004: SFT tolerates ~1:1 domain:general
+CPT_MAX_DOMAIN_SHARE = 0.15  # vertical-LLM survey 2023: 100B domain tokens need 700–1000B general
+PRETRAIN_MAX_DOMAIN_SHARE = (
+    0.5  # vertical-LLM survey 2023: BloombergGPT's 1:1 mix is a known mistake
+)
+SFT_MAX_DOMAIN_SHARE = 0.5  # vertical-LLM survey 2023: SFT tolerates ~1:1 domain:general
 MAX_EPOCHS_OF_INVENTORY = 4.0  # Muennighoff et al. 2023: ~4 epochs ≈ fresh data
-FROM_SCRATCH_MIN_TOKENS = 2e12  # seed 002: base models start at ~2T tokens
-CPT_TYPICAL_TOKENS = (1e9, 1e12)  # seed 004: tens to hundreds of B tokens
-SFT_TYPICAL_MAX_SAMPLES = 100_000  # seed 004/001: hundreds to ~100k samples
-MAX_ALGORITHM_RESEARCHERS = 10  # seed 000/004: ≤ 10 researchers; a follower team needs ≤ ~10
-ENOUGH_TRAINING_ENGINEERS = 5  # seed 000/004: 4–5 distributed-training engineers suffice
-RUN_WATCHER_FROM_GPUS = 256  # seed 000: at hundreds of GPUs a card fails almost daily
+FROM_SCRATCH_MIN_TOKENS = 2e12  # Huang Wenhao 2023: base models start at ~2T tokens
+CPT_TYPICAL_TOKENS = (1e9, 1e12)  # vertical-LLM survey 2023: tens to hundreds of B tokens
+SFT_TYPICAL_MAX_SAMPLES = (
+    100_000  # vertical-LLM survey 2023; You Yang 2023: hundreds to ~100k samples
+)
+MAX_ALGORITHM_RESEARCHERS = (
+    10  # OneMoreAI 2023; vertical-LLM survey 2023: ≤ 10 researchers; a follower team needs ≤ ~10
+)
+ENOUGH_TRAINING_ENGINEERS = (
+    5  # OneMoreAI 2023; vertical-LLM survey 2023: 4–5 distributed-training engineers suffice
+)
+RUN_WATCHER_FROM_GPUS = 256  # OneMoreAI 2023: at hundreds of GPUs a card fails almost daily
 
 
 def gettext_noop(text: str) -> str:
@@ -67,7 +75,9 @@ RULES: dict[str, Rule] = {
             "warning",
             # xgettext:no-python-format
             gettext_noop("CPT domain share {share} exceeds the ≤ 15% rule"),
-            gettext_noop("seed 004: every 100B domain tokens need 700–1000B general"),
+            gettext_noop(
+                "vertical-LLM survey 2023: every 100B domain tokens need 700–1000B general"
+            ),
         ),
         Rule(
             "pretrain_domain_share",
@@ -75,13 +85,15 @@ RULES: dict[str, Rule] = {
             gettext_noop(
                 "Pretraining domain share {share}: a 1:1 domain:general mix loses general ability"
             ),
-            gettext_noop("seed 004: BloombergGPT's 1:1 pretraining mix is a known mistake"),
+            gettext_noop(
+                "vertical-LLM survey 2023: BloombergGPT's 1:1 pretraining mix is a known mistake"
+            ),
         ),
         Rule(
             "sft_domain_share",
             "warning",
             gettext_noop("SFT domain share {share} exceeds the ~1:1 domain:general rule"),
-            gettext_noop("seed 004: SFT tolerates about 1:1 domain:general data"),
+            gettext_noop("vertical-LLM survey 2023: SFT tolerates about 1:1 domain:general data"),
         ),
         Rule(
             "tokens_beyond_inventory",
@@ -101,25 +113,27 @@ RULES: dict[str, Rule] = {
             gettext_noop(
                 "The data inventory has no {stage} data yet for the {tokens} token budget"
             ),
-            gettext_noop("seed 000: data is the first of the three work streams"),
+            gettext_noop("OneMoreAI 2023: data is the first of the three work streams"),
         ),
         Rule(
             "from_scratch_tokens",
             "info",
             gettext_noop("{tokens} tokens is below the ~2T that from-scratch base models start at"),
-            gettext_noop("seed 002: base models start at ~2T tokens, some 3–4T"),
+            gettext_noop("Huang Wenhao 2023: base models start at ~2T tokens, some 3–4T"),
         ),
         Rule(
             "cpt_tokens",
             "info",
             gettext_noop("{tokens} tokens is outside the usual CPT range of 1B–1T"),
-            gettext_noop("seed 004: CPT uses tens to hundreds of billions of tokens"),
+            gettext_noop(
+                "vertical-LLM survey 2023: CPT uses tens to hundreds of billions of tokens"
+            ),
         ),
         Rule(
             "sft_samples",
             "info",
             gettext_noop("{samples} SFT samples is far more than the usual hundreds to ~100k"),
-            gettext_noop("seed 004: SFT uses hundreds to ~100k samples"),
+            gettext_noop("vertical-LLM survey 2023: SFT uses hundreds to ~100k samples"),
         ),
         Rule(
             "fp16_watcher",
@@ -128,25 +142,28 @@ RULES: dict[str, Rule] = {
                 "FP16 training without a run watcher: FP16 runs needed a person to"
                 " restart them after crashes; use BF16 or add a run watcher"
             ),
-            gettext_noop("seed 000/004: BF16 is more stable than FP16"),
+            gettext_noop("OneMoreAI 2023; vertical-LLM survey 2023: BF16 is more stable than FP16"),
         ),
         Rule(
             "run_watcher",
             "warning",
             gettext_noop("{gpus} GPUs and nobody watching the run: someone must decide rollbacks"),
-            gettext_noop("seed 000: with hundreds of GPUs a card fails almost daily"),
+            gettext_noop("OneMoreAI 2023: with hundreds of GPUs a card fails almost daily"),
         ),
         Rule(
             "too_many_researchers",
             "warning",
             gettext_noop("{count} algorithm researchers: more people, lower efficiency (≤ 10)"),
-            gettext_noop("seed 000/004: a follower team needs at most ~10 in algorithms"),
+            gettext_noop(
+                "OneMoreAI 2023; vertical-LLM survey 2023: "
+                "a follower team needs at most ~10 in algorithms"
+            ),
         ),
         Rule(
             "enough_engineers",
             "info",
             gettext_noop("{count} distributed-training engineers: 4–5 usually suffice"),
-            gettext_noop("seed 000/004: BigScience's team shape"),
+            gettext_noop("OneMoreAI 2023; vertical-LLM survey 2023: BigScience's team shape"),
         ),
         Rule(
             "licence_review",
@@ -155,13 +172,15 @@ RULES: dict[str, Rule] = {
                 "{count} datasets have an unknown or restricted licence and the team has"
                 " no legal/licensing role"
             ),
-            gettext_noop("seed 000/004: every data stream needs licence review"),
+            gettext_noop(
+                "OneMoreAI 2023; vertical-LLM survey 2023: every data stream needs licence review"
+            ),
         ),
         Rule(
             "restricted_licence",
             "warning",
             gettext_noop("Restricted licence: this dataset may not be usable for training"),
-            gettext_noop("seed 000: licence review of every data stream"),
+            gettext_noop("OneMoreAI 2023: licence review of every data stream"),
         ),
         Rule(
             "gpu_count_zero",

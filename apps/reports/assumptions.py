@@ -117,14 +117,14 @@ def assumption_rows(inputs: dict[str, Any], report: dict[str, Any]) -> list[dict
             "topic": _("Cluster reliability class"),
             "value": _("%(cls)s: failure rate × %(mult)s, restart %(minutes).0f min")
             % {"cls": reliability, "mult": multiplier, "minutes": restart_min},
-            "source": _("Dubey et al. 2024 (Llama 3, §3.3.4); %(k)s; seed 000/003")
+            "source": _("Dubey et al. 2024 (Llama 3, §3.3.4); %(k)s; OneMoreAI 2023; Yi Tay 2024")
             % {"k": KOKOLIS},
         },
         {
             "topic": _("Provider delivery"),
             "value": _("%(cls)s: late with probability %(p).0f%%, median delay %(days).0f days")
             % {"cls": provider, "p": late_p * 100, "days": late_days},
-            "source": _("seed 003: providers delivering months late"),
+            "source": _("Yi Tay 2024: providers delivering months late"),
         },
         {
             "topic": _("Checkpoint interval"),
@@ -157,7 +157,7 @@ def assumption_rows(inputs: dict[str, Any], report: dict[str, Any]) -> list[dict
             {
                 "topic": _("Salary: %(role)s") % {"role": names.get(role, role)},
                 "value": _salary(monthly, plan),
-                "source": sources.get(role, "seed 004"),
+                "source": sources.get(role, "vertical-LLM survey 2023"),
             }
         )
     seen = set()

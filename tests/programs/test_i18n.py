@@ -35,7 +35,7 @@ def test_rule_messages_are_translated_with_their_source(program):
     with translation.override("zh-hans"):
         [share] = scenario_findings(scenario=scenario)["data.cpt"]
     assert share.text == "CPT 领域数据占比 40%，超过 ≤ 15% 的规则"
-    assert share.source == "seed 004：每 100B 领域 token 需要 700–1000B 通用 token"
+    assert share.source == "垂直大模型综述 2023：每 100B 领域 token 需要 700–1000B 通用 token"
 
 
 def test_counts_and_amounts_follow_the_language():

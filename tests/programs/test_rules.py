@@ -53,7 +53,7 @@ def test_it_warns_when_cpt_domain_share_exceeds_15_percent_and_names_the_source(
     assert finding.path == "data.cpt"
     assert finding.message == (
         "CPT domain share 40% exceeds the ≤ 15% rule "
-        "(seed 004: every 100B domain tokens need 700–1000B general)"
+        "(vertical-LLM survey 2023: every 100B domain tokens need 700–1000B general)"
     )
 
 

@@ -59,7 +59,9 @@ def test_it_files_findings_under_the_field_and_the_line_they_are_about(program):
     findings = selectors.scenario_findings(scenario=scenario)
     [share] = findings["data.cpt"]
     assert share.text == "CPT domain share 40% exceeds the ≤ 15% rule"
-    assert share.source == "seed 004: every 100B domain tokens need 700–1000B general"
+    assert (
+        share.source == "vertical-LLM survey 2023: every 100B domain tokens need 700–1000B general"
+    )
     assert findings[f"data.{restricted.pk}.licence"][0].rule == "restricted_licence"
     assert findings[f"gpus.{late.pk}.months"][0].rule == "after_deadline"
     assert len(findings[""]) >= 3

@@ -226,7 +226,10 @@ def test_it_shows_rule_findings_next_to_their_field(owner_client, program):
     DatasetFactory(scenario=scenario, tokens=60 * 10**9, kind="general", stage="cpt")
     page = owner_client.get(reverse("programs:scenario_tab", args=[scenario.pk, "data"]))
     assert "CPT domain share 40% exceeds the ≤ 15% rule" in page.content.decode()
-    assert "seed 004: every 100B domain tokens need 700–1000B general" in page.content.decode()
+    assert (
+        "vertical-LLM survey 2023: every 100B domain tokens need 700–1000B general"
+        in page.content.decode()
+    )
 
 
 def test_it_edits_a_line_inline_and_sends_the_new_version_out_of_band(owner_client, scenario):
