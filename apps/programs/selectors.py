@@ -78,6 +78,33 @@ def line_list(*, scenario: Scenario, kind: str) -> QuerySet[Any]:
     return rows.select_related(*joins) if joins else rows
 
 
+def line_totals(*, scenario: Scenario, kind: str) -> dict[str, Any] | None:
+    """The footer of a team or data table: the team's people and monthly cost (headcount × monthly
+    cost × allocation, as the core costs it), the inventory's tokens and cost; None for GPU
+    lines (pools of different parts and windows do not add up)."""
+    if kind == "team":
+        lines = list(line_list(scenario=scenario, kind=kind))
+        return {
+            "lines": len(lines),
+            "headcount": sum((line.headcount for line in lines), Decimal(0)),
+            "monthly_cost": sum(
+                (
+                    line.headcount * line.effective_monthly_cost() * line.allocation_pct / 100
+                    for line in lines
+                ),
+                Decimal(0),
+            ),
+        }
+    if kind == "data":
+        lines = list(line_list(scenario=scenario, kind=kind))
+        return {
+            "lines": len(lines),
+            "tokens": sum(line.tokens for line in lines),
+            "cost": sum((line.cost or Decimal(0) for line in lines), Decimal(0)),
+        }
+    return None
+
+
 def line_get(*, scenario: Scenario, kind: str, line_id: int) -> Any:
     """A line of a scenario the caller already fetched with ``scenario_get`` (so: scoped)."""
     line = get_object_or_404(line_list(scenario=scenario, kind=kind), pk=line_id)

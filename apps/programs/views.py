@@ -258,6 +258,7 @@ def _scenario_context(request: HttpRequest, scenario: Scenario, tab: str) -> dic
     elif tab in LINE_KINDS:
         context["lines"] = selectors.line_list(scenario=scenario, kind=tab)
         context["kind"] = tab
+        context["totals"] = selectors.line_totals(scenario=scenario, kind=tab)
     elif tab == "history":
         context["activities"] = selectors.activity_list(scenario=scenario)[:200]
     return context
@@ -395,6 +396,7 @@ def _line_response(
             "can_edit": True,
             "findings": selectors.scenario_findings(scenario=scenario),
             "oob_version": True,
+            "totals": selectors.line_totals(scenario=scenario, kind=kind),
         }
     )
     return render(request, f"programs/_lines.html#{partial}", context)

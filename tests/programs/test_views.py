@@ -307,6 +307,55 @@ def test_it_adds_and_removes_a_dataset_with_htmx(owner_client, scenario):
     assert not scenario.datasets.exists()
 
 
+def test_team_and_data_tables_have_totals_that_follow_each_edit(owner_client, scenario):
+    # Issue 18: the team and data tables had no totals. The footer sums what the core costs
+    # (headcount × monthly cost × allocation; tokens and cost of the inventory) and an htmx add
+    # or remove sends the new footer out of band.
+    from apps.programs.models import RoleTemplate
+
+    role = RoleTemplate.objects.get(key="run_watcher")
+    team = reverse("programs:scenario_tab", args=[scenario.pk, "team"])
+    for headcount, cost, allocation in (("2", "10000", 50), ("1.5", "20000", 100)):
+        owner_client.post(
+            reverse("programs:line_add", args=[scenario.pk, "team"]),
+            {
+                "version": scenario.version,
+                "role": role.pk,
+                "headcount": headcount,
+                "monthly_cost": cost,
+                "allocation_pct": allocation,
+            },
+        )
+        scenario.refresh_from_db()
+    page = owner_client.get(team).content.decode()
+    footer = page[page.index('<tfoot id="lines-totals"') :]
+    # 2 × 10,000 × 50% + 1.5 × 20,000 = 40,000 a month; 3.5 people.
+    assert "Total, 2 roles" in footer and "<td>3.5</td>" in footer and "40,000" in footer
+    add = reverse("programs:line_add", args=[scenario.pk, "data"])
+    values = {
+        "name": "Books",
+        "tokens": "55B",
+        "stage": "pretrain",
+        "kind": "general",
+        "language": "en",
+        "source": "books",
+        "licence": "unknown",
+        "quality": "high",
+        "cleaning": "cleaned",
+        "cost": "1000",
+    }
+    owner_client.post(add, {"version": scenario.version, **values}, **HTMX)
+    response = owner_client.post(
+        add, {"version": scenario.version + 1, **values, "name": "Web", "tokens": "45B"}, **HTMX
+    )
+    body = response.content.decode()
+    assert '<tfoot id="lines-totals" hx-swap-oob="true">' in body
+    assert "Total, 2 datasets" in body and "<td>100B</td>" in body
+    # The GPU table has no footer: pools of different parts and windows do not add up.
+    gpus = owner_client.get(reverse("programs:scenario_tab", args=[scenario.pk, "gpus"]))
+    assert "lines-totals" not in gpus.content.decode()
+
+
 def test_it_adds_a_team_line_without_htmx(owner_client, scenario):
     from apps.programs.models import RoleTemplate
 
