@@ -59,8 +59,12 @@ def export_detail(request: HttpRequest, export_id: int) -> HttpResponse:
 @require_GET
 def export_status(request: HttpRequest, export_id: int) -> HttpResponse:
     export = export_get(user=request.user, export_id=export_id)  # type: ignore[arg-type]
-    # ``oob``: the fragment also updates this export's row in the page's list of exports.
-    return render(request, "reports/_export_status.html", {"export": export, "oob": True})
+    # ``oob``: the fragment also updates this export's row in the page's list of exports — which
+    # the page shows only when the run has more than one export (no target, no update).
+    others = export_list_for_run(user=request.user, run=export.run)  # type: ignore[arg-type]
+    return render(
+        request, "reports/_export_status.html", {"export": export, "oob": len(others) > 1}
+    )
 
 
 @require_GET

@@ -49,6 +49,8 @@ def test_when_ready_the_status_stops_polling_and_the_pdf_downloads(
     export_render(export_id=export.pk, worker="w1")
     fragment = viewer_client.get(reverse("reports:export_status", args=[export.pk]))
     assert b"hx-get" not in fragment.content and b'data-testid="download"' in fragment.content
+    # One export: the page shows no list of exports, so no out-of-band update without a target.
+    assert b"hx-swap-oob" not in fragment.content
     download = viewer_client.get(reverse("reports:export_download", args=[export.pk]))
     assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
     assert "attachment" in download["Content-Disposition"]
