@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.runs",
     "apps.programs",
     "apps.reports",
+    "apps.portfolio",
     "apps.api",
 ]
 
@@ -124,7 +125,7 @@ AUTH_USER_MODEL = "accounts.User"
 # Django's ModelBackend behind the sign-in throttle, for every form (the site's and the admin's).
 AUTHENTICATION_BACKENDS = ["apps.accounts.backends.ThrottledModelBackend"]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "runs:dashboard"
+LOGIN_REDIRECT_URL = "portfolio:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 AUTH_PASSWORD_VALIDATORS = [

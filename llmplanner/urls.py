@@ -7,6 +7,7 @@ from apps.accounts import views as accounts_views
 from apps.common.views import healthz
 
 urlpatterns = [
+    path("", include("apps.portfolio.urls")),
     path("", include("apps.runs.urls")),
     path("programs/", include("apps.programs.urls")),
     path("reports/", include("apps.reports.urls")),

@@ -12,7 +12,7 @@ It works in a throwaway folder (and, on Postgres, a database it creates and drop
 database number it empties), so it never touches your data. Seeding: one organization, 10
 programs from the five templates with a finished run each, 50 viewers and 10 editors.
 
-- A browsing user signs in, then loops: a random page of the dashboard, the program list, a
+- A browsing user signs in, then loops: a random page of the portfolio home, the program list, a
   program, a scenario, a scenario's team tab, a run's dashboard, a comparison — then thinks
   0.5–1.5 s (uniformly), as a person reading a page does.
 - A submitting user starts a run of a scenario over the finance API with a fresh seed (so the
@@ -152,7 +152,7 @@ def browser(base: str, username: str, seed: dict, stop: threading.Event, rec: Re
         program, scenario, run = seed["programs"][i], seed["scenarios"][i], seed["runs"][i]
         label, path = rng.choice(
             [
-                ("dashboard", "/"),
+                ("portfolio", "/"),
                 ("program list", "/programs/"),
                 ("program", f"/programs/{program}/"),
                 ("scenario", f"/programs/scenarios/{scenario}/overview/"),

@@ -292,7 +292,7 @@ def invitation_answer(request: HttpRequest, invitation_id: int, accept: bool) ->
             _("You joined %(org)s as %(role)s.")
             % {"org": membership.organization.name, "role": membership.get_role_display()},
         )
-        return redirect("runs:dashboard")
+        return redirect("portfolio:home")
     messages.success(
         request,
         _("Invitation to %(org)s declined.") % {"org": invitation.organization.name},

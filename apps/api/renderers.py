@@ -1,4 +1,5 @@
-"""CSV and XLSX of the budget table (``?format=csv|xlsx`` or the ``Accept`` header)."""
+"""CSV and XLSX of the budget tables — a scenario's and the portfolio's (``?format=csv|xlsx`` or
+the ``Accept`` header)."""
 
 from __future__ import annotations
 
@@ -48,9 +49,15 @@ def _rows(data: Any) -> list[list[Any]]:
 
 
 class BudgetCSVRenderer(BaseRenderer):
+    """A budget table's rows; a subclass names other columns (``header``, ``rows``)."""
+
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
+    header = HEADER
+
+    def rows(self, data: Any) -> list[list[Any]]:
+        return _rows(data)
 
     def render(
         self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
@@ -61,16 +68,25 @@ class BudgetCSVRenderer(BaseRenderer):
             writer.writerow(["error", "message"])
             writer.writerow([data["error"]["code"], data["error"]["message"]])
         else:
-            writer.writerow(HEADER)
-            writer.writerows(_rows(data))
+            writer.writerow(self.header)
+            writer.writerows(self.rows(data))
         return out.getvalue().encode("utf-8")
 
 
 class BudgetXLSXRenderer(BaseRenderer):
+    """The same rows as a sheet, amounts as numbers; a subclass names other columns (``header``,
+    ``rows``, ``amount_columns``: 0-based, ``widths``: by column letter)."""
+
     media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     format = "xlsx"
     charset = None
     render_style = "binary"
+    header = HEADER
+    amount_columns: tuple[int, ...] = AMOUNT_COLUMNS
+    widths = {"B": 14, "C": 18, "D": 18, "E": 18, "F": 18}
+
+    def rows(self, data: Any) -> list[list[Any]]:
+        return _rows(data)
 
     def render(
         self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
@@ -84,23 +100,78 @@ class BudgetXLSXRenderer(BaseRenderer):
             sheet.append(["error", "message"])
             sheet.append([data["error"]["code"], data["error"]["message"]])
         else:
-            sheet.append(HEADER)
-            for row in _rows(data):
+            sheet.append(self.header)
+            for row in self.rows(data):
                 sheet.append(
                     [
-                        (Decimal(v) if v else None) if i in AMOUNT_COLUMNS else v
+                        (Decimal(v) if v else None) if i in self.amount_columns else v
                         for i, v in enumerate(row)
                     ]
                 )
-            for cells in sheet.iter_rows(min_row=2, min_col=3, max_col=6):
-                for cell in cells:
-                    cell.number_format = "#,##0.00"
-            sheet.column_dimensions["B"].width = 14
-            for column in "CDEF":
-                sheet.column_dimensions[column].width = 18
+            for column in self.amount_columns:
+                for cells in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
+                    for cell in cells:
+                        cell.number_format = "#,##0.00"
+            for letter, width in self.widths.items():
+                sheet.column_dimensions[letter].width = width
         out = io.BytesIO()
         book.save(out)
         return out.getvalue()
+
+
+# The portfolio's budget (``/api/v1/portfolio/budget/``): the same columns, after the program
+# (its id and name), its scenario and the run they come from. cumulative_p50/p90 are the
+# program's own spend to the month's end — repeated on each category row, never to be summed.
+PORTFOLIO_HEADER = [
+    "month",
+    "program",
+    "program_name",
+    "scenario",
+    "run",
+    "category",
+    "p50",
+    "p90",
+    "currency",
+    "cumulative_p50",
+    "cumulative_p90",
+]
+
+
+def _portfolio_rows(data: Any) -> list[list[Any]]:
+    if isinstance(data, dict) and "rows" in data:
+        return [
+            [
+                r["month"],
+                r["program"],
+                r["program_name"],
+                r["scenario"],
+                r["run"],
+                r["category"],
+                _amount(r["p50"]),
+                _amount(r["p90"]),
+                r["p50"]["currency"],
+                _amount(r.get("cumulative_p50")),
+                _amount(r.get("cumulative_p90")),
+            ]
+            for r in data["rows"]
+        ]
+    return []
+
+
+class PortfolioBudgetCSVRenderer(BudgetCSVRenderer):
+    header = PORTFOLIO_HEADER
+
+    def rows(self, data: Any) -> list[list[Any]]:
+        return _portfolio_rows(data)
+
+
+class PortfolioBudgetXLSXRenderer(BudgetXLSXRenderer):
+    header = PORTFOLIO_HEADER
+    amount_columns = (6, 7, 9, 10)
+    widths = {"C": 36, "F": 14, "G": 18, "H": 18, "J": 18, "K": 18}
+
+    def rows(self, data: Any) -> list[list[Any]]:
+        return _portfolio_rows(data)
 
 
 class PDFRenderer(BaseRenderer):

@@ -9,7 +9,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from apps.api import run_views, views
+from apps.api import portfolio_views, run_views, views
 
 app_name = "api"
 
@@ -39,6 +39,17 @@ def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
 
 
 urlpatterns = [
+    # The organization's whole portfolio: no object behind it, so plain views beside the router.
+    path(
+        "v1/portfolio/",
+        login_not_required(portfolio_views.PortfolioView.as_view()),
+        name="portfolio",
+    ),
+    path(
+        "v1/portfolio/budget/",
+        login_not_required(portfolio_views.PortfolioBudgetView.as_view()),
+        name="portfolio-budget",
+    ),
     path("v1/", include(router.urls)),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
     # Swagger UI's start-up script is served as a file of its own (the "split" view), so the

@@ -7,7 +7,9 @@ The GPT-3 template's document renders in about a second on two cores (``scripts/
 
 Everything shown comes from the run's stored report and input snapshot plus the names on the
 cover, so the same run gives the same numbers in every export; ``content_hash`` covers exactly
-those, the paper, the language and a fingerprint of the templates and renderer code.
+those, the paper, the language and a fingerprint of the templates and renderer code. The report's
+sentences (stage and gate names, risks, data checks) are shown in the document's language
+(``apps.runs.report_text.localize_report``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from apps.reports.assumptions import assumption_rows, role_names
 from apps.reports.svg import figure_to_svg
 from apps.runs import plan_figures, report_tables
 from apps.runs.models import PlanRun
+from apps.runs.report_text import localize_report
 
 # WeasyPrint logs every layout step at INFO; a worker's log needs none of that.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
@@ -44,10 +47,10 @@ FINGERPRINT_GLOBS = (
     "apps/reports/document.py",
     "apps/reports/assumptions.py",
     "apps/reports/svg/*.py",
-    "apps/runs/plan_figures.py",
+    "apps/runs/*_figures.py",
     "apps/runs/figure_style.py",
-    "apps/runs/timeline_figures.py",
     "apps/runs/report_tables.py",
+    "apps/runs/report_text.py",
     "apps/programs/templatetags/planning.py",
     "apps/programs/quantities.py",
     "locale/zh_Hans/LC_MESSAGES/django.mo",
@@ -174,23 +177,9 @@ def _first_gate(report: dict[str, Any]) -> dict[str, Any] | None:
     return gates[0] if gates else None
 
 
-def _labels() -> dict[str, dict[str, str]]:
-    """Words of the core's report keys, in the active language."""
-    return {
-        "stream": {
-            "data": _("data"),
-            "algorithm": _("algorithm"),
-            "engineering": _("engineering"),
-            "operations": _("operations"),
-        },
-        "level": {"ok": _("ok"), "info": _("info"), "warning": _("warning"), "error": _("error")},
-        "role": role_names(),
-    }
-
-
 def document_context(run: PlanRun, *, paper: str) -> dict[str, Any]:
     """What ``reports/pdf/document.html`` shows, in the active language (no charts)."""
-    report: dict[str, Any] = run.result or {}
+    report: dict[str, Any] = localize_report(run.result or {})
     inputs: dict[str, Any] = run.inputs or {}
     cover = cover_of(run)
     headlines = _headlines(report)
@@ -206,24 +195,13 @@ def document_context(run: PlanRun, *, paper: str) -> dict[str, Any]:
         for s in report.get("stages", [])
         if s["key"] != "team"
     ]
-    labels = _labels()
+    # Streams, levels and owners carry their labels from ``localize_report``.
     milestones = [
-        {
-            **m,
-            "p50": _date(m.get("p50_date")),
-            "p90": _date(m.get("p90_date")),
-            "stream_label": labels["stream"].get(m["stream"], m["stream"]),
-        }
+        {**m, "p50": _date(m.get("p50_date")), "p90": _date(m.get("p90_date"))}
         for m in report.get("milestones", [])
     ]
-    risks = [
-        {**r, "owner_label": labels["role"].get(r.get("owner", ""), r.get("owner", ""))}
-        for r in report.get("risks", [])
-    ]
-    checks = [
-        {**c, "level_label": labels["level"].get(c["level"], c["level"])}
-        for c in report.get("data_checks", [])
-    ]
+    risks = list(report.get("risks", []))
+    checks = list(report.get("data_checks", []))
     data = inputs.get("data") or []
     main = report.get("main_run")
     return {

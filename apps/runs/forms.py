@@ -3,19 +3,6 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import Organization
-from apps.runs.services import DEMO_JOB_MAX_N
-
-
-class DemoJobForm(forms.Form):
-    organization = forms.ModelChoiceField(queryset=Organization.objects.none())
-    n = forms.IntegerField(min_value=1, max_value=DEMO_JOB_MAX_N, initial=1000, label="n")
-
-    def __init__(self, *args: object, organizations: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["organization"].queryset = organizations  # type: ignore[attr-defined]
-
-
 GPU_COUNT_MAX = 1_000_000
 
 
@@ -71,3 +58,19 @@ class SweepForm(forms.Form):
         if self.cleaned_data.get("precisions"):
             axes["precision"] = list(self.cleaned_data["precisions"])
         return axes
+
+
+class ShareLinkForm(forms.Form):
+    days = forms.IntegerField(
+        label=_("valid for (days)"),
+        min_value=1,
+        max_value=90,
+        initial=14,
+        help_text=_("The link opens the dashboard without signing in until then."),
+    )
+    label = forms.CharField(
+        label=_("for whom"),
+        max_length=100,
+        required=False,
+        help_text=_("e.g. the board, the finance partner — to recognise the link later."),
+    )

@@ -227,3 +227,32 @@ class IdempotencyRequest(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.scope}) → run {self.run_id}"
+
+
+class ShareLink(BaseModel):
+    """A read-only link to one run's dashboard for someone without an account.
+
+    Only the SHA-256 of the token is stored: the link is shown once, when it is made. It opens
+    the run's dashboard without signing in until ``expires_at`` or until it is revoked; it shows
+    figures, never edit actions or other runs. Made and revoked by owners and editors.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="share_links"
+    )
+    run = models.ForeignKey(PlanRun, on_delete=models.CASCADE, related_name="share_links")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    views = models.PositiveIntegerField(default=0)
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Share link {self.pk} of run {self.run_id}"

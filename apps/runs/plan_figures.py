@@ -1,32 +1,48 @@
 """Plotly figures of a simulated plan, built from the core's report (``simulation.report``).
 
 One code path for every chart: the dashboard renders these figures with plotly.js, the PDF export
-renders the same figure objects to images. Each builder takes the report dict stored on a run and
-returns a ``go.Figure``; nothing here queries the database. The shared look is in
-``figure_style``, the time charts (Gantt, finish distribution) in ``timeline_figures``.
+renders the same figure objects to SVG. Each builder takes the report dict stored on a run and
+returns a ``go.Figure``; nothing here queries the database. The shared look, round ticks in the
+active language, titles with units and the cap/deadline lines are in ``figure_style``; the time
+charts (Gantt, finish distribution) in ``timeline_figures``; the compare and sweep charts in
+``compare_figures``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
+from apps.runs.compare_figures import compare_headlines, sweep_chart
+from apps.runs.compute_figures import layout_label, layouts_compared, memory_breakdown, scaling
 from apps.runs.figure_style import (
     CATEGORY_COLOURS,
-    MEMORY_COLOURS,
+    HALF_PX,
+    NARROW_PX,
     STREAM_COLOURS,
+    add_cap,
+    add_deadline,
     category_label,
+    money_text,
+    room,
+    titled,
+    value_axis,
+    wrap_label,
 )
 from apps.runs.figure_style import layout as _layout
+from apps.runs.risk_figures import risk_heatmap
 from apps.runs.timeline_figures import (
     deadline_date,
+    deadline_text,
     finish_distribution,
     gantt,
     plan_start,
 )
+from llmplanner.simulation.program import DAYS_PER_MONTH
 
 __all__ = [
     "CATEGORY_COLOURS",
@@ -39,6 +55,7 @@ __all__ = [
     "deadline_date",
     "finish_distribution",
     "gantt",
+    "layout_label",
     "layouts_compared",
     "memory_breakdown",
     "monthly_spend",
@@ -48,27 +65,70 @@ __all__ = [
     "sweep_chart",
 ]
 
+# Pixels a y axis takes beside the plot (tick labels and title), for the room left to labels.
+AXIS_PX = 70
+
+
+def _money_hover(values: list[float], currency: str) -> list[str]:
+    return [money_text(v, currency) for v in values]
+
 
 def cost_breakdown(report: dict[str, Any]) -> go.Figure:
-    """Total cost by category: P50 bars with whiskers to P90."""
+    """Total cost by category: P50 bars with whiskers to P90, the total below them, and the
+    budget cap when the plan has one. Horizontal, so category names read at any width."""
     cats = report["totals"]["cost_by_category"]
     cur = report["plan"]["currency"]
+    total = report["totals"]["cost"]
     keys = [k for k, v in cats.items() if v["p90"] > 0]
-    fig = go.Figure(
-        go.Bar(
-            x=[category_label(k) for k in keys],
-            y=[cats[k]["p50"] for k in keys],
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": [cats[k]["p90"] - cats[k]["p50"] for k in keys],
-                "arrayminus": [0] * len(keys),
-            },
-            marker_color=[CATEGORY_COLOURS[k] for k in keys],
-            hovertemplate="%{x}: %{y:,.0f} " + cur + " (P50)<extra></extra>",
+    names = [category_label(k) for k in keys]
+    total_name = _("Total")
+    hover = _("%(what)s: P50 %(p50)s, P90 %(p90)s") % {
+        "what": "%{y}",
+        "p50": "%{customdata[0]}",
+        "p90": "%{customdata[1]}",
+    }
+    fig = go.Figure()
+    for ys, rows, colours in (
+        (names, [cats[k] for k in keys], [CATEGORY_COLOURS.get(k, "#888") for k in keys]),
+        ([total_name], [total], ["#333"]),
+    ):
+        fig.add_trace(
+            go.Bar(
+                y=ys,
+                x=[r["p50"] for r in rows],
+                orientation="h",
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [r["p90"] - r["p50"] for r in rows],
+                    "arrayminus": [0] * len(rows),
+                },
+                marker_color=colours,
+                customdata=[_money_hover([r["p50"], r["p90"]], cur) for r in rows],
+                hovertemplate=hover + "<extra></extra>",
+                showlegend=False,
+            )
         )
+    cap = report["plan"].get("budget_cap")
+    values = [r["p90"] for r in cats.values()] + [total["p90"]]
+    if cap:
+        values += add_cap(fig, cap, cur, ref="x", values=values)
+    order = [total_name, *names[::-1]]
+    labels = [wrap_label(n, room(NARROW_PX, 0.3), 2) for n in order]
+    return _layout(
+        fig,
+        max(300, 34 * len(order) + 120),
+        barmode="overlay",
+        xaxis=value_axis(titled(_("Cost P50 / P90"), cur), values, target=4),
+        yaxis={
+            "title": {"text": _("Category")},
+            "categoryorder": "array",
+            "categoryarray": order,
+            "tickmode": "array",
+            "tickvals": order,
+            "ticktext": labels,
+        },
     )
-    return _layout(fig, yaxis_title=f"{cur} (P50, whisker to P90)")
 
 
 def cumulative_spend(report: dict[str, Any]) -> tuple[list[float], list[float] | None]:
@@ -89,17 +149,44 @@ def cumulative_spend(report: dict[str, Any]) -> tuple[list[float], list[float] |
     return list(cum50), monthly.get("cumulative_p90")
 
 
+def _month_position(report: dict[str, Any], labels: list[str]) -> float | None:
+    """Where the deadline falls on the monthly chart's category axis (month index, -0.5 at the
+    start of the first month): in its calendar month by day, or at ``days / DAYS_PER_MONTH``
+    on the core's equal months without a start date."""
+    days = report["plan"].get("deadline_days")
+    if not days:
+        return None
+    when = deadline_date(report)
+    if when is None:
+        return days / DAYS_PER_MONTH - 0.5
+    key = f"{when.year}-{when.month:02d}"
+    if key in labels:
+        index = labels.index(key)
+    else:  # after the last month shown: count months on from the first label
+        first = dt.date.fromisoformat(labels[0] + "-01")
+        index = (when.year - first.year) * 12 + when.month - first.month
+    length = (
+        dt.date(when.year + when.month // 12, when.month % 12 + 1, 1) - when.replace(day=1)
+    ).days
+    return index - 0.5 + (when.day - 1) / length
+
+
+def _every(labels: list[str], width_px: float) -> list[str]:
+    """Month labels to tick: as many as fit ``width_px`` (a label needs ~9 characters)."""
+    fit = max(2, int((width_px - 2 * AXIS_PX) / (9 * 7.0)))
+    return labels[:: max(1, math.ceil(len(labels) / fit))]
+
+
 def monthly_spend(report: dict[str, Any]) -> go.Figure:
     """Spend per month stacked by category (each month's own P50), and the cumulative P50/P90
     of the spend (percentiles of the running total, not sums of monthly percentiles) against
-    the budget cap. The x axis is the report's month labels as categories."""
+    the budget cap; the deadline's month marked. The x axis is the report's month labels as
+    categories (calendar months with a start date)."""
     m = report["monthly"]
     cur = report["plan"]["currency"]
     labels = list(m["labels"])
     fig = go.Figure()
     per_month = _("P50 of the month")
-    # Outside the f-strings below: makemessages does not find a gettext call inside one.
-    month, cumulative = _("month"), _("cumulative")
     for c, key in enumerate(m["categories"]):
         values = [row[c] for row in m["p50"]]
         if not any(values):
@@ -110,176 +197,60 @@ def monthly_spend(report: dict[str, Any]) -> go.Figure:
                 x=labels,
                 y=values,
                 name=name,
-                marker_color=CATEGORY_COLOURS[key],
-                hovertemplate=f"%{{x}} · {name}: %{{y:,.0f}} {cur} ({per_month})<extra></extra>",
+                marker_color=CATEGORY_COLOURS.get(key, "#888"),
+                customdata=_money_hover(values, cur),
+                hovertemplate=_("%(month)s · %(what)s: %(amount)s (%(which)s)")
+                % {"month": "%{x}", "what": name, "amount": "%{customdata}", "which": per_month}
+                + "<extra></extra>",
             )
         )
     cum50, cum90 = cumulative_spend(report)
     exact = m.get("cumulative_p50") is not None
-    name50 = _("Cumulative P50") if exact else _("Cumulative (sum of monthly P50s)")
-    fig.add_trace(
-        go.Scatter(
-            x=labels,
-            y=cum50,
-            name=name50,
-            yaxis="y2",
-            line={"color": "#333"},
-            hovertemplate=f"%{{x}}: {name50} %{{y:,.0f}} {cur}<extra></extra>",
-        )
-    )
+    lines = [(_("Cumulative P50") if exact else _("Cumulative (sum of monthly P50s)"), cum50, "")]
     if cum90 is not None:
-        name90 = _("Cumulative P90")
+        lines.append((_("Cumulative P90"), list(cum90), "dot"))
+    for name, values, dash in lines:
         fig.add_trace(
             go.Scatter(
                 x=labels,
-                y=list(cum90),
-                name=name90,
+                y=values,
+                name=name,
                 yaxis="y2",
-                line={"color": "#333", "dash": "dot"},
-                hovertemplate=f"%{{x}}: {name90} %{{y:,.0f}} {cur}<extra></extra>",
+                line={"color": "#333", "dash": dash or None},
+                customdata=_money_hover(values, cur),
+                hovertemplate=_("%(month)s: %(what)s %(amount)s")
+                % {"month": "%{x}", "what": name, "amount": "%{customdata}"}
+                + "<extra></extra>",
             )
         )
     cap = report["plan"].get("budget_cap")
+    right = cum50 + list(cum90 or [])
     if cap:
-        fig.add_trace(
-            go.Scatter(
-                x=[labels[0], labels[-1]],
-                y=[cap, cap],
-                name=_("Budget cap"),
-                yaxis="y2",
-                mode="lines",
-                line={"color": "#d62728", "dash": "dash"},
-            )
-        )
+        right += add_cap(fig, cap, cur, "y2", values=right)
+    xaxis: dict[str, Any] = {"type": "category", "title": {"text": _month_title(report)}}
+    deadline = _month_position(report, labels)
+    if deadline is not None:
+        add_deadline(fig, deadline, deadline_text(report), label_left=deadline > len(labels) / 2)
+        xaxis["range"] = [-0.5, max(len(labels) - 0.5, deadline + 0.5)]
+    stacked = [sum(row) for row in m["p50"]]
+    wide, narrow = _every(labels, HALF_PX), _every(labels, NARROW_PX)
     return _layout(
         fig,
-        360,
+        400,
+        narrow={"layout": {"xaxis.tickvals": narrow, "xaxis.ticktext": narrow, "height": 520}},
         barmode="stack",
         # The labels are the report's months (2027-03 or M1): categories, never re-parsed as
         # dates; a label every few months keeps them level (turned labels run into the legend).
-        xaxis={"type": "category", "dtick": max(1, math.ceil(len(labels) / 8))},
-        yaxis_title=f"{cur} / {month} ({per_month})",
-        yaxis2={
-            "title": f"{cur} {cumulative}",
-            "overlaying": "y",
-            "side": "right",
-            "rangemode": "tozero",
-        },
+        xaxis=xaxis | {"tickmode": "array", "tickvals": wide, "ticktext": wide},
+        yaxis=value_axis(titled(_("Per month"), cur), stacked, target=4),
+        yaxis2=value_axis(titled(_("cumulative"), cur), right, target=4, second=True),
     )
 
 
-def memory_breakdown(report: dict[str, Any]) -> go.Figure | None:
-    """Memory per GPU of the chosen layout, stacked by kind, against the GPU's capacity."""
-    main = report.get("main_run")
-    if not main:
-        return None
-    fig = go.Figure()
-    for i, (kind, gib) in enumerate(main["memory_breakdown_gib"].items()):
-        fig.add_trace(
-            go.Bar(x=[main["layout"]], y=[gib], name=_(kind), marker_color=MEMORY_COLOURS[i % 5])
-        )
-    capacity = report["plan"]["gpu_memory_gib"]
-    fig.add_hline(
-        y=capacity, line_dash="dash", line_color="#d62728", annotation_text=f"{capacity:.0f} GiB"
-    )
-    return _layout(fig, barmode="stack", yaxis_title=_("GiB per GPU"))
-
-
-def layouts_compared(report: dict[str, Any]) -> go.Figure | None:
-    """The chosen layout and the runners-up: step time and MFU."""
-    main = report.get("main_run")
-    if not main:
-        return None
-    rows = [
-        {
-            "layout": main["layout"],
-            "step_time_s": sum(main["step_breakdown_s"].values()),
-            "mfu": main["mfu"],
-        }
-    ]
-    rows += main["alternatives"]
-    fig = go.Figure(
-        go.Bar(
-            x=[r["layout"] for r in rows],
-            y=[r["step_time_s"] for r in rows],
-            name=_("step time (s)"),
-            marker_color=["#1f77b4"] + ["#aec7e8"] * (len(rows) - 1),
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=[r["layout"] for r in rows],
-            y=[r["mfu"] for r in rows],
-            name="MFU",
-            yaxis="y2",
-            mode="markers+lines",
-            line={"color": "#2ca02c"},
-        )
-    )
-    return _layout(
-        fig,
-        yaxis_title=_("seconds per step"),
-        yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "rangemode": "tozero"},
-    )
-
-
-def scaling(report: dict[str, Any]) -> go.Figure | None:
-    """Throughput and MFU of the main run against the GPU count (¼× to 4× the plan)."""
-    points = report.get("scaling") or []
-    if not points:
-        return None
-    x = [p["gpu_count"] for p in points]
-    fig = go.Figure(
-        go.Scatter(
-            x=x, y=[p["tokens_per_s"] for p in points], name=_("tokens/s"), mode="lines+markers"
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=[p["mfu"] for p in points],
-            name="MFU",
-            yaxis="y2",
-            mode="lines+markers",
-            line={"color": "#2ca02c"},
-        )
-    )
-    return _layout(
-        fig,
-        xaxis={"title": _("GPUs"), "type": "log"},
-        yaxis_title=_("tokens per second"),
-        yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "rangemode": "tozero"},
-    )
-
-
-def risk_heatmap(report: dict[str, Any]) -> go.Figure:
-    """Risks as points: likelihood × impact in days, sized by impact in money."""
-    risks = report["risks"]
-    biggest = max([r["impact_cost"] for r in risks] + [1.0])
-    fig = go.Figure(
-        go.Scatter(
-            x=[r["likelihood"] for r in risks],
-            y=[r["impact_days"] for r in risks],
-            mode="markers+text",
-            text=[r["title"] for r in risks],
-            textposition="top center",
-            textfont={"size": 10},
-            marker={
-                "size": [10 + 30 * r["impact_cost"] / biggest for r in risks],
-                "color": [r["likelihood"] * (1 + r["impact_days"] / 30) for r in risks],
-                "colorscale": "YlOrRd",
-                "showscale": False,
-                "line": {"width": 1, "color": "#333"},
-            },
-            hovertemplate="%{text}<br>likelihood %{x:.0%}, impact %{y:.0f} days<extra></extra>",
-        )
-    )
-    return _layout(
-        fig,
-        380,
-        xaxis={"title": _("likelihood"), "tickformat": ".0%", "range": [-0.05, 1.05]},
-        yaxis_title=_("impact (days)"),
-    )
+def _month_title(report: dict[str, Any]) -> str:
+    if report["monthly"].get("calendar", plan_start(report) is not None):
+        return titled(_("Month"), _("year-month"))
+    return titled(_("Month"), _("months from start"))
 
 
 def dashboard_figures(report: dict[str, Any]) -> dict[str, go.Figure]:
@@ -295,108 +266,3 @@ def dashboard_figures(report: dict[str, Any]) -> dict[str, go.Figure]:
         "risk_heatmap": risk_heatmap(report),
     }
     return {k: v for k, v in figures.items() if v is not None}
-
-
-def compare_headlines(reports: list[tuple[str, dict[str, Any]]]) -> go.Figure:
-    """2–4 scenarios side by side: cost P50/P90 and finish P50/P90 (the compare page)."""
-    names = [name for name, _r in reports]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(x=names, y=[r["totals"]["cost"]["p50"] for _n, r in reports], name=_("Cost P50"))
-    )
-    fig.add_trace(
-        go.Bar(x=names, y=[r["totals"]["cost"]["p90"] for _n, r in reports], name=_("Cost P90"))
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=names,
-            y=[r["totals"]["finish_days"]["p50"] for _n, r in reports],
-            name=_("Finish P50"),
-            yaxis="y2",
-            mode="markers",
-            marker={"size": 12, "symbol": "diamond"},
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=names,
-            y=[r["totals"]["finish_days"]["p90"] for _n, r in reports],
-            name=_("Finish P90"),
-            yaxis="y2",
-            mode="markers",
-            marker={"size": 12, "symbol": "diamond-open"},
-        )
-    )
-    return _layout(
-        fig,
-        barmode="group",
-        yaxis_title=_("cost"),
-        yaxis2={"title": _("days"), "overlaying": "y", "side": "right", "rangemode": "tozero"},
-    )
-
-
-def sweep_chart(points: list[dict[str, Any]], currency: str) -> go.Figure:
-    """A sweep: cost P50 (bars, whisker to P90) and finish P50/P90 (diamonds) per variant."""
-    ok = [p for p in points if p["ok"]]
-    labels = [", ".join(f"{v}" for v in p["variant"].values()) for p in ok]
-    fig = go.Figure(
-        go.Bar(
-            x=labels,
-            y=[p["cost_p50"] for p in ok],
-            name=_("Cost P50"),
-            marker_color="#1f77b4",
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": [p["cost_p90"] - p["cost_p50"] for p in ok],
-                "arrayminus": [0] * len(ok),
-            },
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=labels,
-            y=[p["finish_days_p50"] for p in ok],
-            name=_("Finish P50 (days)"),
-            yaxis="y2",
-            mode="markers+lines",
-            marker={"symbol": "diamond", "size": 10},
-            line={"color": "#2ca02c"},
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=labels,
-            y=[p["finish_days_p90"] for p in ok],
-            name=_("Finish P90 (days)"),
-            yaxis="y2",
-            mode="markers",
-            marker={"symbol": "diamond-open", "size": 10, "color": "#2ca02c"},
-        )
-    )
-    if any(p.get("mfu") is not None for p in ok):
-        fig.add_trace(
-            go.Scatter(
-                x=labels,
-                y=[p.get("mfu") for p in ok],
-                name="MFU",
-                yaxis="y3",
-                mode="markers+lines",
-                line={"color": "#9467bd", "dash": "dot"},
-            )
-        )
-    return _layout(
-        fig,
-        380,
-        yaxis_title=f"{currency}",
-        xaxis_title=_("variant"),
-        yaxis2={"title": _("days"), "overlaying": "y", "side": "right", "rangemode": "tozero"},
-        yaxis3={
-            "overlaying": "y",
-            "side": "right",
-            "position": 1.0,
-            "tickformat": ".0%",
-            "visible": False,
-            "rangemode": "tozero",
-        },
-    )

@@ -1,7 +1,9 @@
 """Pages of plan runs: start a run, watch it, read its dashboard, compare scenarios, sweep.
 
 Thin views: they parse, call one service or selector, and render. The figures come from
-``apps.runs.plan_figures`` (shared with the PDF); the numbers from the run's stored report.
+``apps.runs.plan_figures`` (shared with the PDF); the numbers from the run's stored report, whose
+sentences are shown in the active language (``apps.runs.report_text.localize_report``; the API
+returns the stored report as it is).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from apps.programs.models import Scenario
 from apps.programs.selectors import can_edit, program_get, scenario_get, scenario_list
 from apps.runs import plan_figures
 from apps.runs.forms import SweepForm
-from apps.runs.models import RunStatus, Sweep
+from apps.runs.models import PlanRun, RunStatus, Sweep
+from apps.runs.report_text import localize_report
 from apps.runs.selectors import plan_run_get, plan_run_latest, plan_run_recent, sweep_get
 from apps.runs.services import (
     PHASE_WAITING_FOR_BROKER,
@@ -105,26 +108,48 @@ def _headlines(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def run_dashboard_context(run: PlanRun) -> dict[str, Any]:
+    """What ``runs/plan_run_detail.html`` shows of a succeeded run (its stored report with the
+    sentences in the active language); also the page a share link opens."""
+    report = localize_report(run.result or {})
+    return {
+        "run": run,
+        "scenario": run.scenario,
+        "program": run.scenario.program,
+        "org_max_in_flight": settings.ORG_MAX_IN_FLIGHT,
+        "report": report,
+        "headlines": _headlines(report),
+        "figures": _figures_json(plan_figures.dashboard_figures(report)),
+        "recent": plan_run_recent(scenario=run.scenario),
+        "currency": report["plan"]["currency"],
+        "strategy_label": _strategy_label(report["plan"].get("strategy", "")),
+    }
+
+
+def _strategy_label(key: str) -> str:
+    """The strategy's name in the active language (the report stores its key, e.g. ``cpt``)."""
+    from apps.programs.models import Strategy
+
+    return str(Strategy(key).label) if key in Strategy.values else key
+
+
 @require_GET
 def plan_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """The run's dashboard when it succeeded; its progress (polled by htmx) until then."""
     run = plan_run_get(user=request.user, run_id=run_id)  # type: ignore[arg-type]
+    if run.status == RunStatus.SUCCEEDED and run.result:
+        context = run_dashboard_context(run)
+        latest = plan_run_latest(scenario=run.scenario)
+        context.update(
+            _actions_context(request, run.scenario), latest_run_id=latest.pk if latest else None
+        )
+        return render(request, "runs/plan_run_detail.html", context)
     context: dict[str, Any] = {
         "run": run,
         "scenario": run.scenario,
         "program": run.scenario.program,
         "org_max_in_flight": settings.ORG_MAX_IN_FLIGHT,
     }
-    if run.status == RunStatus.SUCCEEDED and run.result:
-        report = run.result
-        context.update(
-            report=report,
-            headlines=_headlines(report),
-            figures=_figures_json(plan_figures.dashboard_figures(report)),
-            recent=plan_run_recent(scenario=run.scenario),
-            currency=report["plan"]["currency"],
-        )
-        return render(request, "runs/plan_run_detail.html", context)
     return render(request, "runs/plan_run_progress.html", context)
 
 
@@ -174,17 +199,19 @@ def compare(request: HttpRequest, program_id: int) -> HttpResponse:
     rows = []
     for scenario in chosen:
         run = plan_run_latest(scenario=scenario)
+        report = localize_report(run.result) if run and run.result else None
         rows.append(
             {
                 "scenario": scenario,
                 "run": run,
-                "headlines": _headlines(run.result) if run and run.result else None,
+                "report": report,
+                "headlines": _headlines(report) if report else None,
             }
         )
     reports = [
-        (r["scenario"].name + (" ★" if r["scenario"].is_baseline else ""), r["run"].result)
+        (r["scenario"].name + (" ★" if r["scenario"].is_baseline else ""), r["report"])
         for r in rows
-        if r["run"]
+        if r["report"]
     ]
     figure = plan_figures.compare_headlines(reports).to_json() if len(reports) >= 2 else None
     return render(
@@ -221,7 +248,7 @@ def _sweep_page(request: HttpRequest, sweep: Sweep, status: int = 200) -> HttpRe
     figure = None
     if sweep.status == RunStatus.SUCCEEDED and sweep.points:
         figure = plan_figures.sweep_chart(
-            sweep.points, sweep.inputs.get("currency", "CNY")
+            sweep.points, sweep.inputs.get("currency", "CNY"), plan=sweep.inputs
         ).to_json()
     return render(
         request,

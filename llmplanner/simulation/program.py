@@ -41,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -59,11 +60,12 @@ from .reliability import PROVIDER_CLASSES, GoodputResult, GoodputSpec, simulate_
 from .rlhf import PPOConfig, PPOPlan, plan_ppo
 from .search import LayoutConstraints
 from .specs import ClusterSpec, TrainingSpec
+from .text import T, Text, is_one, percent, purpose, quantity
 
 CATEGORIES = ("gpu_compute", "storage", "people", "data", "inference", "contingency")
 DAYS_PER_MONTH = 365.25 / 12
 STREAMS = ("data", "algorithm", "engineering", "operations")
-# Who works on a stage, by stream (seed 000/004 roles).
+# Who works on a stage, by stream (the roles of OneMoreAI 2023 and the vertical-LLM survey 2023).
 STREAM_ROLES = {
     "data": ("data_engineer", "legal"),
     "algorithm": ("algorithm_researcher",),
@@ -133,6 +135,16 @@ class Stage:
     note: str = ""
     shortfall_gib: float = 0.0  # > 0: the job does not fit in GPU memory by this much
     pool: int | None = None  # index in ``spec.clusters`` of the pool it runs on
+    # The name and note as templates with their parameters (``text``); "" for no note.
+    name_template: str = ""
+    name_params: dict[str, Any] = field(default_factory=dict)
+    note_template: str = ""
+    note_params: dict[str, Any] = field(default_factory=dict)
+
+
+def stage_text(stage: Stage) -> Text:
+    """The stage's name as text (to nest in a gate's or a risk's sentence)."""
+    return Text(stage.name_template, stage.name_params)
 
 
 @dataclass(frozen=True)
@@ -190,7 +202,7 @@ class _Builder:
     def add(
         self,
         key: str,
-        name: str,
+        name: Text,
         stream: str,
         depends_on: tuple[str, ...],
         duration_days: np.ndarray,
@@ -203,7 +215,7 @@ class _Builder:
         not_before: np.ndarray | float | None = None,
         gpu_type: str = "",
         gpu_count: int = 0,
-        note: str = "",
+        note: Text | None = None,
         shortfall_gib: float = 0.0,
         pool: int | None = None,
     ) -> Stage:
@@ -218,7 +230,7 @@ class _Builder:
             start = start_days
         stage = Stage(
             key=key,
-            name=name,
+            name=str(name),
             stream=stream,
             depends_on=depends_on,
             start_days=start,
@@ -227,9 +239,13 @@ class _Builder:
             costs={c: self.zero for c in CATEGORIES},
             gpu_type=gpu_type,
             gpu_count=gpu_count,
-            note=note,
+            note=str(note) if note is not None else "",
             shortfall_gib=shortfall_gib,
             pool=pool,
+            name_template=name.template,
+            name_params=name.params,
+            note_template=note.template if note is not None else "",
+            note_params=note.params if note is not None else {},
         )
         self.stages[key] = stage
         for category, amount in (costs or {}).items():
@@ -313,8 +329,9 @@ class ProgramResult:
 
 
 def default_team(spec: PlanSpec) -> tuple[TeamLine, ...]:
-    """Roles after BigScience (seed 000/004): lean, ≤ 10 algorithm people, 4–5 distributed-training
-    engineers for a from-scratch run, a run watcher, a little legal."""
+    """Roles after BigScience (OneMoreAI 2023; vertical-LLM survey 2023): lean, ≤ 10 algorithm
+    people, 4–5 distributed-training engineers for a from-scratch run, a run watcher, a little
+    legal."""
     shapes: dict[str, dict[str, float]] = {
         "from_scratch": {
             "data_engineer": 3,
@@ -642,10 +659,27 @@ def _bill_pools(b: _Builder, spec: PlanSpec, window_start: list[np.ndarray]) -> 
         window_cost = (end - start) * 24.0 * pool.gpu_count * per_gpu_hour
         if (end > start).any():
             key = "cluster" if pool is spec.cluster else f"pool_{i + 1}"
-            label = "Cluster reserved" if open_window else "GPUs booked"
+            if open_window:
+                name = T("Cluster reserved: %(pool)s", pool=pool.describe())
+                note = T("paid from delivery to the end of the main run, idle time included")
+            else:
+                name = T("GPUs booked: %(pool)s", pool=pool.describe())
+                months = f"{pool.months:g}"
+                note = (
+                    T(
+                        "1 month booked (%(purpose)s), paid used or idle",
+                        purpose=purpose(pool.purpose),
+                    )
+                    if is_one(months)
+                    else T(
+                        "%(months)s months booked (%(purpose)s), paid used or idle",
+                        months=months,
+                        purpose=purpose(pool.purpose),
+                    )
+                )
             b.add(
                 key,
-                f"{label}: {pool.describe()}",
+                name,
                 "operations",
                 (),
                 end - start,
@@ -654,12 +688,7 @@ def _bill_pools(b: _Builder, spec: PlanSpec, window_start: list[np.ndarray]) -> 
                 costs={category: window_cost},
                 gpu_type=pool.gpu.name,
                 gpu_count=pool.gpu_count,
-                note=(
-                    "paid from delivery to the end of the main run, idle time included"
-                    if open_window
-                    else f"{pool.months:g} month{'' if pool.months == 1 else 's'} booked "
-                    f"({pool.purpose}), paid used or idle"
-                ),
+                note=note,
                 pool=None,
             )
         extension_days = b.zeros()
@@ -699,7 +728,7 @@ def _bill_people(b: _Builder, spec: PlanSpec, team: tuple[TeamLine, ...], end: n
     for line in team:
         last = spec.day(line.end_date)
         latest = np.maximum(latest, (last + 1.0) if last is not None else 0.0)
-    b.add("team", "Team", "operations", (), latest, start_days=b.zeros())
+    b.add("team", T("Team"), "operations", (), latest, start_days=b.zeros())
     for line in team:
         first = spec.day(line.start_date)
         last = spec.day(line.end_date)
@@ -717,7 +746,7 @@ def _bill_storage(
     returns the sizes in TB for the report."""
     policy = spec.storage
     hot, cold = policy.price_per_tb_month, policy.archive_price_per_tb_month
-    b.add("storage", "Storage", "operations", (), end, start_days=b.zeros())
+    b.add("storage", T("Storage"), "operations", (), end, start_days=b.zeros())
     sizes: dict[str, float] = {}
     st = b.stages
     model = spec.model
@@ -828,7 +857,7 @@ def simulate_program(
         data_stages["data"] = tuple(s for s in ("pretrain", "cpt", "rag"))
         b.add(
             "data",
-            "Data preparation" if strategy == "from_scratch" else "Data mix build",
+            T("Data preparation") if strategy == "from_scratch" else T("Data mix build"),
             "data",
             (),
             b.lognormal(_data_prep_days(spec, data_stage), 0.35),
@@ -837,11 +866,12 @@ def simulate_program(
             },
             not_before=_ready_day(spec, data_stages["data"]),
         )
-        # Seed 000: burn the infrastructure in before the first real run, longer on larger clusters.
+        # OneMoreAI 2023: burn the infrastructure in before the first real run, longer on larger
+        # clusters.
         burn_days = 7.0 + 2.0 * math.log2(max(1.0, main_pool.gpu_count / 64))
         b.add(
             "burn_in",
-            "Infrastructure burn-in",
+            T("Infrastructure burn-in"),
             "engineering",
             (),
             b.lognormal(burn_days, 0.3),
@@ -864,7 +894,7 @@ def simulate_program(
             key = f"ladder_{i + 1}"
             b.add(
                 key,
-                f"Scaling ladder: {size / 1e9:.3g}B",
+                T("Scaling ladder: %(size)s", size=f"{size / 1e9:.3g}B"),
                 "algorithm",
                 (prev,) if prev else (),
                 days,
@@ -873,7 +903,18 @@ def simulate_program(
                 not_before=np.maximum(window_start[exp_i], _ready_day(spec, data_stage)),
                 gpu_type=exp_pool.gpu.name,
                 gpu_count=count,
-                note=f"{tokens / 1e9:.0f}B tokens on {count} GPUs, MFU {est.layout.mfu:.0%}",
+                note=T(
+                    "%(tokens)s tokens on 1 GPU, MFU %(mfu)s",
+                    tokens=quantity(tokens),
+                    mfu=percent(est.layout.mfu),
+                )
+                if count == 1
+                else T(
+                    "%(tokens)s tokens on %(gpus)s GPUs, MFU %(mfu)s",
+                    tokens=quantity(tokens),
+                    gpus=str(count),
+                    mfu=percent(est.layout.mfu),
+                ),
                 shortfall_gib=est.shortfall_gib,
                 pool=exp_i,
             )
@@ -881,18 +922,33 @@ def simulate_program(
             rungs.append(key)
         before_main = ("data", "burn_in", *rungs[-1:])
         wall_h = goodput.wall_hours.reshape(spec.full_runs, n).sum(axis=0)
-        main_name = "Main pretraining" if strategy == "from_scratch" else "Continued pretraining"
-        runs = f" × {spec.full_runs} runs" if spec.full_runs > 1 else ""
+        runs = str(spec.full_runs)
+        if strategy == "from_scratch":
+            main_name = (
+                T("Main pretraining × %(runs)s runs", runs=runs)
+                if spec.full_runs > 1
+                else T("Main pretraining")
+            )
+        else:
+            main_name = (
+                T("Continued pretraining × %(runs)s runs", runs=runs)
+                if spec.full_runs > 1
+                else T("Continued pretraining")
+            )
         b.add(
             "main",
-            main_name + runs,
+            main_name,
             "engineering",
             before_main,
             wall_h / 24.0,
             gpu_hours=wall_h * main_pool.gpu_count,
             gpu_type=gpu.name,
             gpu_count=main_pool.gpu_count,
-            note=f"{main_est.layout.layout.describe()}, MFU {main_est.layout.mfu:.0%}",
+            note=T(
+                "%(layout)s, MFU %(mfu)s",
+                layout=main_est.layout.layout.describe(),
+                mfu=percent(main_est.layout.mfu),
+            ),
             shortfall_gib=main_est.shortfall_gib,
             pool=main_i,
         )
@@ -911,7 +967,7 @@ def simulate_program(
         sft_data_cost = sum(d.cost for d in spec.data if d.stage in sft_stages)
         b.add(
             "sft_data",
-            "Instruction data",
+            T("Instruction data"),
             "data",
             (),
             b.lognormal(14.0 + samples / 5000.0, 0.3),
@@ -938,7 +994,9 @@ def simulate_program(
         deps = ("sft_data", last_build) if last_build else ("sft_data",)
         b.add(
             "sft",
-            f"SFT ({int(sft_runs)} runs)",
+            T("SFT (1 run)")
+            if int(sft_runs) == 1
+            else T("SFT (%(runs)s runs)", runs=str(int(sft_runs))),
             "algorithm",
             deps,
             days,
@@ -946,7 +1004,9 @@ def simulate_program(
             not_before=window_start[ft_i],
             gpu_type=ft_pool.gpu.name,
             gpu_count=sft_gpus,
-            note=f"{tokens / 1e9:.2g}B tokens per run",
+            note=T("%(tokens)s tokens per run", tokens=quantity(tokens))
+            if sft_runs > 1
+            else T("%(tokens)s tokens", tokens=quantity(tokens)),
             shortfall_gib=est.shortfall_gib,
             pool=ft_i,
         )
@@ -956,7 +1016,7 @@ def simulate_program(
             data_stages["pref_data"] = ("rlhf",)
             b.add(
                 "pref_data",
-                "Preference data",
+                T("Preference data"),
                 "data",
                 ("sft_data",),
                 b.lognormal(14.0 + pairs / 5000.0, 0.3),
@@ -968,10 +1028,15 @@ def simulate_program(
                 ppo = _ppo_plan(spec, ft_pool, sft_model, sft_gpus, est.layout.mfu)
                 rl_gpus, rl_ideal_days = ppo.config.gpu_count, ppo.wall_clock_days
                 rl_shortfall = ppo.memory.shortfall_gib
-                rl_note = (
-                    f"actor, critic, reference and reward model: {ppo.memory.total_gib:.0f} GiB "
-                    f"per GPU on {rl_gpus} GPUs; {ppo.iterations:,} iterations of "
-                    f"{ppo.config.batch} prompts, {ppo.generation_share:.0%} of each generating"
+                rl_note: Text | None = T(
+                    "actor, critic, reference and reward model: %(gib)s GiB per GPU on %(gpus)s "
+                    "GPUs; %(iterations)s iterations of %(batch)s prompts, %(share)s of each "
+                    "generating",
+                    gib=f"{ppo.memory.total_gib:.0f}",
+                    gpus=str(rl_gpus),
+                    iterations=f"{ppo.iterations:,}",
+                    batch=str(ppo.config.batch),
+                    share=percent(ppo.generation_share),
                 )
             else:
                 # DPO runs policy and reference over chosen and rejected answers, two epochs
@@ -979,11 +1044,11 @@ def simulate_program(
                 rl_tokens = pairs * sft["tokens_per_sample"] * 2.7
                 est_rl = _train(sft_model, rl_tokens, spec.precision, sft_cluster, 2**19)
                 rl_gpus, rl_ideal_days = sft_gpus, est_rl.wall_clock_days
-                rl_shortfall, rl_note = est_rl.shortfall_gib, ""
+                rl_shortfall, rl_note = est_rl.shortfall_gib, None
             rl_days = b.lognormal(rl_ideal_days * 2 + 5.0, 0.35)  # two attempts + tuning
             b.add(
                 "rlhf",
-                "RLHF (PPO)" if spec.rlhf_method == "ppo" else "Preference tuning (DPO)",
+                T("RLHF (PPO)") if spec.rlhf_method == "ppo" else T("Preference tuning (DPO)"),
                 "algorithm",
                 ("sft", "pref_data"),
                 rl_days,
@@ -1003,7 +1068,7 @@ def simulate_program(
         data_stages["ingest"] = all_data
         b.add(
             "ingest",
-            "Corpus ingest and embedding",
+            T("Corpus ingest and embedding"),
             "data",
             (),
             b.lognormal(7.0 + 7.0 * corpus / 5e9, 0.3),
@@ -1013,10 +1078,10 @@ def simulate_program(
             },
             not_before=_ready_day(spec, all_data),
         )
-        b.add("index", "Vector index", "engineering", ("ingest",), b.lognormal(5.0, 0.3))
+        b.add("index", T("Vector index"), "engineering", ("ingest",), b.lognormal(5.0, 0.3))
         b.add(
             "retrieval_eval",
-            "Retrieval evaluation",
+            T("Retrieval evaluation"),
             "algorithm",
             ("index",),
             b.lognormal(14.0, 0.3),
@@ -1026,7 +1091,7 @@ def simulate_program(
         data_stages["prompts"] = all_data
         b.add(
             "prompts",
-            "Prompt library",
+            T("Prompt library"),
             "algorithm",
             (),
             b.lognormal(14.0, 0.3),
@@ -1035,9 +1100,9 @@ def simulate_program(
         )
         last_build = "prompts"
 
-    b.add("eval", "Evaluation", "algorithm", (last_build,), b.lognormal(14.0, 0.3))
+    b.add("eval", T("Evaluation"), "algorithm", (last_build,), b.lognormal(14.0, 0.3))
     if strategy in ("from_scratch", "cpt", "sft"):
-        b.add("release", "Release", "engineering", ("eval",), b.lognormal(7.0, 0.3))
+        b.add("release", T("Release"), "engineering", ("eval",), b.lognormal(7.0, 0.3))
         build_end = "release"
     else:
         build_end = "eval"
@@ -1060,7 +1125,7 @@ def simulate_program(
         sv_i = spec.clusters.index(serving_pool) if serving_pool is not None else None
         b.add(
             "serving",
-            "Serving",
+            T("Serving"),
             "operations",
             (build_end,),
             days,

@@ -29,6 +29,7 @@ from .program import (
     simulate_program,
 )
 from .risks import as_dicts, data_checks, milestones, risk_register
+from .search import explanation_text
 from .specs import ClusterSpec
 
 
@@ -97,7 +98,8 @@ def _pools(result: ProgramResult) -> list[dict[str, Any]]:
 def scaling_curve(spec: PlanSpec) -> list[dict[str, Any]]:
     """The main run on ¼×…4× the planned GPUs (whole servers): throughput, MFU and ideal days.
 
-    Seed 001: scaling is sub-linear (10× the GPUs gave ~3.6× the speed); this shows by how much.
+    You Yang 2023: scaling is sub-linear (10× the GPUs gave ~3.6× the speed); this shows by how
+    much.
     """
     if spec.model is None or spec.strategy not in ("from_scratch", "cpt"):
         return []
@@ -142,6 +144,12 @@ def report(result: ProgramResult) -> dict[str, Any]:
     main = None
     if result.main_run is not None and result.goodput is not None:
         est = result.main_run
+        explanation = explanation_text(
+            est.layout.breakdown_s,
+            est.layout.step_time_s,
+            est.layout.layout,
+            ClusterSpec(spec.cluster.gpu, spec.cluster.gpu_count).validate(),
+        )
         main = {
             "layout": est.layout.layout.describe(),
             "layout_fields": asdict(est.layout.layout),
@@ -153,6 +161,8 @@ def report(result: ProgramResult) -> dict[str, Any]:
             "memory_breakdown_gib": est.layout.memory_breakdown_gib,
             "step_breakdown_s": est.layout.breakdown_s,
             "explanation": est.layout.explanation,
+            "explanation_template": explanation.template,
+            "explanation_params": explanation.params,
             "ideal_days": est.wall_clock_days,
             "ideal_gpu_hours": est.gpu_hours,
             "fits": est.fits,
@@ -173,6 +183,8 @@ def report(result: ProgramResult) -> dict[str, Any]:
             {
                 "key": s.key,
                 "name": s.name,
+                "name_template": s.name_template,
+                "name_params": s.name_params,
                 "stream": s.stream,
                 "depends_on": list(s.depends_on),
                 "start_days": _pct(s.start_days),
@@ -187,6 +199,8 @@ def report(result: ProgramResult) -> dict[str, Any]:
                     c: round(float(np.median(v)), 2) for c, v in s.costs.items() if v.any()
                 },
                 "note": s.note,
+                "note_template": s.note_template,
+                "note_params": s.note_params,
                 "shortfall_gib": round(s.shortfall_gib, 2),
                 "roles": list(STREAM_ROLES[s.stream]),
             }

@@ -21,6 +21,7 @@ from .perf import (
     evaluate,
 )
 from .specs import ClusterSpec, Layout, TrainingSpec
+from .text import T, Text, percent
 
 _RECOMPUTE_NAMES = {v: k for k, v in RECOMPUTE_CODES.items()}
 _OFFLOAD_NAMES = {v: k for k, v in OFFLOAD_CODES.items()}
@@ -197,9 +198,24 @@ _COMPONENTS = (
 )
 
 
-def placement_note(layout: Layout, cluster: ClusterSpec) -> str:
-    """A sentence when a TP/CP/EP group spans more than one server inside the scale-up domain
-    (NVL72's 72 GPUs, a TPU slice) — its collectives then run on the scale-up link; "" otherwise.
+# The step components by name, for the explanation's sentence (the keys stay as they are).
+_COMPONENT_TEXT = {
+    "compute": T("compute"),
+    "pipeline bubble": T("pipeline bubble"),
+    "TP communication": T("TP communication"),
+    "CP communication": T("CP communication"),
+    "PP communication": T("PP communication"),
+    "DP/FSDP communication": T("DP/FSDP communication"),
+    "EP all-to-all": T("EP all-to-all"),
+    "optimizer step": T("optimizer step"),
+    "fixed overhead": T("fixed overhead"),
+}
+
+
+def _placement(layout: Layout, cluster: ClusterSpec) -> tuple[str, dict[str, str]]:
+    """Where the widest TP/CP/EP group sits: "" (one server, or no scale-up domain beyond it),
+    "inside" (more than one server inside the scale-up domain: NVL72's 72 GPUs, a TPU slice — its
+    collectives run on the scale-up link) or "beyond" (wider than the domain), with the figures.
 
     Ranks are laid out TP innermost, then CP, then the data-parallel ranks that hold the experts
     (``perf._group_bandwidth``), so the widest group spans tp·cp·ep GPUs.
@@ -209,16 +225,53 @@ def placement_note(layout: Layout, cluster: ClusterSpec) -> str:
     span = layout.tp * layout.cp * layout.ep
     per_server, domain = cluster.per_server, cluster.domain
     if not names or span <= per_server or domain <= per_server:
-        return ""
-    link = cluster.gpu.scaleup_link
-    if span <= domain:
-        return (
-            f" Its {names} groups span {span} GPUs, more than one {per_server}-GPU server, inside "
-            f"the {domain}-GPU {link} domain: their collectives run on {link}."
+        return "", {}
+    figures = {
+        "groups": names,
+        "span": str(span),
+        "per_server": str(per_server),
+        "domain": str(domain),
+        "link": cluster.gpu.scaleup_link,
+    }
+    return ("inside" if span <= domain else "beyond"), figures
+
+
+def explanation_text(
+    breakdown_s: dict[str, float], step_time_s: float, layout: Layout, cluster: ClusterSpec
+) -> Text:
+    """What dominates a layout's step, and where its widest group sits, as text: the template of
+    ``RankedLayout.explanation``, whose string is this text in English."""
+    dominant = max(breakdown_s, key=breakdown_s.__getitem__)
+    non_compute = {k: v for k, v in breakdown_s.items() if k != "compute"}
+    worst = max(non_compute, key=non_compute.__getitem__)
+    figures: dict[str, Any] = {
+        "share": percent(breakdown_s[dominant] / step_time_s),
+        "dominant": _COMPONENT_TEXT[dominant],
+        "worst": _COMPONENT_TEXT[worst],
+        "worst_share": percent(non_compute[worst] / step_time_s),
+    }
+    where, place = _placement(layout, cluster)
+    if where == "inside":
+        return T(
+            "%(share)s of each step is %(dominant)s; the largest overhead is %(worst)s "
+            "(%(worst_share)s). Its %(groups)s groups span %(span)s GPUs, more than one "
+            "%(per_server)s-GPU server, inside the %(domain)s-GPU %(link)s domain: their "
+            "collectives run on %(link)s.",
+            **figures,
+            **place,
         )
-    return (
-        f" Its {names} groups span {span} GPUs, more than the {domain}-GPU {link} domain: the "
-        "part beyond it runs on the scale-out network."
+    if where == "beyond":
+        return T(
+            "%(share)s of each step is %(dominant)s; the largest overhead is %(worst)s "
+            "(%(worst_share)s). Its %(groups)s groups span %(span)s GPUs, more than the "
+            "%(domain)s-GPU %(link)s domain: the part beyond it runs on the scale-out network.",
+            **figures,
+            **place,
+        )
+    return T(
+        "%(share)s of each step is %(dominant)s; the largest overhead is %(worst)s "
+        "(%(worst_share)s).",
+        **figures,
     )
 
 
@@ -226,13 +279,7 @@ def ranked(ev: Evaluation, cand: Candidates, i: int, cluster: ClusterSpec) -> Ra
     breakdown = {name: float(np.asarray(getattr(ev, attr))[i]) for name, attr in _COMPONENTS}
     step = float(ev.step_time_s[i])
     dominant = max(breakdown, key=breakdown.__getitem__)
-    non_compute = {k: v for k, v in breakdown.items() if k != "compute"}
-    worst = max(non_compute, key=non_compute.__getitem__)
-    share = breakdown[dominant] / step
-    explanation = (
-        f"{share:.0%} of each step is {dominant}; the largest overhead is {worst} "
-        f"({non_compute[worst] / step:.0%})."
-    ) + placement_note(candidate_layout(cand, i), cluster)
+    explanation = str(explanation_text(breakdown, step, candidate_layout(cand, i), cluster))
     memory = float(ev.memory_bytes[i])
     tokens_per_s = float(ev.tokens_per_s[i])
     return RankedLayout(

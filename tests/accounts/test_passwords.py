@@ -42,7 +42,7 @@ def test_a_signed_in_user_changes_their_password_and_stays_signed_in():
         {"old_password": OLD, "new_password1": NEW, "new_password2": NEW},
     )
     assert response["Location"] == reverse("accounts:password_change_done")
-    assert client.get(reverse("runs:dashboard")).status_code == 200
+    assert client.get(reverse("portfolio:home")).status_code == 200
     assert _signs_in("alice", NEW) and not _signs_in("alice", OLD)
 
 
@@ -73,7 +73,7 @@ def test_the_menu_and_the_sign_in_page_link_to_the_password_pages():
         reverse("accounts:password_reset")
         in Client().get(reverse("accounts:login")).content.decode()
     )
-    page = login(UserFactory()).get(reverse("runs:dashboard")).content.decode()
+    page = login(UserFactory()).get(reverse("portfolio:home")).content.decode()
     assert reverse("accounts:password_change") in page
 
 

@@ -15,7 +15,7 @@ def test_it_serves_the_login_page_without_a_login(client):
 
 
 def test_it_sends_anonymous_visitors_to_the_login_page(client):
-    response = client.get(reverse("runs:dashboard"))
+    response = client.get(reverse("portfolio:home"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
 
@@ -26,7 +26,7 @@ def test_it_logs_in_with_username_and_password(client):
         reverse("accounts:login"), {"username": user.username, "password": PASSWORD}
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("runs:dashboard")
+    assert response["Location"] == reverse("portfolio:home")
 
 
 def test_it_rejects_a_wrong_password(client):
@@ -42,7 +42,7 @@ def test_it_logs_out_on_post(client):
     client.force_login(UserFactory())
     response = client.post(reverse("accounts:logout"))
     assert response.status_code == 302
-    assert client.get(reverse("runs:dashboard")).status_code == 302
+    assert client.get(reverse("portfolio:home")).status_code == 302
 
 
 def test_it_protects_the_admin(client):

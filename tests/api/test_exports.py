@@ -126,4 +126,6 @@ def test_an_unknown_format_on_download_is_a_json_404(reader, run):
     # found by schemathesis: content negotiation failed before the error got a renderer
     response = reader.get(reverse("api:export-download", args=[1]), {"format": "AAA"})
     assert response.status_code == 404 and response["Content-Type"] == "application/json"
-    assert response.json()["error"]["code"] == "not_found"
+    # …and it names the format (issue 18), not a bare "Not found."
+    assert response.json()["error"]["code"] == "unknown_format"
+    assert "'AAA'" in response.json()["error"]["message"]

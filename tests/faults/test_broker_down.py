@@ -46,15 +46,15 @@ def beat_worker(env, log_dir) -> Worker:  # type: ignore[no-untyped-def]
 
 def check_outage(browser, scenario, break_broker) -> PlanRun:  # type: ignore[no-untyped-def]
     """Pages serve with the banner, /healthz says 503, a run submitted is saved and queued."""
-    dashboard = reverse("runs:dashboard")
-    page = browser.get(dashboard)
+    home = reverse("portfolio:home")
+    page = browser.get(home)
     assert page.status_code == 200 and BANNER not in page.text
 
     break_broker()
     # Each web process shows what its last broker check (at most 5 s old) found.
     time.sleep(BROKER_STATUS_CACHE_S + 0.5)
     pages = (
-        dashboard,
+        home,
         reverse("programs:program_list"),
         reverse("runs:scenario_dashboard", args=[scenario.pk]),
     )
@@ -93,7 +93,7 @@ def check_recovery(browser, run, repair_broker, worker) -> None:  # type: ignore
     print(f"broker back → queued run stored: {time.monotonic() - repaired_at:.1f} s")
     # Every web process has checked again since the repair (their checks are at most 5 s old).
     time.sleep(max(0.0, repaired_at + BROKER_STATUS_CACHE_S + 0.5 - time.monotonic()))
-    assert all(BANNER not in browser.get(reverse("runs:dashboard")).text for _ in range(4))
+    assert all(BANNER not in browser.get(reverse("portfolio:home")).text for _ in range(4))
 
 
 def run_of(run: PlanRun) -> PlanRun:

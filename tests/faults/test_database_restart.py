@@ -86,7 +86,7 @@ def test_the_app_recovers_from_a_database_restart_by_itself(tmp_path):
             restarted_at = time.monotonic()
             # Each of the two web processes held a connection that is now dead.
             for _ in range(6):
-                page = browser.get(reverse("runs:dashboard"))
+                page = browser.get(reverse("portfolio:home"))
                 assert page.status_code == 200, page.text[-2000:]
             second = submit_run(browser, ids["scenario"])
             assert wait_for(lambda: run_status(pg.url(), second) == "succeeded", 60)

@@ -133,7 +133,9 @@ def test_layout_titles_ticks_and_annotations_are_escaped():
 
 def test_plain_text_is_what_plotly_displays():
     assert plain_text(plot_text(LINK)) == LINK
-    assert plain_text("a<br>b <b>bold</b> &amp; &lt;i&gt;") == "a b bold & <i>"
+    assert plain_text("a<br>b <b>bold</b> &amp; &lt;i&gt;") == "a\nb bold & <i>"
+    # Our own line breaks (wrapped labels) are written as \n and reach plotly as <br>.
+    assert plot_text("TP4 PP8\n<b>") == "TP4 PP8<br>&lt;b&gt;"
     assert plot_text(["<", 1, ("&",)]) == ["&lt;", 1, ("&amp;",)]
 
 

@@ -55,19 +55,27 @@ def test_a_rag_plan_has_no_layout_charts(rag_report):
     assert "monthly_spend" in figures
 
 
-def test_cost_bars_are_the_p50_of_each_category(gpt3_report):
+def test_cost_bars_are_the_p50_of_each_category_and_the_total(gpt3_report):
     fig = plan_figures.cost_breakdown(gpt3_report)
     cats = gpt3_report["totals"]["cost_by_category"]
-    bar = fig.data[0]
-    assert list(bar.y) == [cats[k]["p50"] for k in cats if cats[k]["p90"] > 0]
+    bar, total = fig.data[0], fig.data[1]
+    assert bar.orientation == "h"
+    assert list(bar.x) == [cats[k]["p50"] for k in cats if cats[k]["p90"] > 0]
+    assert list(bar.y)[0] == "GPU compute"
+    assert list(total.x) == [gpt3_report["totals"]["cost"]["p50"]]
+    assert list(total.error_x.array) == [
+        gpt3_report["totals"]["cost"]["p90"] - gpt3_report["totals"]["cost"]["p50"]
+    ]
 
 
-def test_monthly_spend_stacks_categories_and_draws_the_budget_cap(gpt3_report):
+def test_monthly_spend_stacks_categories_and_names_a_cap_far_above_it(gpt3_report):
+    # 150M cap, ~23M spend: drawn on the axis it would flatten the chart, so the legend names it.
     fig = plan_figures.monthly_spend(gpt3_report)
     names = [t.name for t in fig.data]
-    assert "Budget cap" in names and "Cumulative P90" in names
-    cap = next(t for t in fig.data if t.name == "Budget cap")
-    assert list(cap.y) == [gpt3_report["plan"]["budget_cap"]] * 2
+    assert "Cumulative P90" in names
+    cap = next(t for t in fig.data if t.name.startswith("Cap "))
+    assert cap.name == "Cap 150M CNY (off the scale)" and list(cap.x) == [None]
+    assert fig.layout.yaxis2.range[1] < gpt3_report["plan"]["budget_cap"]
     cum50 = next(t for t in fig.data if t.name == "Cumulative P50")
     assert list(cum50.y) == gpt3_report["monthly"]["cumulative_p50"]
     assert cum50.y[-1] == gpt3_report["totals"]["cost"]["p50"]
@@ -131,7 +139,17 @@ def test_monthly_bars_are_each_months_p50_on_the_reports_months(dated_report):
     column = monthly["categories"].index("gpu_compute")
     assert list(gpu.y) == [row[column] for row in monthly["p50"]]
     assert fig.layout.xaxis.type == "category"
-    assert "P50 of the month" in fig.layout.yaxis.title.text
+    assert fig.layout.yaxis.title.text == "Per month (USD)"
+
+
+def test_monthly_spend_draws_a_cap_within_reach_as_a_line_on_the_cumulative_axis(dated_report):
+    cap = dated_report["plan"]["budget_cap"]  # 1.3M over a ~1.2M plan
+    fig = plan_figures.monthly_spend(dated_report)
+    line = next(s for s in fig.layout.shapes if s.yref == "y2")
+    assert line.y0 == line.y1 == cap and (line.x0, line.x1) == (0, 1)
+    note = next(a for a in fig.layout.annotations if a.yref == "y2")
+    assert note.text == "Budget cap 1.3M USD" and note.y == cap
+    assert fig.layout.yaxis2.range[1] >= cap
 
 
 def test_an_old_report_draws_the_p50_running_sum_and_no_p90(dated_report):

@@ -23,8 +23,9 @@ from apps.accounts.services import api_token_create
 from apps.programs.models import Program, Scenario
 from apps.programs.services import program_create_from_blueprint
 from apps.reports.models import Export
-from apps.runs.models import DemoJob, PlanRun, Sweep
+from apps.runs.models import PlanRun, ShareLink, Sweep
 from apps.runs.services import plan_run_create, plan_run_execute
+from apps.runs.sharing import share_link_create
 from tests.accounts.factories import InvitationFactory, MembershipFactory
 from tests.conftest import login
 
@@ -45,8 +46,7 @@ class Route:
 
 
 ROUTES = [
-    Route("runs:dashboard", (), None),
-    Route("runs:demo_job_detail", ("job_id",), None),
+    Route("portfolio:home", (), None),
     Route("runs:plan_run_detail", ("run_id",), None),
     Route("runs:plan_run_status", ("run_id",), None),
     Route("runs:plan_run_start", ("scenario_id",), EDITOR, get=False),
@@ -55,6 +55,8 @@ ROUTES = [
     Route("runs:sweep_detail", ("sweep_id",), None),
     Route("runs:sweep_variant_save", ("sweep_id", "index"), EDITOR, get=False),
     Route("runs:compare", ("program_id",), None),
+    Route("runs:run_share", ("run_id",), EDITOR),
+    Route("runs:run_share_revoke", ("run_id", "link_id"), EDITOR, get=False),
     Route("programs:program_list", (), None),
     Route("programs:program_create", (), EDITOR, form_only=True),
     Route("programs:program_from_template", (), EDITOR, form_only=True),
@@ -94,7 +96,9 @@ ROUTES = [
 ]
 # Routes anyone may open (the sign-in page, the language switch, the health probe, the API's
 # documentation) and the admin (Django's own staff check) are checked separately below.
-PUBLIC = {"accounts:login", "accounts:logout", "set_language", "healthz"} | {
+# A share link's page opens with its token alone (tests/runs/test_sharing.py: a wrong, expired or
+# revoked token is a 404, and the page is read-only).
+PUBLIC = {"accounts:login", "accounts:logout", "set_language", "healthz", "runs:shared_run"} | {
     f"accounts:password_reset{step}" for step in ("", "_done", "_confirm", "_complete")
 }
 API_DOCS = {"api:schema", "api:docs", "api:redoc", "api:api-root"}
@@ -141,8 +145,8 @@ def world(organization, owner):
     export = Export.objects.create(
         organization=organization, run=run, created_by=owner, content_hash="x" * 64
     )
-    job = DemoJob.objects.create(organization=organization, created_by=owner, n=10)
     token, _ = api_token_create(user=owner, organization=organization, name="ERP", scope="write")
+    link, _ = share_link_create(user=owner, run=run, days=7)
     invitation = InvitationFactory(organization=organization, invited_by=owner)
     ids = {
         "program_id": program.pk,
@@ -151,7 +155,6 @@ def world(organization, owner):
         "sweep_id": sweep.pk,
         "index": 0,
         "export_id": export.pk,
-        "job_id": job.pk,
         "token_id": token.pk,
         "invitation_id": invitation.pk,
         "membership_id": Membership.objects.get(user=viewer, organization=organization).pk,
@@ -159,6 +162,7 @@ def world(organization, owner):
         "kind": "team",
         "line_id": scenario.team_lines.first().pk,
         "fmt": "json",
+        "link_id": link.pk,
     }
     return {
         "ids": ids,
@@ -187,7 +191,9 @@ def snapshot(organization) -> dict[str, Any]:
         "runs": PlanRun.objects.filter(organization=organization).count(),
         "sweeps": Sweep.objects.filter(organization=organization).count(),
         "exports": Export.objects.filter(organization=organization).count(),
-        "jobs": DemoJob.objects.filter(organization=organization).count(),
+        "share_links": list(
+            ShareLink.objects.filter(organization=organization).values_list("id", "revoked_at")
+        ),
         "members": list(
             Membership.objects.filter(organization=organization)
             .order_by("id")
@@ -268,10 +274,22 @@ def test_the_admin_is_closed_to_members_who_are_not_staff(world):
 # ---- the API ------------------------------------------------------------------------------
 
 
+# Routes over the token's whole organization, with no object of their own (the portfolio): an
+# outsider's token reads its own organization there, and nothing of this one.
+ORGANIZATION_WIDE = {"api:portfolio", "api:portfolio-budget"}
+
+
 def _api_routes() -> list[tuple[str, str]]:
-    """(name, kind) of every API route: "list" or "detail"/actions taking the object's pk."""
+    """(name, kind) of every API route: "list", "organization" (``ORGANIZATION_WIDE``) or
+    "detail"/actions taking the object's pk."""
     names = {n for n in _named_patterns(get_resolver().url_patterns) if n.startswith("api:")}
-    return sorted((n, "list" if n.endswith("-list") else "detail") for n in names - API_DOCS)
+
+    def kind(name: str) -> str:
+        if name in ORGANIZATION_WIDE:
+            return "organization"
+        return "list" if name.endswith("-list") else "detail"
+
+    return sorted((n, kind(n)) for n in names - API_DOCS)
 
 
 API_OBJECTS = {
@@ -286,7 +304,7 @@ API_OBJECTS = {
 
 
 def _api_url(name: str, kind: str, ids: dict[str, Any]) -> str:
-    if kind == "list":
+    if kind in ("list", "organization"):
         return reverse(name)
     resource = name.removeprefix("api:").split("-")
     for n in range(len(resource), 0, -1):
@@ -315,8 +333,17 @@ def test_every_api_route_answers_an_outsiders_token_with_404_and_changes_nothing
     before = snapshot(organization)
     routes = _api_routes()
     assert len(routes) >= 15
+    assert {name for name, kind in routes if kind == "organization"} == ORGANIZATION_WIDE
     for name, kind in routes:
         url = _api_url(name, kind, ids)
+        if kind == "organization":
+            response = api.get(url)
+            assert response.status_code == 200, name
+            assert world["program"].name not in response.content.decode(), name
+            for method in ("post", "patch", "delete"):
+                refused = getattr(api, method)(url, {}, content_type="application/json")
+                assert refused.status_code == 405, (name, method, refused.status_code)
+            continue
         if kind == "list":
             body = api.get(url).json()
             assert body["count"] == 0 or all(
@@ -332,5 +359,5 @@ def test_every_api_route_answers_an_outsiders_token_with_404_and_changes_nothing
 
 def test_api_routes_need_a_token(world):
     for name, kind in _api_routes():
-        if kind == "list":
+        if kind in ("list", "organization"):
             assert Client().get(reverse(name)).status_code == 401, name

@@ -105,7 +105,7 @@ def test_over_https_http_is_redirected_and_hsts_and_secure_cookies_are_sent(sett
     assert secure.cookies["csrftoken"]["secure"]
     client = Client()
     client.force_login(owner)
-    response = client.get(reverse("runs:dashboard"), secure=True)
+    response = client.get(reverse("portfolio:home"), secure=True)
     assert response.status_code == 200
 
 

@@ -31,7 +31,7 @@ def scenario(owner, organization):
 
 def test_signed_in_pages_are_private_and_not_stored(owner_client, scenario):
     for url in (
-        reverse("runs:dashboard"),
+        reverse("portfolio:home"),
         reverse("programs:program_list"),
         reverse("programs:program_detail", args=[scenario.program_id]),
     ):

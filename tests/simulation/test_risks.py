@@ -34,9 +34,10 @@ def test_cpt_domain_share_above_15_percent_is_flagged_with_its_source():
     data["data"][2]["tokens"] = 2.25e10  # general replay down: domain becomes 40% of the mix
     found = codes(data_checks(parse_plan(data)))["cpt_domain_share"]
     assert found.level == "warning" and "40%" in found.message
-    assert "15%" in found.rule and found.source == "seed 004"
+    assert "15%" in found.rule and found.source == "vertical-LLM survey 2023"
     risks = codes(risk_register(simulate_program(parse_plan(data), 200, 1)))
-    assert "cpt_domain_share" in risks and "seed 004" in risks["cpt_domain_share"].source
+    assert "cpt_domain_share" in risks
+    assert risks["cpt_domain_share"].source == f"{found.rule} (vertical-LLM survey 2023)"
 
 
 def test_the_domain_share_of_the_example_cpt_plan_passes():
@@ -61,7 +62,9 @@ def test_one_to_one_domain_pretraining_is_flagged():
     data["data"].append(
         {"name": "Finance", "tokens": 2.1e12, "kind": "domain", "licence": "cleared"}
     )
-    assert codes(data_checks(parse_plan(data)))["pretrain_1to1"].source == "seed 004"
+    assert codes(data_checks(parse_plan(data)))["pretrain_1to1"].source == (
+        "vertical-LLM survey 2023"
+    )
 
 
 def test_unknown_licences_and_chinese_web_are_flagged():
@@ -71,7 +74,7 @@ def test_unknown_licences_and_chinese_web_are_flagged():
     ]
     checks = codes(data_checks(parse_plan(data)))
     assert checks["licences"].level == "warning" and "zh web" in checks["licences"].message
-    assert checks["chinese_knowledge"].source == "seed 000"
+    assert checks["chinese_knowledge"].source == "OneMoreAI 2023"
 
 
 def test_deadline_and_budget_likelihoods_come_from_the_monte_carlo():

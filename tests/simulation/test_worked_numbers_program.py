@@ -43,6 +43,7 @@ from llmplanner.simulation.program import (
     default_team,
     simulate_program,
 )
+from llmplanner.simulation.text import T
 
 START = dt.date(2027, 1, 1)
 
@@ -777,7 +778,7 @@ def test_a_booked_main_pool_carries_burn_in_the_main_run_and_sft():
     assert close(result.cost_by_category["gpu_compute"], 233_760.0)
     booked = st["cluster"]
     assert booked.name == "GPUs booked: 64 × H100 SXM 80GB"
-    assert booked.note == "2 months booked (main), paid used or idle"
+    assert booked.note == "2 months booked (main training), paid used or idle"
     # March 2027 (day 59) is its first month when the GPUs arrive on time.
     on_time = use.window_start == 59.0
     assert on_time.mean() > 0.7
@@ -1143,7 +1144,7 @@ def test_the_sft_stages_take_their_planning_medians():
         ("release", "Release", "engineering", ("eval",)),
         ("team", "Team", "operations", ()),
     ]
-    assert st["sft"].note == "0.096B tokens per run"  # 9.6e7 tokens
+    assert st["sft"].note == "96M tokens per run"  # 9.6e7 tokens
     assert st["rlhf"].gpu_count == 8 and st["rlhf"].pool == 0 and st["sft"].pool == 0
     assert st["rlhf"].gpu_type == "H100 SXM 80GB" == st["sft"].gpu_type
 
@@ -1322,13 +1323,13 @@ def builder(trials: int = 4):
 
 def test_a_stage_starts_after_its_dependencies_its_date_and_its_delay():
     b = builder()
-    b.add("a", "A", "data", (), np.array([1.0, 2.0, 3.0, 4.0]))
-    b.add("b", "B", "data", (), np.full(4, 10.0), not_before=2.5)
+    b.add("a", T("A"), "data", (), np.array([1.0, 2.0, 3.0, 4.0]))
+    b.add("b", T("B"), "data", (), np.full(4, 10.0), not_before=2.5)
     # After both (finish 1–4 and 12.5), no earlier than day 11, then 3 days late: 15.5, 15.5,
     # 15.5, 15.5 → finishing 5 days later.
     c = b.add(
         "c",
-        "C",
+        T("C"),
         "algorithm",
         ("a", "b"),
         np.full(4, 5.0),
@@ -1336,7 +1337,9 @@ def test_a_stage_starts_after_its_dependencies_its_date_and_its_delay():
         delay_days=np.full(4, 3.0),
     )
     assert close(c.start_days, 15.5) and close(c.finish_days, 20.5)
-    d = b.add("d", "D", "algorithm", ("a",), np.full(4, 5.0), delay_days=np.array([0, 1, 2, 3.0]))
+    d = b.add(
+        "d", T("D"), "algorithm", ("a",), np.full(4, 5.0), delay_days=np.array([0, 1, 2, 3.0])
+    )
     assert close(d.start_days, [1.0, 3.0, 5.0, 7.0])
     # A stage with no GPU, no note and no charge: empty defaults, read-only shared zeros.
     assert (c.gpu_type, c.gpu_count, c.note, c.shortfall_gib, c.pool) == ("", 0, "", 0.0, None)
@@ -1345,7 +1348,7 @@ def test_a_stage_starts_after_its_dependencies_its_date_and_its_delay():
     # An exact finish overrides start + duration; an exact start overrides the dependencies.
     e = b.add(
         "e",
-        "E",
+        T("E"),
         "data",
         ("c",),
         np.full(4, 1.0),
@@ -1365,7 +1368,7 @@ def test_a_lognormal_median_is_never_below_a_thousandth_of_a_day():
 
 def test_a_lump_charge_is_booked_on_its_stage_and_a_rate_is_not_until_the_months_are_known():
     b = builder()
-    b.add("s", "S", "data", (), np.full(4, 10.0))
+    b.add("s", T("S"), "data", (), np.full(4, 10.0))
     b.charge("s", "data", 0, 10, amount=np.array([1.0, 2.0, 3.0, 4.0]))
     b.charge("s", "data", 2, 1, amount=5.0)  # an end before the start is the start
     b.charge("s", "people", 0, 10, rate=300)  # whole numbers are kept as floats

@@ -56,8 +56,11 @@ def date_ms(value: Any) -> float | None:
 
 
 def text_width(text: str, size: float) -> float:
-    """Approximate width in px of a label: CJK and other wide characters are one em, the rest
-    about 0.56 em (Noto Sans's Latin advance) — enough to place labels without measuring fonts."""
+    """Approximate width in px of a label (its longest line): CJK and other wide characters
+    are one em, the rest about 0.56 em (Noto Sans's Latin advance) — enough to place labels
+    without measuring fonts."""
+    if "\n" in text:
+        return max(text_width(line, size) for line in text.split("\n"))
     wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in ("W", "F"))
     return size * (wide + 0.56 * (len(text) - wide))
 
@@ -115,6 +118,8 @@ class Axis:
         explicit = self.spec.get("range")
         if self.kind == "category":
             self.lo, self.hi = -0.5, len(self.categories) - 0.5
+            if explicit and None not in explicit and as_number(explicit[0]) is not None:
+                self.lo, self.hi = float(explicit[0]), float(explicit[1])
             return
         if explicit and None not in explicit:
             lo, hi = self.number(explicit[0]), self.number(explicit[1])
@@ -134,10 +139,42 @@ class Axis:
             hi += pad * span
         self.lo, self.hi = lo, hi
 
+    def place(self, value: Any, annotation: bool = False) -> float | None:
+        """Where a shape's or an annotation's coordinate lands, as plotly.js places them: a
+        number on a category axis is a category index (the deadline inside a month), and an
+        annotation on a log axis is given in log10 units (a shape in data units)."""
+        if self.kind == "category" and as_number(value) is not None:
+            return as_number(value)
+        if self.kind == "log" and annotation:
+            return as_number(value)
+        return self.position(value)
+
+    def explicit_ticks(self) -> list[tuple[float, str]] | None:
+        """``tickvals`` with their ``ticktext`` (the figure chose them: round values, labels in
+        万/亿, wrapped names) inside the range; None when the figure leaves ticks to plotly."""
+        values = as_list(self.spec.get("tickvals"))
+        if not values or self.spec.get("tickmode") not in (None, "array"):
+            return None
+        texts = as_list(self.spec.get("ticktext"))
+        lo, hi = min(self.lo, self.hi), max(self.lo, self.hi)
+        slack = (hi - lo) * 1e-6
+        ticks = []
+        for i, value in enumerate(values):
+            coordinate = self.position(value)
+            if coordinate is None or not lo - slack <= coordinate <= hi + slack:
+                continue
+            label = str(texts[i]) if i < len(texts) else str(value)
+            ticks.append((coordinate, label))
+        return ticks
+
     def set_ticks(self, target: float) -> None:
-        """About ``target`` ticks with labels (every category on a category axis)."""
+        """About ``target`` ticks with labels (every category on a category axis), or the
+        figure's own ``tickvals``/``ticktext``."""
         fmt = str(self.spec.get("tickformat") or "")
-        if self.kind == "category":
+        explicit = self.explicit_ticks()
+        if explicit is not None:
+            self.ticks = explicit
+        elif self.kind == "category":
             self.ticks = [(float(i), c) for i, c in enumerate(self.categories)]
         elif self.kind == "log":
             self.ticks = log_ticks(self.lo, self.hi, fmt)

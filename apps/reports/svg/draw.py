@@ -64,13 +64,37 @@ class Canvas:
         colour: str = TEXT_COLOUR,
     ) -> None:
         """A label; ``baseline`` "middle" or "hanging" shifts it by hand (SVG renderers differ
-        in ``dominant-baseline`` support)."""
+        in ``dominant-baseline`` support). A line break is drawn as a space (``lines`` draws
+        the lines of a label)."""
+        text = text.replace("\n", " ")
         transform = f' transform="rotate({rotate:g} {x:.1f} {y:.1f})"' if rotate else ""
         shift = {"middle": 0.35, "hanging": 0.85}.get(baseline, 0.0) * size
         self.add(
             f'<text x="{x:.1f}" y="{y + shift:.1f}" font-size="{size:g}" text-anchor="{anchor}" '
             f'fill="{colour}"{transform}>{escape(text)}</text>'
         )
+
+    def lines(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        size: float,
+        anchor: str = "start",
+        baseline: str = "",
+        colour: str = TEXT_COLOUR,
+    ) -> None:
+        """A label of several lines (``\\n``): ``y`` is the first line's baseline ("hanging":
+        its top; "middle": the block's middle; "": the last line's baseline, so the block
+        stands on ``y``)."""
+        rows = text.split("\n")
+        step = size * 1.2
+        if baseline == "middle":
+            y -= step * (len(rows) - 1) / 2
+        elif not baseline:
+            y -= step * (len(rows) - 1)
+        for i, row in enumerate(rows):
+            self.text(x, y + i * step, row, size, anchor, baseline=baseline, colour=colour)
 
     def line(
         self, x1: float, y1: float, x2: float, y2: float, stroke: str, extra: str = ""
@@ -373,18 +397,28 @@ def draw_point_labels(
     sizes: list[float],
     font_size: float,
 ) -> None:
-    """Text beside the points; a label that would overlap another goes to the other side of its
-    point, or is left out (the PDF's tables carry every item; a pile of text carries none)."""
+    """Text beside the points (``textposition`` "top/middle/bottom left/center/right", in
+    ``textfont.color``, one or one per point); a label that would overlap another goes to the
+    other side of its point, or is left out (the PDF's tables carry every item; a pile of text
+    carries none)."""
     texts = t.values("text")
-    size = as_number((t.raw.get("textfont") or {}).get("size")) or font_size
-    wanted = str(t.raw.get("textposition") or "middle center").split()[0]
+    font = t.raw.get("textfont") or {}
+    size = as_number(font.get("size")) or font_size
+    colours = font.get("color") or TEXT_COLOUR
+    colours = as_list(colours) if not isinstance(colours, str) else [colours] * len(texts)
+    position = str(t.raw.get("textposition") or "middle center").split()
+    wanted, across = position[0], (position[1] if len(position) > 1 else "center")
     for point in points:
-        if point is None or point[0] >= len(texts):
+        if point is None or point[0] >= len(texts) or not str(texts[point[0]]):
             continue
         j, x, y = point
         label = str(texts[j])
         half = text_width(label, size) / 2
         radius = sizes[j] / 2
+        if across == "right":
+            x += radius + 3 + half
+        elif across == "left":
+            x -= radius + 3 + half
         order = {"top": ("top", "bottom"), "bottom": ("bottom", "top")}.get(wanted, ("middle",))
         for side in order:
             if side == "top":
@@ -396,7 +430,8 @@ def draw_point_labels(
             x_left = min(max(x - half, 2.0), canvas.width - 2 * half - 2)
             box = (x_left, baseline_y - size * 0.9, x_left + 2 * half, baseline_y + size * 0.2)
             if canvas.free(box):
-                canvas.text(x_left + half, baseline_y, label, size, "middle")
+                colour = str(colours[j]) if j < len(colours) else TEXT_COLOUR
+                canvas.text(x_left + half, baseline_y, label, size, "middle", colour=colour)
                 break
 
 
@@ -405,7 +440,7 @@ def draw_shapes(
 ) -> None:
     """Line shapes (``add_vline``/``add_hline``) and text annotations."""
 
-    def resolve(value: Any, ref: str, horizontal: bool) -> float | None:
+    def resolve(value: Any, ref: str, horizontal: bool, note: bool = False) -> float | None:
         number = as_number(value)
         if ref == "paper" or ref.endswith(" domain"):
             if number is None:
@@ -414,7 +449,7 @@ def draw_shapes(
                 return frame.left + number * frame.plot_w
             return frame.top + (1 - number) * frame.plot_h
         axis = axes.get(ref)
-        coordinate = axis.position(value) if axis is not None else None
+        coordinate = axis.place(value, annotation=note) if axis is not None else None
         if axis is None or coordinate is None:
             return None
         return frame.px(axis, coordinate) if horizontal else frame.py(axis, coordinate)
@@ -436,11 +471,13 @@ def draw_shapes(
         )
     for note in as_list(layout.get("annotations")):
         xref, yref = str(note.get("xref") or "x"), str(note.get("yref") or "y")
-        x, y = resolve(note.get("x"), xref, True), resolve(note.get("y"), yref, False)
+        x = resolve(note.get("x"), xref, True, note=True)
+        y = resolve(note.get("y"), yref, False, note=True)
         if x is None or y is None:
             continue
         text = str(note.get("text") or "")
         size = as_number((note.get("font") or {}).get("size")) or font_size
+        colour = str((note.get("font") or {}).get("color") or TEXT_COLOUR)
         anchor = {"left": "start", "right": "end"}.get(str(note.get("xanchor")), "middle")
         w = text_width(text, size)
         # Keep it on the page: a label at the right edge turns to the line's other side.
@@ -451,4 +488,4 @@ def draw_shapes(
         x += {"start": 3, "end": -3}.get(anchor, 0)
         baseline = {"top": "hanging", "middle": "middle"}.get(str(note.get("yanchor")), "")
         y += 2 if baseline == "hanging" else -2 if not baseline else 0
-        canvas.text(x, y, text, size, anchor, baseline=baseline)
+        canvas.lines(x, y, text, size, anchor, baseline=baseline, colour=colour)

@@ -86,9 +86,11 @@ def figure_to_svg(
         plot_w = width - left - right
         x_axis.set_ticks(plot_w / X_TICK_PX)
         labels, label_h, rotate = _x_labels(x_axis, plot_w, left, tick_size)
-        legend_rows = _legend_rows(legend, width - 20, font_size)
+        legend_rows = _legend_rows(legend, width - 20, font_size, _vertical(layout))
         bottom = (
-            label_h + (font_size + 10 if x_axis.title else 4) + len(legend_rows) * (font_size + 8)
+            label_h
+            + (font_size + 10 if x_axis.title else 4)
+            + sum(_row_height(row, font_size) for row in legend_rows)
         )
         plot_h = max(height - top - bottom - 4, 60.0)
     frame = Frame(width, height, left, top, plot_w, plot_h)
@@ -118,6 +120,7 @@ def figure_to_svg(
         width,
         top + plot_h + label_h + (font_size + 10 if x_axis.title else 4) + 4,
         font_size,
+        _vertical(layout),
     )
     canvas.add("</svg>")
     return "".join(canvas.parts)
@@ -161,7 +164,7 @@ def _axes(traces: list[Trace], layout: dict[str, Any]) -> dict[str, Axis]:
             if spec.get("categoryorder") == "array":
                 order = [str(c) for c in as_list(spec.get("categoryarray"))]
             for v in items:
-                if str(v) not in order:
+                if v is not None and str(v) not in order:
                     order.append(str(v))
             axis.categories = order
         axes[name] = axis
@@ -302,7 +305,8 @@ def _draw_axes(
         for coordinate, label in axis.ticks:
             x = edge + (6 if axis.on_right else -6)
             anchor = "start" if axis.on_right else "end"
-            canvas.text(x, frame.py(axis, coordinate), label, tick_size, anchor, baseline="middle")
+            y = frame.py(axis, coordinate)
+            canvas.lines(x, y, label, tick_size, anchor, baseline="middle")
         if axis.title:
             # Turned ±90°, glyphs stand on the side away from the plot: keep them inside the SVG.
             x = frame.width - 4 - font_size * 0.9 if axis.on_right else 4 + font_size * 0.9
@@ -322,8 +326,11 @@ def _draw_axes(
             canvas.text(x, base + 6, lines[0], tick_size, "end", rotate=rotate, baseline="hanging")
             continue
         for i, line in enumerate(lines):
+            # The first and last labels stay on the chart (a tick at the plot's right end).
+            half = text_width(line, tick_size) / 2
+            cx = min(max(x, half + 2), frame.width - half - 2)
             canvas.text(
-                x, base + 6 + i * (tick_size + 2), line, tick_size, "middle", baseline="hanging"
+                cx, base + 6 + i * (tick_size + 2), line, tick_size, "middle", baseline="hanging"
             )
     if x_axis.title:
         label_h = max((len(lines) for _, lines in labels), default=1) * (tick_size + 2) + 8
@@ -356,13 +363,26 @@ def _legend_items(traces: list[Trace], layout: dict[str, Any]) -> list[tuple[str
 LegendRow = list[tuple[tuple[str, Trace], float]]
 
 
-def _legend_rows(items: list[tuple[str, Trace]], width: float, size: float) -> list[LegendRow]:
+def _vertical(layout: dict[str, Any]) -> bool:
+    """plotly's ``legend.orientation="v"``: one item a row, from the left."""
+    return (layout.get("legend") or {}).get("orientation") == "v"
+
+
+def _row_height(row: LegendRow, size: float) -> float:
+    """A legend row's height: its tallest item's lines (a name may have line breaks)."""
+    lines = max((label.count("\n") + 1 for (label, _t), _w in row), default=1)
+    return size + 8 + (lines - 1) * size * 1.2
+
+
+def _legend_rows(
+    items: list[tuple[str, Trace]], width: float, size: float, vertical: bool = False
+) -> list[LegendRow]:
     rows: list[LegendRow] = []
     row: LegendRow = []
     used = 0.0
     for item in items:
         w = 26 + text_width(item[0], size) + 16
-        if row and used + w > width:
+        if row and (vertical or used + w > width):
             rows.append(row)
             row, used = [], 0.0
         row.append((item, w))
@@ -373,16 +393,21 @@ def _legend_rows(items: list[tuple[str, Trace]], width: float, size: float) -> l
 
 
 def _draw_legend(
-    canvas: Canvas, rows: list[LegendRow], width: float, y: float, size: float
+    canvas: Canvas,
+    rows: list[LegendRow],
+    width: float,
+    y: float,
+    size: float,
+    vertical: bool = False,
 ) -> None:
     for row in rows:
-        x = max(10.0, (width - sum(w for _item, w in row)) / 2)
+        x = 10.0 if vertical else max(10.0, (width - sum(w for _item, w in row)) / 2)
         middle = y + size * 0.55
         for (label, t), w in row:
             _swatch(canvas, t, x, middle)
-            canvas.text(x + 26, middle, label, size, baseline="middle")
+            canvas.lines(x + 26, middle - size * 0.5, label, size, baseline="hanging")
             x += w
-        y += size + 8
+        y += _row_height(row, size)
 
 
 def _swatch(canvas: Canvas, t: Trace, x: float, y: float) -> None:

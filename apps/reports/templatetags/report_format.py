@@ -37,3 +37,14 @@ def plain(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1e4 else f"{value:g}"
     return str(value)
+
+
+@register.filter
+def days(value: Any) -> str:
+    """A whole number of days with its noun: "1 day", "12 days" (一天 / 12 天 in Chinese)."""
+    from django.utils.translation import ngettext
+
+    if value in (None, ""):
+        return "—"
+    n = round(float(value))
+    return ngettext("%(n)s day", "%(n)s days", n) % {"n": number_format(n, 0)}
