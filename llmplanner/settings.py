@@ -138,6 +138,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 # English and Simplified Chinese; the header switch stores the choice in a cookie.
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+# ISO dates in both languages (llmplanner/formats/): the charts, the API and the PDF use them too.
+FORMAT_MODULE_PATH = ["llmplanner.formats"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True

@@ -49,7 +49,9 @@ def share_link_create(
             extra={"field": "days"},
         )
     if len(label) > 100:
-        raise ApplicationError(_("The label has at most 100 characters."), extra={"field": "label"})
+        raise ApplicationError(
+            _("A label can have at most 100 characters."), extra={"field": "label"}
+        )
     active = share_link_list(run=run).filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
     if active.count() >= SHARE_LINKS_PER_RUN_MAX:
         raise ApplicationError(

@@ -49,11 +49,15 @@ def test_counts_and_amounts_follow_the_language():
         assert money_compact(12_300_000, "CNY") == "¥1230万"
 
 
-def test_dates_follow_the_language(owner_client, scenario):
+def test_dates_are_iso_in_both_languages(owner_client, scenario):
+    # Issue 18: three date formats (Jan. 4, 2027 / 01/04/2027 / 2027-01) on one page; now the
+    # pages, the charts, the API and the PDF write 2027-01-04 in English and in Chinese.
     url = reverse("programs:scenario_tab", args=[scenario.pk, "overview"])
-    assert "Jan. 4, 2027" in owner_client.get(url).content.decode()
+    page = owner_client.get(url).content.decode()
+    assert "2027-01-04" in page and "Jan. 4, 2027" not in page
     owner_client.post(reverse("set_language"), {"language": "zh-hans", "next": url})
-    assert "2027年1月4日" in owner_client.get(url).content.decode()
+    page = owner_client.get(url).content.decode()
+    assert "2027-01-04" in page and "2027年1月4日" not in page
 
 
 def test_every_message_has_a_chinese_translation():

@@ -41,7 +41,7 @@ def plain(value: Any) -> str:
 
 @register.filter
 def days(value: Any) -> str:
-    """A whole number of days with its noun: "1 day", "12 days" (一天 / 12 天 in Chinese)."""
+    """A whole number of days with its noun: "1 day", "12 days" (1 天 / 12 天 in Chinese)."""
     from django.utils.translation import ngettext
 
     if value in (None, ""):
