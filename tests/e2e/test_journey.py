@@ -297,3 +297,54 @@ def test_the_api_documentation_renders_under_the_content_security_policy(session
     expect(page.get_by_text("/api/v1/programs/", exact=True).first).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("llmplanner finance API"))).to_be_visible()
     session.step("swagger ui")
+
+
+def test_a_shared_read_only_link_opens_the_dashboard_for_a_visitor_without_an_account(
+    session, browser, live_server, owner
+):
+    """An owner makes a share link in the browser and a visitor with no account opens it: the
+    dashboard draws, nothing can be changed from it, and the language switch still works. (With
+    ``Referrer-Policy: no-referrer`` Chromium sent ``Origin: null`` with the page's own form and
+    the CSRF check refused it — this test is how that showed.)"""
+    scenario = program_create_from_blueprint(
+        user=owner, organization=owner.memberships.get().organization, key="gpt3-175b-from-scratch"
+    ).scenarios.get()
+    plan = json.loads(GPT3_EXAMPLE_PLAN.read_text())
+    report = core_run_plan(plan, trials=200, seed=0)
+    run = PlanRun.objects.create(
+        organization=scenario.program.organization,
+        scenario=scenario,
+        scenario_version=scenario.version,
+        created_by=owner,
+        status=RunStatus.SUCCEEDED,
+        inputs=plan,
+        input_hash="s" * 64,
+        core_version=report["core_version"],
+        trials=200,
+        result=report,
+        progress=100,
+    )
+    page = session.page
+    log_in(session, owner.username)
+    page.goto(session.url(f"/runs/{run.pk}/"))
+    page.get_by_test_id("share").click()
+    page.get_by_label("For whom").fill("the board")
+    page.get_by_test_id("share-create").click()
+    address = page.get_by_test_id("share-made").locator("input").input_value()
+    assert "/shared/" in address
+    session.step("share link made")
+    visitor = browser.new_context(locale="en-US", viewport={"width": 390, "height": 900})
+    try:
+        other = visitor.new_page()
+        problems: list[str] = []
+        other.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        other.goto(address)
+        expect(other.get_by_test_id("shared-banner")).to_be_visible()
+        wait_for_charts(other, GPT3_DASHBOARD_FIGURES)
+        assert other.get_by_test_id("run-plan").count() == 0
+        assert other.get_by_test_id("export-pdf").count() == 0
+        other.get_by_role("button", name="简体中文").click()
+        expect(other.get_by_test_id("shared-banner")).to_contain_text("只读")
+        assert not problems, problems
+    finally:
+        visitor.close()
