@@ -2,8 +2,8 @@
 
 A link is ``/shared/<token>/``; the token is 32 random bytes (URL-safe) and only its SHA-256 is
 stored, so a database dump opens nothing. A link works while it is neither expired nor revoked and
-its run still has a result; anything else is a 404 that says nothing about why (a guessed token
-learns nothing). Each open counts a view.
+its run still has a result and its maker may still edit in the organization; anything else is a
+404 that says nothing about why (a guessed token learns nothing). Each open counts a view.
 """
 
 from __future__ import annotations
@@ -93,6 +93,16 @@ def share_link_open(*, token: str) -> ShareLink | None:
         .first()
     )
     if link is None or link.run.status != RunStatus.SUCCEEDED or not link.run.result:
+        return None
+    # A link follows its maker, as API tokens do: once the maker is deactivated, leaves the
+    # organization or can no longer edit there, the link opens nothing.
+    maker = link.created_by
+    membership = (
+        membership_get(user=maker, organization=link.run.organization)
+        if maker is not None and maker.is_active
+        else None
+    )
+    if membership is None or not membership.can_edit:
         return None
     ShareLink.objects.filter(pk=link.pk).update(views=F("views") + 1, last_viewed_at=now)
     return link

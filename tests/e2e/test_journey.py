@@ -229,7 +229,7 @@ def test_the_header_switches_to_chinese_and_the_dashboard_follows(session, worke
     page.locator(".language-switch").get_by_role("button", name="简体中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     # Translations from locale/zh_Hans: "Programs" → 项目, "Budget cap" → 预算上限; money in 万/亿.
-    expect(page.get_by_role("banner").get_by_role("link", name="项目")).to_be_visible()
+    expect(page.get_by_role("banner").get_by_role("link", name="项目", exact=True)).to_be_visible()
     expect(page.locator(".facts")).to_contain_text("预算上限")
     expect(page.locator(".facts")).to_contain_text("¥200,000,000")
     session.step("chinese program page")

@@ -154,7 +154,10 @@ def test_a_sweep_is_fanned_out_and_charted(owner_client, scenario):
     for chunk in SweepChunk.objects.filter(sweep=sweep):
         sweep_chunk_execute(chunk_id=chunk.pk, worker="w1")
     html = owner_client.get(response.url).content.decode()
-    assert 'data-testid="chart"' in html and "gpu_count=128" in html
+    assert 'data-testid="chart"' in html
+    # Variants read as plans (issue 18), not as ``gpu_count=128 gpu_type=h100-80gb``.
+    assert "gpu_count=128" not in html and "GPU count: 32, 64, 128" in html
+    assert "128 · BF16" in html
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,22 @@ def test_a_revoked_link_or_a_rerun_away_result_opens_nothing(owner, run):
     assert share_link_open(token=token2) is None
 
 
+def test_a_link_follows_its_maker_like_an_api_token(owner, organization, run):
+    from apps.accounts.models import Membership
+    from tests.accounts.factories import MembershipFactory
+
+    editor = MembershipFactory(organization=organization, role="editor").user
+    link, token = share_link_create(user=editor, run=run)
+    assert share_link_open(token=token) == link
+    Membership.objects.filter(user=editor).update(role="viewer")
+    assert share_link_open(token=token) is None
+    Membership.objects.filter(user=editor).update(role="editor")
+    assert share_link_open(token=token) == link
+    editor.is_active = False
+    editor.save()
+    assert share_link_open(token=token) is None
+
+
 def test_only_owners_and_editors_share_and_only_finished_runs(viewer, owner, run):
     with pytest.raises(ApplicationError, match="owners and editors"):
         share_link_create(user=viewer, run=run)
