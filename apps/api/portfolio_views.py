@@ -15,7 +15,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -24,11 +23,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.access import api_access
-from apps.api.budget import MONTH, BudgetQuery, budget_table
+from apps.api.budget import BudgetQuery, budget_table
 from apps.api.money import money
 from apps.api.portfolio_serializers import PortfolioBudgetSerializer, PortfolioSerializer
 from apps.api.renderers import PortfolioBudgetCSVRenderer, PortfolioBudgetXLSXRenderer
-from apps.api.views import CATEGORY_LIST, ERROR_EXAMPLE, ERRORS, MONEY, BudgetQuerySerializer
+from apps.api.views import (
+    BUDGET_FILTERS,
+    ERROR_EXAMPLE,
+    ERRORS,
+    MONEY,
+    SPREADSHEET_RESPONSES,
+    BudgetQuerySerializer,
+)
 from apps.portfolio.selectors import PortfolioRow, portfolio_currency, portfolio_rows
 from llmplanner.simulation.program import CATEGORIES
 
@@ -285,30 +291,9 @@ class PortfolioBudgetView(APIView):
         ),
         parameters=[
             CURRENCY,
-            OpenApiParameter(
-                "month_from", str, description="YYYY-MM", pattern=MONTH.pattern, allow_blank=False
-            ),
-            OpenApiParameter(
-                "month_to", str, description="YYYY-MM", pattern=MONTH.pattern, allow_blank=False
-            ),
-            OpenApiParameter(
-                "category",
-                str,
-                description="e.g. gpu_compute,people",
-                pattern=CATEGORY_LIST,
-                allow_blank=False,
-            ),
-            OpenApiParameter("format", str, enum=["json", "csv", "xlsx"]),
+            *BUDGET_FILTERS,
         ],
-        responses={
-            200: PortfolioBudgetSerializer,
-            (200, "text/csv"): OpenApiTypes.STR,
-            (
-                200,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ): OpenApiTypes.BINARY,
-            **ERRORS,
-        },
+        responses={200: PortfolioBudgetSerializer, **SPREADSHEET_RESPONSES, **ERRORS},
         examples=[
             OpenApiExample(
                 "Portfolio budget",

@@ -96,6 +96,27 @@ ERROR_EXAMPLE = OpenApiExample(
 )
 MONEY = {"amount": "12500000.00", "currency": "CNY"}
 CATEGORY_LIST = r"^(" + "|".join(CATEGORIES) + r")(,(" + "|".join(CATEGORIES) + r"))*$"
+# The filters and spreadsheet answers every budget table shares (scenario and portfolio).
+BUDGET_FILTERS = [
+    OpenApiParameter(
+        "month_from", str, description="YYYY-MM", pattern=MONTH.pattern, allow_blank=False
+    ),
+    OpenApiParameter(
+        "month_to", str, description="YYYY-MM", pattern=MONTH.pattern, allow_blank=False
+    ),
+    OpenApiParameter(
+        "category",
+        str,
+        description="e.g. gpu_compute,people",
+        pattern=CATEGORY_LIST,
+        allow_blank=False,
+    ),
+    OpenApiParameter("format", str, enum=["json", "csv", "xlsx"]),
+]
+SPREADSHEET_RESPONSES = {
+    (200, "text/csv"): OpenApiTypes.STR,
+    (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+}
 
 
 def _orgs(request: Request) -> Any:
@@ -212,30 +233,9 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
         ),
         parameters=[
             OpenApiParameter("currency", str, enum=["CNY", "USD"]),
-            OpenApiParameter(
-                "month_from", str, description="YYYY-MM", pattern=MONTH.pattern, allow_blank=False
-            ),
-            OpenApiParameter(
-                "month_to", str, description="YYYY-MM", pattern=MONTH.pattern, allow_blank=False
-            ),
-            OpenApiParameter(
-                "category",
-                str,
-                description="e.g. gpu_compute,people",
-                pattern=CATEGORY_LIST,
-                allow_blank=False,
-            ),
-            OpenApiParameter("format", str, enum=["json", "csv", "xlsx"]),
+            *BUDGET_FILTERS,
         ],
-        responses={
-            200: BudgetSerializer,
-            (200, "text/csv"): OpenApiTypes.STR,
-            (
-                200,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ): OpenApiTypes.BINARY,
-            **ERRORS,
-        },
+        responses={200: BudgetSerializer, **SPREADSHEET_RESPONSES, **ERRORS},
         examples=[
             OpenApiExample(
                 "Budget",

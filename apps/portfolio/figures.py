@@ -16,6 +16,7 @@ import math
 
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.portfolio.months import GpuMonths, SpendMonths
 from apps.runs.figure_style import (
@@ -77,6 +78,12 @@ def _narrow(months: list[str], names: list[str]) -> dict[str, object]:
     }
 
 
+def _gpu_count(value: float) -> str:
+    """A count of GPUs for hover text ("64 GPUs"; the axis unit "GPUs" is a title, not a count)."""
+    n = round(value)
+    return ngettext("%(n)s GPU", "%(n)s GPUs", n) % {"n": number_text(n)}
+
+
 def gpu_demand(data: GpuMonths) -> go.Figure:
     """GPUs in use per month, stacked by program (each one's most at once in the month), and a
     line of the GPUs the programs have booked (rented or bought) in the month."""
@@ -89,9 +96,9 @@ def gpu_demand(data: GpuMonths) -> go.Figure:
                 y=series.values,
                 name=series.name,
                 marker_color=program_colour(series.index),
-                customdata=[number_text(v) for v in series.values],
+                customdata=[_gpu_count(v) for v in series.values],
                 hovertemplate=_("%(month)s · %(what)s: %(amount)s in use")
-                % {"month": "%{x}", "what": "%{fullData.name}", "amount": "%{customdata} " + gpus}
+                % {"month": "%{x}", "what": "%{fullData.name}", "amount": "%{customdata}"}
                 + "<extra></extra>",
             )
         )
