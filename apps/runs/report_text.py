@@ -344,6 +344,15 @@ CORE_TEMPLATES = [
         "%(share)s of each step is %(dominant)s; the largest overhead is %(worst)s "
         "(%(worst_share)s)."
     ),
+    # forecast.py
+    gettext_noop(
+        "Throughput %(share)s of plan since %(date)s (%(days)s days observed, weighing "
+        "%(weight)s against the model's prior)"
+    ),
+    gettext_noop("Interruptions: %(seen)s a day observed, %(plan)s planned; forecast %(post)s"),
+    gettext_noop("Loss spikes: %(seen)s observed, forecast %(post)s a day"),
+    gettext_noop("Reported MFU %(seen)s against %(plan)s planned"),
+    gettext_noop("The main run has not started: its dates are the plan's"),
 ]
 
 

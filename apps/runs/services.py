@@ -30,6 +30,7 @@ from apps.programs.models import (
 from apps.programs.plan_adapter import main_budget_line, scenario_plan, scenario_to_plan_dict
 from apps.programs.services import Action, scenario_clone
 from apps.runs.fairness import PHASE_ORG_QUEUE, org_dispatch, org_dispatch_all
+from apps.runs.labels import variant_label
 from apps.runs.limits import (  # noqa: F401  plan_run_queue: re-exported for the Celery router
     plan_run_queue,
     plan_work_estimate,
@@ -828,8 +829,9 @@ def sweep_variant_save(*, user: User, sweep: Sweep, index: int) -> SavedVariant:
                 "would not be this variant. Nothing was saved: change the lines by hand."
             )
         )
-    # Sorted: the variant comes back from a JSON column, whose key order Postgres does not keep.
-    description = ", ".join(f"{k}={variant[k]}" for k in sorted(variant))
+    # Named as the what-if page names it (the axes beyond GPUs sorted: the variant comes back
+    # from a JSON column, whose key order Postgres does not keep).
+    description = variant_label(variant)
     ScenarioActivity.objects.create(
         scenario=copy,
         actor=user,

@@ -800,12 +800,22 @@ def _bill_storage(
 
 
 def simulate_program(
-    spec: PlanSpec, trials: int = 2000, seed: int = 0, *, month_block_bytes: int = MONTH_BLOCK_BYTES
+    spec: PlanSpec,
+    trials: int = 2000,
+    seed: int = 0,
+    *,
+    month_block_bytes: int = MONTH_BLOCK_BYTES,
+    main_span: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ProgramResult:
     """Simulate a whole program (see the module docstring); deterministic per seed.
 
     ``month_block_bytes`` bounds the block of months cut at a time (``_stream_months``); it changes
     the memory taken, never a number: the same seed gives the same result whatever it is.
+
+    ``main_span`` (start, finish days per trial) replaces the main run's simulated dates — a
+    re-forecast (``forecast``) conditions them on what was observed; every stage after it, the
+    pools and the people follow as they would any main run. The random draws stay those of
+    ``seed``, so trial ``i`` is the same world with and without it.
     """
     rng = np.random.default_rng(seed)
     pool_rng = np.random.default_rng(seed + 2)  # delivery of pools other than the main one
@@ -843,6 +853,9 @@ def simulate_program(
             delay = _delivery_delay(pool, pool_rng, n)
         else:
             delay = b.zeros()
+        if i == main_i and main_span is not None:
+            # The pool was there when the main run was observed to start.
+            delay = np.minimum(entered + delay, main_span[0]) - entered
         window_start.append(entered + delay)
 
     def pool_of(purpose: str) -> tuple[int, ClusterPlan]:
@@ -935,12 +948,18 @@ def simulate_program(
                 if spec.full_runs > 1
                 else T("Continued pretraining")
             )
+        main_start = main_finish = None
+        if main_span is not None:
+            main_start, main_finish = main_span
+            wall_h = (main_finish - main_start) * 24.0
         b.add(
             "main",
             main_name,
             "engineering",
             before_main,
             wall_h / 24.0,
+            start_days=main_start,
+            finish_days=main_finish,
             gpu_hours=wall_h * main_pool.gpu_count,
             gpu_type=gpu.name,
             gpu_count=main_pool.gpu_count,

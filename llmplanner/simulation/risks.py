@@ -18,6 +18,12 @@ from .planspec import PlanSpec, TeamLine
 from .program import DAYS_PER_MONTH, STREAM_ROLES, ProgramResult, Stage, stage_text
 from .text import T, Text, is_one, items, number, percent, purpose, quantity, role
 
+# A checkpoint risk is listed only when it matters: a save longer than two minutes (the rule's
+# bands below) or saves taking at least 1% of the main run's wall time. Below both, a register
+# line like "Checkpoint saves take 0.0 min" is noise a manager would have to ask about.
+CHECKPOINT_RISK_SAVE_S = 120.0
+CHECKPOINT_RISK_MIN_SHARE = 0.01
+
 
 def _texts(**texts: Text) -> dict[str, Any]:
     """Each text's English, template and parameters as a dataclass's keyword arguments."""
@@ -658,22 +664,24 @@ def risk_register(result: ProgramResult, findings: list[Finding] | None = None) 
         save_s = g.spec.checkpoint_save_s
         p_io = 0.8 if save_s > 600 else (0.4 if save_s > 120 else 0.1)
         ckpt_days = float(np.median(g.checkpoint_hours)) / 24.0
-        out.append(
-            Risk.of(
-                "checkpoint_io",
-                T("Checkpoint saves take %(minutes)s min", minutes=f"{save_s / 60:.1f}"),
-                p_io,
-                "rule",
-                ckpt_days,
-                ckpt_days * 24 * rate,
-                T(
-                    "sharded asynchronous checkpoints to a parallel file system; keep a copy off "
-                    "the provider (Yi Tay 2024: a provider deleted checkpoints)"
-                ),
-                "distributed_training_engineer",
-                T("OneMoreAI 2023: 2–3 TB, over ten minutes on poor storage"),
+        ckpt_share = float(np.median(g.checkpoint_hours / np.maximum(g.wall_hours, 1e-9)))
+        if save_s > CHECKPOINT_RISK_SAVE_S or ckpt_share >= CHECKPOINT_RISK_MIN_SHARE:
+            out.append(
+                Risk.of(
+                    "checkpoint_io",
+                    T("Checkpoint saves take %(minutes)s min", minutes=f"{save_s / 60:.1f}"),
+                    p_io,
+                    "rule",
+                    ckpt_days,
+                    ckpt_days * 24 * rate,
+                    T(
+                        "sharded asynchronous checkpoints to a parallel file system; keep a copy "
+                        "off the provider (Yi Tay 2024: a provider deleted checkpoints)"
+                    ),
+                    "distributed_training_engineer",
+                    T("OneMoreAI 2023: 2–3 TB, over ten minutes on poor storage"),
+                )
             )
-        )
         p_spike = float(np.mean(g.loss_spikes > 0))
         spike_days = float(np.percentile(g.spike_recovery_hours, 90)) / 24.0
         fp16 = spec.precision == "fp16"

@@ -171,7 +171,7 @@ def test_the_copy_records_which_what_if_and_variant_it_came_from(
     assert saved.action == "updated" and saved.actor == owner
     assert saved.summary == (
         f"from what-if #{sweep.pk}, variant {index + 1} of {len(sweep.points)} "
-        "(gpu_count=128, gpu_type=h800-80gb, precision=fp16)"
+        "(128 × H800 SXM 80GB · FP16)"  # as the what-if page names it, not gpu_count=128 …
     )
     assert saved.changes == [
         {"field": "gpu_type", "old": "A800 SXM 80GB", "new": "H800 SXM 80GB"},  # training line

@@ -148,3 +148,24 @@ def test_the_report_of_every_example_plan_serialises():
         out = report(simulate_program(parse_plan(copy.deepcopy(data)), 100, 0))
         text = json.dumps(out, allow_nan=False)  # no numpy types, no NaN or infinity
         assert sum(json.loads(text)["histograms"]["finish_days"]["counts"]) == 100, path.name
+
+
+def _with_storage(gbps: float, checkpoint: str = "sync") -> dict:
+    data = load("from-scratch-7b")
+    for cluster in data.get("clusters") or [data["cluster"]]:
+        cluster["checkpoint_storage_gbps"] = gbps
+        cluster["checkpoint"] = checkpoint
+    return data
+
+
+def test_slow_checkpoints_are_a_risk_and_quick_ones_are_not_listed():
+    # A 7B model's checkpoint with Adam state is ~16 bytes × 7e9 ≈ 110 GB (OneMoreAI 2023 counts
+    # 2–3 TB for the largest runs): at 0.1 GB/s a save takes ~19 min — a register entry at 0.8;
+    # at 200 GB/s it takes half a second and costs well under 1% of the run: not a risk a manager
+    # should have to read ("Checkpoint saves take 0.0 min" at 10% was one).
+    slow = codes(risk_register(simulate_program(parse_plan(_with_storage(0.1)), 200, 1)))
+    assert slow["checkpoint_io"].likelihood == 0.8
+    assert float(slow["checkpoint_io"].title_params["minutes"]) > 10
+    quick = codes(risk_register(simulate_program(parse_plan(_with_storage(200.0)), 200, 1)))
+    assert "checkpoint_io" not in quick
+    assert {"failures_at_scale", "loss_divergence"} <= set(quick)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import template
 
-from apps.runs import report_tables
+from apps.runs import labels, report_tables
 
 register = template.Library()
 
@@ -25,27 +25,6 @@ def run_pools(report: dict[str, Any], currency: str) -> dict[str, Any]:
         "storage": report_tables.storage_summary(report),
         "currency": currency,
     }
-
-
-def _axis_value(axis: str, value: Any) -> str:
-    from apps.programs.models import Precision
-    from llmplanner.simulation.errors import ValidationError
-    from llmplanner.simulation.hardware import gpu_by_name
-
-    if axis == "gpu_type":
-        try:
-            return gpu_by_name(str(value)).name
-        except ValidationError:
-            return str(value)
-    if axis == "precision":
-        return str(Precision(value).label) if value in Precision.values else str(value).upper()
-    if axis == "strategy":
-        from apps.programs.models import Strategy
-
-        return str(Strategy(value).label) if value in Strategy.values else str(value)
-    if axis == "gpu_count" and isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 @register.filter
@@ -65,26 +44,10 @@ def axis_label(axis: str) -> str:
 @register.filter
 def axis_values(values: list[Any], axis: str) -> str:
     """The values of a what-if axis as people write them: "256, 512", "H100 SXM 80GB"."""
-    return ", ".join(_axis_value(axis, v) for v in values)
+    return ", ".join(labels.axis_value(axis, v) for v in values)
 
 
 @register.filter
 def variant_label(variant: dict[str, Any]) -> str:
-    """A variant as a plan would be named: "128 × H100 SXM 80GB · BF16", not
-    ``gpu_count=128 gpu_type=h100-80gb``."""
-    count, gpu = variant.get("gpu_count"), variant.get("gpu_type")
-    parts = []
-    if count is not None or gpu is not None:
-        parts.append(
-            " × ".join(
-                _axis_value(axis, variant[axis])
-                for axis in ("gpu_count", "gpu_type")
-                if axis in variant
-            )
-        )
-    parts += [
-        _axis_value(axis, value)
-        for axis, value in variant.items()
-        if axis not in ("gpu_count", "gpu_type")
-    ]
-    return " · ".join(parts)
+    """A variant as a plan would be named: "128 × H100 SXM 80GB · BF16"."""
+    return labels.variant_label(variant)

@@ -1,0 +1,237 @@
+"""Re-forecast from actuals (issue 19): the conjugate updates by hand, money spent as fact."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import math
+
+import numpy as np
+import pytest
+
+from llmplanner.simulation.errors import ValidationError
+from llmplanner.simulation.forecast import (
+    DAILY_SIGMA,
+    PRIOR_DAYS,
+    Actuals,
+    forecast,
+    main_prior,
+    update,
+)
+from llmplanner.simulation.planspec import parse_plan
+from llmplanner.simulation.program import CATEGORIES, DAYS_PER_MONTH, simulate_program
+from llmplanner.simulation.report import report
+
+from .conftest import EXAMPLES
+
+TRIALS, SEED = 300, 3
+GPUS, PRICE = 256, 16.0  # H800s rented per GPU-hour, paid to the end of the main run
+TEAM = [{"role": "distributed_training_engineer", "headcount": 10, "monthly_cost": 50_000}]
+
+
+def plan() -> dict:
+    data = json.loads((EXAMPLES / "plan-from-scratch-7b.json").read_text())
+    data.pop("cluster")
+    data["clusters"] = [
+        {"purpose": "main", "gpu_type": "H800", "gpu_count": GPUS, "price_per_gpu_hour": PRICE}
+    ]
+    data["team"] = TEAM
+    data["training"]["tokens"] = 1e13  # long enough to stay on the critical path
+    return data
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    spec = parse_plan(plan())
+    result = simulate_program(spec, TRIALS, SEED)
+    main = next(s for s in result.stages if s.key == "main")
+    return spec, result, main_prior(result), main
+
+
+def halfway(spec, main, prior, share_of_plan: float) -> Actuals:
+    """A report halfway through the main run's median span, at ``share_of_plan`` of the
+    planned throughput, failing at the planned rate."""
+    start = float(np.median(main.start_days))
+    elapsed = round(float(np.median(main.finish_days - main.start_days)) / 2)
+    return Actuals(
+        date=spec.start_date + dt.timedelta(days=round(start) + elapsed),
+        tokens_trained=share_of_plan * prior.net_rate * elapsed,
+        elapsed_days=elapsed,
+        interruptions=round(prior.failures_per_day * elapsed),
+    )
+
+
+def main_finish_by_hand(prior, actuals: Actuals, today: float) -> float:
+    """The module docstring's update, written out: observed goodput → observed raw rate →
+    precision-weighted log multiplier; gamma means for failures and spikes; remaining tokens at
+    the posterior net rate."""
+    days, n_fail = actuals.elapsed_days, actuals.interruptions
+    g_seen = 1 - prior.checkpoint_share - (n_fail / days) * prior.hours_per_failure / 24
+    raw_seen = actuals.tokens_trained / days / g_seen
+    weight = (days / DAILY_SIGMA**2) / (1 / prior.raw_log_sigma**2 + days / DAILY_SIGMA**2)
+    multiplier = math.exp(weight * math.log(raw_seen / prior.raw_rate))
+    fails = (prior.failures_per_day * PRIOR_DAYS + n_fail) / (PRIOR_DAYS + days)
+    spikes = prior.spikes_per_day * PRIOR_DAYS / (PRIOR_DAYS + days)
+    g_post = (
+        1
+        - prior.checkpoint_share
+        - (fails * prior.hours_per_failure + spikes * prior.hours_per_spike) / 24
+    )
+    return today + (prior.tokens - actuals.tokens_trained) / (prior.raw_rate * multiplier * g_post)
+
+
+def test_half_the_planned_throughput_halfway_moves_finish_and_cost_by_the_hand_derived_amount(
+    baseline,
+):
+    spec, _, prior, main = baseline
+    slow, on_plan = halfway(spec, main, prior, 0.5), halfway(spec, main, prior, 1.0)
+    today = float((slow.date - spec.start_date).days)
+    f_slow = forecast(plan(), slow, trials=TRIALS, seed=SEED, spread=False)
+    f_plan = forecast(plan(), on_plan, trials=TRIALS, seed=SEED, spread=False)
+
+    # No randomness in the main run: every trial ends it on the same day, derived by hand.
+    for f, actuals in ((f_slow, slow), (f_plan, on_plan)):
+        by_hand = main_finish_by_hand(prior, actuals, today)
+        assert f["main"]["finish_days"]["p10"] == pytest.approx(by_hand, rel=1e-9)
+        assert f["main"]["finish_days"]["p90"] == pytest.approx(by_hand, rel=1e-9)
+    late = main_finish_by_hand(prior, slow, today) - main_finish_by_hand(prior, on_plan, today)
+    assert late > 3  # the slow run is days behind
+
+    # The main run is on the critical path: the program ends later by exactly that much.
+    assert f_slow["finish_days"]["p50"] - f_plan["finish_days"]["p50"] == pytest.approx(late)
+    # Every extra day costs the main pool (256 GPUs × 24 h × 16/GPU-hour) and the team
+    # (10 × 50,000 a month, pro rata), plus the plan's contingency on both.
+    gpu = late * GPUS * 24 * PRICE
+    people = late * 10 * 50_000 / DAYS_PER_MONTH
+    cat_slow, cat_plan = f_slow["cost_by_category"], f_plan["cost_by_category"]
+    assert cat_slow["gpu_compute"]["p50"] - cat_plan["gpu_compute"]["p50"] == pytest.approx(gpu)
+    assert cat_slow["people"]["p50"] - cat_plan["people"]["p50"] == pytest.approx(people)
+    assert f_slow["cost"]["p50"] - f_plan["cost"]["p50"] >= (gpu + people) * (1 + spec.contingency)
+    assert f_slow["finish_date_p50"] > f_plan["finish_date_p50"]
+
+
+def test_a_few_days_move_the_throughput_a_little_and_a_month_dominates(baseline):
+    spec, _, prior, main = baseline
+
+    def weight(days: float) -> float:
+        actuals = Actuals(
+            date=spec.start_date + dt.timedelta(days=60),
+            tokens_trained=0.5 * prior.net_rate * days,
+            elapsed_days=days,
+        )
+        return update(prior, actuals).data_weight
+
+    assert weight(3) < 0.35 < 0.65 < weight(30)
+    # Same data at half the rate: three days barely move the multiplier, a month nearly halves it.
+    few = update(prior, Actuals(spec.start_date, 0.5 * prior.net_rate * 3, 3))
+    month = update(prior, Actuals(spec.start_date, 0.5 * prior.net_rate * 30, 30))
+    assert 0.8 < few.raw_multiplier < 0.95 and 0.5 < month.raw_multiplier < 0.65
+
+
+def test_interruptions_update_the_failure_rate_as_a_gamma_posterior(baseline):
+    spec, _, prior, _ = baseline
+    seen = Actuals(spec.start_date, prior.net_rate * 30, 30, interruptions=90)
+    post = update(prior, seen)
+    assert post.failures_per_day == pytest.approx(
+        (prior.failures_per_day * PRIOR_DAYS + 90) / (PRIOR_DAYS + 30)
+    )
+    assert post.failures_per_day > 2 * prior.failures_per_day
+
+
+def test_a_reported_mfu_is_the_throughput_observation(baseline):
+    spec, _, prior, _ = baseline
+    tokens = prior.net_rate * 10
+    low = update(prior, Actuals(spec.start_date, tokens, 10, observed_mfu=prior.mfu * 0.7))
+    # MFU is a sharper observation than tokens (σ 0.1 vs 0.5 a day): ten days nearly settle it.
+    assert low.data_weight > 0.95 and low.raw_multiplier == pytest.approx(0.7, rel=0.03)
+
+
+def test_money_already_spent_never_moves(baseline):
+    spec, _, prior, main = baseline
+    spend = {"gpu_compute": 2_000_000.0, "people": 300_000.0, "data": 800_000.0, "storage": 0.0}
+    spend |= {"inference": 0.0, "contingency": 0.0}
+    base = halfway(spec, main, prior, 1.0)
+    outs = [
+        forecast(
+            plan(),
+            Actuals(
+                base.date,
+                share * prior.net_rate * base.elapsed_days,
+                base.elapsed_days,
+                interruptions=fails,
+                spend=spend,
+            ),
+            trials=TRIALS,
+            seed=SEED,
+        )
+        for share, fails in ((0.4, 0), (1.0, 3), (1.3, 40))
+    ]
+    for f in outs:
+        assert f["spent"] == spend and f["spent_total"] == sum(spend.values())
+        assert f["spent_from_plan"] == []
+        assert f["cost"]["p10"] >= f["spent_total"]
+        for c in CATEGORIES:
+            assert f["cost_by_category"][c]["p10"] >= spend[c]
+        assert f["cost"]["p50"] == pytest.approx(
+            f["spent_total"] + f["cost_to_complete"]["p50"], rel=0.02
+        )
+    # The future differs, the past does not.
+    assert outs[0]["cost_to_complete"]["p50"] > outs[2]["cost_to_complete"]["p50"]
+
+
+def test_a_report_on_the_first_day_gives_back_the_approved_plan(baseline):
+    spec, result, _, _ = baseline
+    approved = report(result)
+    f = forecast(plan(), Actuals(spec.start_date, 0.0, 0.0), trials=TRIALS, seed=SEED)
+    totals = approved["totals"]
+    assert f["finish_days"]["p50"] == pytest.approx(totals["finish_days"]["p50"], abs=0.5)
+    assert f["finish_date_p50"] == totals["finish_date_p50"]
+    # Monthly rates pro rata by average months here, by calendar months in the report.
+    assert f["cost"]["p50"] == pytest.approx(totals["cost"]["p50"], rel=0.01)
+    assert f["spent_from_plan"] == list(CATEGORIES) and f["spent_total"] == 0
+    assert [d["text_template"] for d in f["drivers"]] == [
+        "The main run has not started: its dates are the plan's"
+    ]
+
+
+def test_the_burn_up_has_the_planned_band_and_the_forecast_from_today(baseline):
+    spec, _, prior, main = baseline
+    actuals = halfway(spec, main, prior, 0.5)
+    f = forecast(plan(), actuals, trials=TRIALS, seed=SEED)
+    burn = f["burnup"]
+    assert burn["planned"]["p50"][-1] == pytest.approx(prior.tokens)
+    assert all(a <= b for a, b in zip(burn["planned"]["p10"], burn["planned"]["p90"], strict=True))
+    today = f["as_of_day"]
+    shown = [(d, v) for d, v in zip(burn["days"], burn["forecast"]["p50"], strict=True)]
+    assert all(v is None for d, v in shown if d < today)
+    future = [v for d, v in shown if d >= today]
+    assert future[0] >= actuals.tokens_trained and future[-1] <= prior.tokens
+    assert f["drivers"][0]["text"].startswith("Throughput 50% of plan since ")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"date": dt.date(2026, 12, 1)}, "date"),
+        ({"tokens_trained": -1.0}, "tokens_trained"),
+        ({"elapsed_days": 400.0}, "elapsed_days"),
+        ({"interruptions": -2}, "interruptions"),
+        ({"observed_mfu": 1.5}, "observed_mfu"),
+        ({"spend": {"gpus": 1.0}}, "spend.gpus"),
+        ({"spend": {"people": -5.0}}, "spend.people"),
+    ],
+)
+def test_bad_actuals_are_refused_naming_the_field(change, field):
+    good = {"date": dt.date(2027, 3, 1), "tokens_trained": 1e11, "elapsed_days": 10.0}
+    with pytest.raises(ValidationError) as err:
+        forecast(plan(), Actuals(**(good | change)), trials=50)
+    assert err.value.field == field
+
+
+def test_a_plan_without_a_main_run_cannot_be_tracked():
+    data = copy.deepcopy(plan())
+    data["strategy"] = "icl"
+    with pytest.raises(ValidationError) as err:
+        forecast(data, Actuals(dt.date(2027, 3, 1), 0.0, 0.0), trials=50)
+    assert err.value.field == "strategy"
