@@ -15,7 +15,7 @@ from .perf import DEFAULT_EFFICIENCY, Efficiency
 from .search import LayoutConstraints, RankedLayout, SearchResult, search
 from .specs import ClusterSpec, Layout, TrainingSpec
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
     "CATALOG",

@@ -22,6 +22,8 @@ The JSON format (every section optional but ``strategy``; see ``examples/plan-*.
      "storage": {"price_per_tb_month": 140, "archive_price_per_tb_month": 23, "keep_last": 3},
      "team": [{"role": "algorithm_researcher", "headcount": 4, "monthly_cost": 39607,
                "allocation": 1.0, "start_date": "2027-02-01", "end_date": "2027-09-30"}],
+     "calibration": {"source": "published" | "organization", "throughput_factor": 0.85,
+                     "failure_factor": 1.4, "runs": 3},  -- ``own_calibration``; default 1, 1
      "data": [{"name": "CommonCrawl-zh", "tokens": 1e12, "language": "zh", "kind": "general",
                "source": "web", "licence": "cleared", "quality": "medium",
                "cleaning": "deduplicated", "cost": 0, "stage": "pretrain",
@@ -183,6 +185,12 @@ class PlanSpec:
     rag: dict[str, float] = field(default_factory=dict)
     team: tuple[TeamLine, ...] = ()
     data: tuple[Dataset, ...] = ()
+    # Where the efficiency factors come from: the published runs (1, 1) or the organization's own
+    # completed runs (``own_calibration.fit``): training throughput × and interruptions ×.
+    throughput_factor: float = 1.0
+    failure_factor: float = 1.0
+    calibration_source: str = "published"
+    calibration_runs: int = 0
 
     @property
     def cluster(self) -> ClusterPlan:
@@ -282,7 +290,9 @@ TOP_LEVEL = {
     "data",
     "clusters",
     "storage",
+    "calibration",
 }
+CALIBRATION_SOURCES = ("published", "organization")
 CLUSTER_FIELDS = {
     "gpu_type",
     "gpu_count",
@@ -535,6 +545,20 @@ def parse_plan(data: Any) -> PlanSpec:
             require_positive(f"ladder.{i}", size, maximum=1e13)
         ladder = tuple(float(x) for x in ladder_raw)
     full_runs = int(_num(data, "full_runs", "", 1, integer=True, maximum=20))
+    calibration = _obj(data.get("calibration"), "calibration")
+    _check_keys(
+        calibration, {"source", "throughput_factor", "failure_factor", "runs"}, "calibration"
+    )
+    calibration_source = calibration.get("source", "published")
+    if calibration_source not in CALIBRATION_SOURCES:
+        raise ValidationError("calibration.source", f"one of {', '.join(CALIBRATION_SOURCES)}")
+    throughput_factor = _num(calibration, "throughput_factor", "calibration", 1.0, maximum=2.0)
+    failure_factor = _num(calibration, "failure_factor", "calibration", 1.0, maximum=20.0)
+    calibration_runs = int(
+        _num(calibration, "runs", "calibration", 0, integer=True, allow_zero=True, maximum=10_000)
+    )
+    if throughput_factor < 0.1:
+        raise ValidationError("calibration.throughput_factor", "must be at least 0.1")
 
     finetune = _pick(clusters, "finetune")
     sft = _obj(data.get("sft"), "sft")
@@ -658,6 +682,10 @@ def parse_plan(data: Any) -> PlanSpec:
         rag=rag,
         team=team,
         data=datasets,
+        throughput_factor=throughput_factor,
+        failure_factor=failure_factor,
+        calibration_source=calibration_source,
+        calibration_runs=calibration_runs,
     )
 
 

@@ -363,8 +363,16 @@ def default_team(spec: PlanSpec) -> tuple[TeamLine, ...]:
 
 
 def _train(
-    model: ModelSpec, tokens: float, precision: str, gpu_type_spec: ClusterSpec, batch_tokens: float
+    model: ModelSpec,
+    tokens: float,
+    precision: str,
+    gpu_type_spec: ClusterSpec,
+    batch_tokens: float,
+    factor: float = 1.0,
 ) -> Estimate:
+    """The job's estimate, its throughput × ``factor`` (``PlanSpec.throughput_factor``: the
+    organization's measured ÷ predicted rate, ``own_calibration``; 1 for the published
+    calibration)."""
     training = TrainingSpec(
         tokens=tokens,
         global_batch_seqs=round_batch(batch_tokens / model.seq_len),
@@ -373,7 +381,23 @@ def _train(
     )
     from .cost import CostInputs
 
-    return estimate(PlanConfig(model, training, gpu_type_spec, LayoutConstraints(), CostInputs()))
+    est = estimate(PlanConfig(model, training, gpu_type_spec, LayoutConstraints(), CostInputs()))
+    if factor == 1.0:
+        return est
+    layout = replace(
+        est.layout,
+        step_time_s=est.layout.step_time_s / factor,
+        tokens_per_s=est.layout.tokens_per_s * factor,
+        model_tflops_per_gpu=est.layout.model_tflops_per_gpu * factor,
+        mfu=est.layout.mfu * factor,
+        hfu=est.layout.hfu * factor,
+    )
+    return replace(
+        est,
+        layout=layout,
+        wall_clock_hours=est.wall_clock_hours / factor,
+        gpu_hours=est.gpu_hours / factor,
+    )
 
 
 def _pool_rate(pool: ClusterPlan, gpu_count: int) -> float:
@@ -424,6 +448,7 @@ def _run_goodput(spec: PlanSpec, est: Estimate, trials: int, seed: int) -> Goodp
             provider_class=spec.cluster.provider_class,
             precision=spec.precision,
             params=params,
+            failure_factor=spec.failure_factor,
             trials=trials * spec.full_runs,
             seed=seed,
             checkpoint=spec.cluster.checkpoint,
@@ -453,6 +478,7 @@ def _fitting_run(
             spec.precision,
             ClusterSpec(pool.gpu, count).validate(),
             spec.global_batch_tokens,
+            spec.throughput_factor,
         )
         if est.fits or count >= pool.gpu_count:
             return count, est
@@ -840,6 +866,7 @@ def simulate_program(
             spec.precision,
             ClusterSpec(main_pool.gpu, main_pool.gpu_count).validate(),
             spec.global_batch_tokens,
+            spec.throughput_factor,
         )
         goodput = _run_goodput(spec, main_est, n, seed + 1)
     # Each pool's window starts at its entered date plus the provider's delay in this trial; an
@@ -1006,7 +1033,7 @@ def simulate_program(
         sft_cluster = ClusterSpec(ft_pool.gpu, sft_gpus).validate()
         tokens = samples * sft["tokens_per_sample"] * sft["epochs"]
         sft_model = replace(spec.model, seq_len=min(spec.model.seq_len, 4096))
-        est = _train(sft_model, tokens, spec.precision, sft_cluster, 2**19)
+        est = _train(sft_model, tokens, spec.precision, sft_cluster, 2**19, spec.throughput_factor)
         sft_runs = sft["runs"]
         # A day of evaluation between runs.
         days = b.lognormal(sft_runs * (est.wall_clock_days + 1.0), 0.3)
@@ -1061,7 +1088,9 @@ def simulate_program(
                 # DPO runs policy and reference over chosen and rejected answers, two epochs
                 # (≈ 2.7× the SFT compute per pair), memory checked as one model trained.
                 rl_tokens = pairs * sft["tokens_per_sample"] * 2.7
-                est_rl = _train(sft_model, rl_tokens, spec.precision, sft_cluster, 2**19)
+                est_rl = _train(
+                    sft_model, rl_tokens, spec.precision, sft_cluster, 2**19, spec.throughput_factor
+                )
                 rl_gpus, rl_ideal_days = sft_gpus, est_rl.wall_clock_days
                 rl_shortfall, rl_note = est_rl.shortfall_gib, None
             rl_days = b.lognormal(rl_ideal_days * 2 + 5.0, 0.35)  # two attempts + tuning

@@ -178,6 +178,8 @@ class GoodputSpec:
     checkpoint: str | None = None  # "sync" | "async"; None ⇒ the class's default
     # Async only: seconds training blocks per save; None ⇒ the shard per GPU over HOST_COPY_GBPS.
     checkpoint_snapshot_s: float | None = None
+    # The organization's measured ÷ expected interruptions (``own_calibration``); 1: published.
+    failure_factor: float = 1.0
 
     def validate(self) -> GoodputSpec:
         require_positive("gpu_count", self.gpu_count, integer=True, maximum=1_000_000)
@@ -192,6 +194,7 @@ class GoodputSpec:
             require_positive("restart_min", self.restart_min, maximum=60 * 24 * 30)
         if self.checkpoint_snapshot_s is not None:
             require_positive("checkpoint_snapshot_s", self.checkpoint_snapshot_s, maximum=86_400)
+        require_positive("failure_factor", self.failure_factor, maximum=20)
         require_positive("trials", self.trials, integer=True, maximum=1_000_000)
         require_positive("params", self.params, maximum=1e14)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
@@ -211,7 +214,7 @@ class GoodputSpec:
     @property
     def failures_per_day(self) -> float:
         base = self.rates.per_day(self.gpu_count, self.gpus_per_server)
-        return base * RELIABILITY_CLASSES[self.reliability_class][0]
+        return base * RELIABILITY_CLASSES[self.reliability_class][0] * self.failure_factor
 
     @property
     def restart_minutes(self) -> float:

@@ -228,6 +228,13 @@ def report(result: ProgramResult) -> dict[str, Any]:
             "params_total": spec.model.total_params() if spec.model else None,
             "tokens": spec.tokens,
             "precision": spec.precision,
+            # Every figure's efficiency: the published calibration or the organization's own.
+            "calibration": {
+                "source": spec.calibration_source,
+                "throughput_factor": spec.throughput_factor,
+                "failure_factor": spec.failure_factor,
+                "runs": spec.calibration_runs,
+            },
         },
         "trials": result.trials,
         "seed": result.seed,
