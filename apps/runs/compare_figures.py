@@ -42,11 +42,14 @@ def _on(start: dt.date, days: float) -> dt.date:
     return start + dt.timedelta(days=int(round(days)))
 
 
-def _names(names: list[str], max_lines: int = 4) -> tuple[list[str], dict[str, Any]]:
+def names_on_axis(
+    names: list[str], max_lines: int = 4, y_axes: int = 2
+) -> tuple[list[str], dict[str, Any]]:
     """The names wrapped for a full-width chart on a desktop, and the ``narrow`` layout for a
-    phone: wrapped to two lines when they fit so, else cut to ``ROTATED_CHARS`` and turned."""
-    wide = tick_room(FULL_PX, slots=len(names), y_axes=2)
-    narrow = tick_room(NARROW_PX, slots=len(names), y_axes=2)
+    phone: wrapped to two lines when they fit so, else cut to ``ROTATED_CHARS`` and turned.
+    ``y_axes``: the y axes beside the plot, each taking room from the names."""
+    wide = tick_room(FULL_PX, slots=len(names), y_axes=y_axes)
+    narrow = tick_room(NARROW_PX, slots=len(names), y_axes=y_axes)
     if all(wrap_label(n, narrow, 99).count("\n") < 2 for n in names):
         phone: dict[str, Any] = {"xaxis.ticktext": [wrap_label(n, narrow, 2) for n in names]}
     else:
@@ -196,7 +199,7 @@ def compare_headlines(reports: list[tuple[str, dict[str, Any]]]) -> go.Figure:
     _finish_marks(fig, names, f50, f90, dated)
     caps = [p.get("budget_cap") for p in plans]
     reach = _limits(fig, names, caps, deadlines, cur, dated, p90)
-    wide, phone = _names(names)
+    wide, phone = names_on_axis(names)
     return _layout(
         fig,
         400,
@@ -274,7 +277,7 @@ def sweep_chart(
     reach = _limits(
         fig, labels, [cap] * len(labels), [deadline] * len(labels), currency, bool(start), p90
     )
-    wide, phone = _names(labels, 3)
+    wide, phone = names_on_axis(labels, 3)
     variant = " · ".join(_axis_name(k) for k in keys) or _("variant")
     return _layout(
         fig,

@@ -22,7 +22,9 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.common.errors import ApplicationError
 from apps.programs.models import Scenario
 from apps.programs.selectors import can_edit, program_get, scenario_get, scenario_list
-from apps.runs import plan_figures
+from apps.runs import delta_figures, plan_figures
+from apps.runs.compare_deltas import compare_to_baseline, money_in
+from apps.runs.delta_table import delta_rows, limits_text, risk_lines
 from apps.runs.forms import SweepForm
 from apps.runs.models import PlanRun, RunStatus, Sweep
 from apps.runs.report_text import localize_report
@@ -186,9 +188,61 @@ def scenario_dashboard(request: HttpRequest, scenario_id: int) -> HttpResponse:
     )
 
 
+def _compare_report(run: PlanRun | None, currency: str) -> dict[str, Any] | None:
+    """A run's report as the compare page reads it: sentences in the active language, money
+    in the program's ``currency`` (converted at the run's own rate when it was simulated in
+    the other one)."""
+    if run is None or not run.result:
+        return None
+    return money_in(localize_report(run.result), currency)
+
+
+def _against_baseline(
+    scenarios: list[Scenario], rows: list[dict[str, Any]], currency: str
+) -> dict[str, Any]:
+    """The "Change vs baseline" part of the compare page: the chosen scenarios against the
+    program's baseline — its latest successful run, a reference column when it was not
+    chosen. ``baseline_state`` says why there is none: ``missing`` (no baseline scenario) or
+    ``not_run`` (no successful run of it)."""
+    baseline = next((s for s in scenarios if s.is_baseline), None)
+    if baseline is None:
+        return {"baseline_state": "missing"}
+    chosen = next((r for r in rows if r["scenario"].pk == baseline.pk), None)
+    if chosen is not None:
+        report = chosen["report"]
+    else:
+        report = _compare_report(plan_run_latest(scenario=baseline), currency)
+    if report is None:
+        return {"baseline_state": "not_run", "baseline": baseline}
+    others = [
+        (r["scenario"].name, r["report"])
+        for r in rows
+        if r["report"] and r["scenario"].pk != baseline.pk
+    ]
+    comparison = compare_to_baseline((baseline.name, report), others, currency=currency)
+    charts = {}
+    if comparison.cost_changed:
+        charts["cost"] = delta_figures.cost_change(comparison)
+    if comparison.finish_changed:
+        charts["finish"] = delta_figures.finish_change(comparison)
+    return {
+        "baseline_state": "ok",
+        "baseline": baseline,
+        "baseline_chosen": chosen is not None,
+        "baseline_risks": len(report.get("risks") or []),
+        "comparison": comparison,
+        "delta_rows": delta_rows(comparison),
+        "risk_cells": [risk_lines(s, currency) for s in comparison.scenarios],
+        "limits": limits_text(comparison.baseline, currency),
+        "delta_charts": _figures_json(charts),
+    }
+
+
 @require_GET
 def compare(request: HttpRequest, program_id: int) -> HttpResponse:
-    """2–4 scenarios of a program side by side, from their latest successful runs."""
+    """2–4 scenarios of a program side by side, from their latest successful runs, and their
+    change against the program's baseline (``apps.runs.compare_deltas``); money in the
+    program's currency."""
     program = program_get(user=request.user, program_id=program_id)  # type: ignore[arg-type]
     scenarios = list(scenario_list(program=program))
     try:
@@ -196,10 +250,11 @@ def compare(request: HttpRequest, program_id: int) -> HttpResponse:
     except ValueError as exc:
         raise Http404 from exc
     chosen = [s for s in scenarios if s.pk in chosen_ids] or scenarios[:MAX_COMPARE]
+    currency = program.currency
     rows = []
     for scenario in chosen:
         run = plan_run_latest(scenario=scenario)
-        report = localize_report(run.result) if run and run.result else None
+        report = _compare_report(run, currency)
         rows.append(
             {
                 "scenario": scenario,
@@ -223,7 +278,8 @@ def compare(request: HttpRequest, program_id: int) -> HttpResponse:
             "rows": rows,
             "chosen_ids": [s.pk for s in chosen],
             "figure": figure,
-            "currency": program.currency,
+            "currency": currency,
+            **_against_baseline(scenarios, rows, currency),
         },
     )
 

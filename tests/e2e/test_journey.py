@@ -152,7 +152,13 @@ def test_a_manager_plans_runs_compares_and_exports_a_program(session, worker, ow
     expect(costs).to_have_count(2)
     # One more engineer and a paid dataset: the two plans cannot cost the same.
     assert costs.nth(0).inner_text() != costs.nth(1).inner_text()
-    wait_for_charts(page, 1)
+    # B against the baseline A: its cost changes, so the chart of the change is drawn (and the
+    # finish's when it finishes on another day).
+    changes = page.get_by_test_id("delta-table")
+    expect(changes.locator("thead th").nth(2)).to_contain_text(SCENARIO_B)
+    expect(changes.locator("tbody tr").first.locator("td").nth(1)).to_contain_text("%)")
+    expect(page.get_by_test_id("chart-cost-change")).to_have_count(1)
+    wait_for_charts(page, 2 + page.get_by_test_id("chart-finish-change").count())
     session.step("scenarios compared")
 
     # The PDF of scenario A's run, rendered by the worker.

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from django.utils import translation
 
-from apps.runs import plan_figures
+from apps.runs import delta_figures, plan_figures
+from apps.runs.compare_deltas import compare_to_baseline
 from apps.runs.figure_style import (
     CATEGORY_COLOURS,
     FULL_PX,
@@ -96,7 +97,29 @@ def every_figure(reports: dict[str, dict], sweep_points: list[dict]) -> dict[str
     )
     figures["sweep"] = plan_figures.sweep_chart(sweep_points, "CNY", gpt3["plan"])
     figures["sweep:no-plan"] = plan_figures.sweep_chart(sweep_points, "CNY")
+    figures.update(change_figures(reports, ["B: a cheaper variant", "C: 13B in USD", "D"]))
     return figures
+
+
+def change_figures(reports: dict[str, dict], names: list[str]) -> dict[str, Any]:
+    """The change-vs-baseline charts: against a CNY baseline whose cap is far above (its
+    headroom named, not drawn) and against a USD one within reach of its cap (drawn)."""
+    far = compare_to_baseline(
+        ("A ★", reports["gpt3"]),
+        list(zip(names, [reports["dated"], reports["cpt13b"], reports["undated"]], strict=True)),
+        currency="CNY",
+    )
+    near = compare_to_baseline(
+        ("A ★", reports["dated"]),
+        list(zip(names[:2], [reports["undated"], reports["cpt13b"]], strict=True)),
+        currency="USD",
+    )
+    return {
+        "cost_change": delta_figures.cost_change(far),
+        "cost_change:near": delta_figures.cost_change(near),
+        "finish_change": delta_figures.finish_change(far),
+        "finish_change:near": delta_figures.finish_change(near),
+    }
 
 
 def _set(target: dict, path: str, value: Any) -> None:
@@ -152,7 +175,8 @@ def test_there_is_a_figure_of_every_builder(figures):
     }
     assert names == {
         "cost_breakdown", "monthly_spend", "gantt", "finish_distribution", "memory_breakdown",
-        "layouts_compared", "scaling", "risk_heatmap", "compare", "sweep",
+        "layouts_compared", "scaling", "risk_heatmap", "compare", "sweep", "cost_change",
+        "finish_change",
     }  # fmt: skip
     assert len(figures) >= 30
 
@@ -264,6 +288,7 @@ def test_user_text_is_escaped_in_every_figure_and_its_narrow_labels(reports, swe
     points = copy.deepcopy(sweep_points)
     points[0]["variant"]["gpu_type"] = LINK
     figures["sweep"] = plan_figures.sweep_chart(points, "CNY", reports["gpt3"]["plan"])
+    figures.update(change_figures(reports, [LINK, f"{LINK} program B", "<b>C</b>"]))
     seen = 0
     for name, fig in figures.items():
         for key, text in _strings(json.loads(fig.to_json())):
