@@ -34,7 +34,9 @@ app.conf.task_default_queue = INTERACTIVE
 # Each queue with its own exchange and routing key: a bare Queue(name) would be bound to the
 # default exchange and key, and both would receive every message.
 app.conf.task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in QUEUES)
-ROUTES = {"runs.sweep_chunk": HEAVY, "reports.export_render": HEAVY}
+# A webhook delivery waits on someone else's server (up to 10 s per socket operation): heavy, so
+# a slow receiver never holds a slot that quick runs need.
+ROUTES = {"runs.sweep_chunk": HEAVY, "reports.export_render": HEAVY, "webhooks.deliver": HEAVY}
 
 
 def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **_: Any) -> Any:
@@ -70,6 +72,8 @@ app.conf.beat_schedule = {
     # Also sends runs whose message could not be published while the broker was down.
     "sweep-stale-runs": {"task": "runs.sweep_stale_runs", "schedule": 60.0},
     "sweep-stale-exports": {"task": "reports.sweep_stale_exports", "schedule": 60.0},
+    # Webhook deliveries whose message was lost are sent again; those out of attempts fail.
+    "sweep-webhook-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": 60.0},
 }
 
 

@@ -61,7 +61,9 @@ INSTALLED_APPS = [
     "apps.programs",
     "apps.reports",
     "apps.portfolio",
+    "apps.tracking",
     "apps.api",
+    "apps.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -367,6 +369,10 @@ RUN_MAX_WORK = env_int("RUN_MAX_WORK", 5_000_000, minimum=1)
 # half of it is replaced after its task.
 WORKER_MAX_MEMORY_MB = env_int("WORKER_MAX_MEMORY_MB", 2048, minimum=256)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = WORKER_MAX_MEMORY_MB * 1024 // 2  # KiB, resident
+
+# Webhooks (apps/webhooks): https:// only; http:// and localhost receivers only in DEBUG or with
+# this on (a finance tool on the same machine).
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
 
 # /healthz waits this long for a worker to answer a ping.
 HEALTHZ_PING_TIMEOUT = env_float("HEALTHZ_PING_TIMEOUT", 1.0, minimum=0.1)

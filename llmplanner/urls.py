@@ -9,9 +9,11 @@ from apps.common.views import healthz
 urlpatterns = [
     path("", include("apps.portfolio.urls")),
     path("", include("apps.runs.urls")),
+    path("", include("apps.tracking.urls")),
     path("programs/", include("apps.programs.urls")),
     path("reports/", include("apps.reports.urls")),
     path("api/", include("apps.api.urls")),
+    path("accounts/webhooks/", include("apps.webhooks.urls")),
     path("accounts/", include("apps.accounts.urls")),
     # The language switch in the header; also on the login page, hence no login needed.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

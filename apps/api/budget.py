@@ -55,8 +55,12 @@ def _position(labels: list[str], month: str, field: str) -> int:
     raise ValueError(field)
 
 
-def budget_table(run: PlanRun, query: BudgetQuery) -> dict[str, Any]:
-    report = run.result or {}
+def budget_table(
+    run: PlanRun, query: BudgetQuery, report: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The run's budget table; ``report``: its report when the caller has it (the portfolio reads
+    only the parts it needs, on runs loaded without ``result``), else ``run.result``."""
+    report = (run.result if report is None else report) or {}
     plan = report["plan"]
     plan_currency = plan["currency"]
     currency = query.currency or plan_currency

@@ -39,6 +39,14 @@ class NotReady(exceptions.APIException):
     default_code = "not_ready"
 
 
+class NoApprovedBaseline(exceptions.APIException):
+    """A scenario's approved baseline asked for (its budget, actuals) when none is approved."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This scenario has no approved baseline yet."
+    default_code = "no_approved_baseline"
+
+
 class IdempotencyKeyReused(exceptions.APIException):
     """An ``Idempotency-Key`` sent again with another request (method, path or body)."""
 

@@ -83,6 +83,7 @@ class ProgramSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "budget_cap",
             "currency",
             "usd_to_cny",
+            "alert_threshold",
             "archived",
             "created_at",
             "updated_at",
@@ -527,6 +528,10 @@ class BudgetSerializer(serializers.Serializer):  # type: ignore[type-arg]
         many=True, help_text="One per month of the range: its totals, per month and cumulative."
     )
     totals = BudgetTotalsSerializer()
+    baseline = serializers.IntegerField(
+        required=False,
+        help_text="With `baseline=approved`: the approved baseline the rows come from.",
+    )
 
 
 def scenario_etag(version: int) -> str:

@@ -9,7 +9,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from apps.api import portfolio_views, run_views, views
+from apps.api import portfolio_views, run_views, tracking_views, views
 
 app_name = "api"
 
@@ -21,6 +21,8 @@ router.register("exports", run_views.ExportViewSet, basename="export")
 router.register("budget-lines", views.BudgetLineViewSet, basename="budget-line")
 router.register("team-lines", views.TeamLineViewSet, basename="team-line")
 router.register("datasets", views.DatasetViewSet, basename="dataset")
+
+TRACKING = tracking_views.ScenarioTrackingViewSet
 
 # The API authenticates by itself (token or session); the site-wide login page must not get in
 # the way of a finance tool, nor of the schema and its documentation pages.
@@ -49,6 +51,23 @@ urlpatterns = [
         "v1/portfolio/budget/",
         login_not_required(portfolio_views.PortfolioBudgetView.as_view()),
         name="portfolio-budget",
+    ),
+    # A scenario's approved baselines and actuals (``tracking_views``): extra routes of
+    # /scenarios/{id}/, beside the router's (a second viewset there would replace its root entry).
+    re_path(
+        r"^v1/scenarios/(?P<pk>\d+)/approve/$",
+        login_not_required(TRACKING.as_view({"post": "approve"})),
+        name="scenario-approve",
+    ),
+    re_path(
+        r"^v1/scenarios/(?P<pk>\d+)/baselines/$",
+        login_not_required(TRACKING.as_view({"get": "baselines"})),
+        name="scenario-baselines",
+    ),
+    re_path(
+        r"^v1/scenarios/(?P<pk>\d+)/actuals/$",
+        login_not_required(TRACKING.as_view({"get": "actuals", "post": "actuals_create"})),
+        name="scenario-actuals",
     ),
     path("v1/", include(router.urls)),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),

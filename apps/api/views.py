@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from apps.accounts.selectors import membership_get
 from apps.api.access import api_access
 from apps.api.budget import MONTH, BudgetQuery, budget_table
-from apps.api.exceptions import PreconditionFailed, PreconditionRequired
+from apps.api.exceptions import NoApprovedBaseline, PreconditionFailed, PreconditionRequired
 from apps.api.filters import (
     ActivityFilter,
     BudgetLineFilter,
@@ -65,6 +65,7 @@ from apps.programs.services import line_create, line_delete, line_update
 from apps.runs.models import PlanRun
 from apps.runs.selectors import plan_run_latest
 from apps.runs.services import plan_run_create
+from apps.tracking.selectors import baseline_current
 from llmplanner.simulation.program import CATEGORIES
 
 ERRORS = {
@@ -185,6 +186,11 @@ class BudgetQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
         return names
 
 
+class ScenarioBudgetQuerySerializer(BudgetQuerySerializer):
+    # latest: the scenario's latest successful run; approved: its current approved baseline.
+    baseline = serializers.ChoiceField(choices=["latest", "approved"], required=False)
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List scenarios",
@@ -229,13 +235,31 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
             "Rows are ordered by month, then category. `?format=csv` or `?format=xlsx` (or "
             "the Accept header) gives the rows for a spreadsheet: month, category, p50, p90, "
             "currency, then cumulative_p50, cumulative_p90 (repeated on each category row of a "
-            "month: do not sum them)."
+            "month: do not sum them). `?baseline=approved` reads the scenario's current "
+            "approved baseline (`POST /scenarios/{id}/approve/`) instead of its latest run: "
+            "the budget finance signed off, whatever was simulated since (`baseline` gives its "
+            "id; 409 `no_approved_baseline` when nothing is approved)."
         ),
         parameters=[
             OpenApiParameter("currency", str, enum=["CNY", "USD"]),
+            OpenApiParameter(
+                "baseline",
+                str,
+                enum=["latest", "approved"],
+                description="latest (default): the latest successful run; approved: the "
+                "current approved baseline.",
+            ),
             *BUDGET_FILTERS,
         ],
-        responses={200: BudgetSerializer, **SPREADSHEET_RESPONSES, **ERRORS},
+        responses={
+            200: BudgetSerializer,
+            **SPREADSHEET_RESPONSES,
+            **ERRORS,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`no_approved_baseline`: `baseline=approved`, nothing approved.",
+            ),
+        },
         examples=[
             OpenApiExample(
                 "Budget",
@@ -292,15 +316,24 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     def budget(self, request: Request, pk: str | None = None) -> Response:
         scenario = self.get_object()
         params = {k: v for k, v in request.query_params.items() if k != "format"}
-        query = BudgetQuerySerializer(data=params)
+        query = ScenarioBudgetQuerySerializer(data=params)
         query.is_valid(raise_exception=True)
-        run = plan_run_latest(scenario=scenario)
+        data = query.validated_data
+        approved = None
+        if data.get("baseline") == "approved":
+            approved = baseline_current(scenario=scenario)
+            if approved is None:
+                raise NoApprovedBaseline(
+                    f"Scenario {scenario.pk} has no approved baseline: POST "
+                    f"/api/v1/scenarios/{scenario.pk}/approve/ with a succeeded run, or leave "
+                    f"out baseline=approved for the latest run."
+                )
+        run = approved.run if approved is not None else plan_run_latest(scenario=scenario)
         if run is None:
             raise NotFound(
                 f"Scenario {scenario.pk} has no successful run yet: POST "
                 f"/api/v1/scenarios/{scenario.pk}/runs/."
             )
-        data = query.validated_data
         try:
             table = budget_table(
                 run,
@@ -310,10 +343,15 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
                     month_to=data.get("month_to"),
                     categories=data.get("category") or CATEGORIES,
                 ),
+                # The approved copy of the report: what was signed off is what is read.
+                report=approved.report if approved is not None else None,
             )
         except ValueError as exc:
             raise ValidationError({f"month_{exc.args[0]}": ["not a month of this plan"]}) from exc
         filename = f"budget-scenario-{scenario.pk}-run-{run.pk}"
+        if approved is not None:
+            table["baseline"] = approved.pk
+            filename = f"budget-scenario-{scenario.pk}-baseline-{approved.pk}"
         headers = {}
         if request.accepted_renderer.format in ("csv", "xlsx"):
             headers["Content-Disposition"] = (

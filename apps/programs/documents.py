@@ -4,7 +4,8 @@ Format version 1::
 
     format: llmplanner-scenario
     format_version: 1
-    program: {name, goal, deadline, budget_cap, currency, usd_to_cny}   # amounts are in currency
+    program: {name, goal, deadline, budget_cap, currency, usd_to_cny,   # amounts are in currency
+              alert_threshold}                                        # a percentage, 1-100
     scenario:
       name, description, strategy, start_date, full_runs, contingency_pct, ladder (null | [sizes])
       chain:    {sft, rlhf, rag, serving}
@@ -156,7 +157,15 @@ LINE_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
         ),
     ),
 }
-PROGRAM_FIELDS = ("name", "goal", "deadline", "budget_cap", "currency", "usd_to_cny")
+PROGRAM_FIELDS = (
+    "name",
+    "goal",
+    "deadline",
+    "budget_cap",
+    "currency",
+    "usd_to_cny",
+    "alert_threshold",
+)
 # Amounts converted when a document in one currency is imported into a program in the other:
 # the amounts a currency switch converts (one list, ``apps.programs.currency.MONEY_FIELDS``).
 MONEY_FIELDS = {

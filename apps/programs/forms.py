@@ -136,6 +136,8 @@ class ProgramForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Left empty (or not sent by an older page): the program's value, 20% for a new one.
+        self.fields["alert_threshold"].required = False
         if self.instance.pk and "loaded_at" not in self.initial:
             self.initial["loaded_at"] = self.instance.updated_at.isoformat()
         if self.instance.pk:
@@ -147,9 +149,23 @@ class ProgramForm(forms.ModelForm):
                 "amount, before and after. Change the budget cap in a separate save."
             ) % {"rate": format(self.instance.usd_to_cny.normalize(), "f")}
 
+    def clean_alert_threshold(self) -> int:
+        value = self.cleaned_data.get("alert_threshold")
+        if value is None:
+            return self.instance.alert_threshold if self.instance.pk else 20
+        return int(value)
+
     class Meta:
         model = Program
-        fields = ["name", "goal", "deadline", "budget_cap", "currency", "usd_to_cny"]
+        fields = [
+            "name",
+            "goal",
+            "deadline",
+            "budget_cap",
+            "currency",
+            "usd_to_cny",
+            "alert_threshold",
+        ]
         widgets = {
             "goal": forms.Textarea(attrs={"rows": 2}),
             "deadline": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

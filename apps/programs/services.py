@@ -246,6 +246,7 @@ def program_create(
     budget_cap: Decimal | None = None,
     currency: str = "CNY",
     usd_to_cny: Decimal = Decimal("7.2"),
+    alert_threshold: int = 20,
 ) -> Program:
     """A program with a first scenario (the baseline) of ``strategy`` with its defaults."""
     _require_editor(user, organization)
@@ -257,6 +258,7 @@ def program_create(
         budget_cap=budget_cap,
         currency=currency,
         usd_to_cny=usd_to_cny,
+        alert_threshold=alert_threshold,
         created_by=user,
     )
     _validate(program, exclude=["organization", "created_by"])
@@ -297,7 +299,8 @@ def program_update(
     names = [
         n
         for n in values
-        if n in {"name", "goal", "deadline", "budget_cap", "currency", "usd_to_cny"}
+        if n
+        in {"name", "goal", "deadline", "budget_cap", "currency", "usd_to_cny", "alert_threshold"}
     ]
     before = _snapshot(program, names)
     source_currency, stored_cap = program.currency, program.budget_cap

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -77,12 +77,42 @@ def renderer_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def _approval(run: PlanRun) -> dict[str, Any] | None:
+    """Who approved the run as its scenario's baseline and when (``apps.tracking``), and when a
+    later approval superseded it; None if it was never approved. Part of the cover, hence of the
+    content hash: an export made before the approval is not reused after it."""
+    from apps.tracking.selectors import baseline_of_run  # tracking sits above reports
+
+    if run._state.adding:  # a run never saved (rendered without a database) has no approval
+        return None
+    baseline = baseline_of_run(run=run)
+    if baseline is None:
+        return None
+    superseded = baseline.superseded_at
+    return {
+        "by": baseline.approved_by_name,
+        "on": timezone.localdate(baseline.approved_at).isoformat(),
+        "superseded_on": timezone.localdate(superseded).isoformat() if superseded else None,
+    }
+
+
+def _approval_dates(approval: dict[str, Any] | None) -> dict[str, Any] | None:
+    if approval is None:
+        return None
+    return {
+        **approval,
+        "on": _date(approval["on"]),
+        "superseded_on": _date(approval["superseded_on"]),
+    }
+
+
 def cover_of(run: PlanRun) -> dict[str, Any]:
     """The names and dates on the cover (live rows: a renamed scenario shows its new name)."""
     scenario = run.scenario
     program = scenario.program
     finished = run.finished_at or run.created_at
     return {
+        "approval": _approval(run),
         "organization": program.organization.name,
         "program": program.name,
         "goal": program.goal,
@@ -207,6 +237,7 @@ def document_context(run: PlanRun, *, paper: str) -> dict[str, Any]:
     return {
         "cover": cover,
         "run_date": _date(cover["run_date"]),
+        "approval": _approval_dates(cover["approval"]),
         "paper": paper,
         "page_size": PAPER_SIZES[paper][0],
         "page_height": PAPER_SIZES[paper][1],

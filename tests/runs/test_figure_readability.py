@@ -38,6 +38,8 @@ from apps.runs.figure_style import (
     wrap_label,
 )
 from apps.runs.risk_figures import numbers_text
+from apps.tracking import tracking_figures
+from llmplanner.simulation.forecast import Actuals, forecast
 from llmplanner.simulation.report import run_plan
 from llmplanner.simulation.sweep import run_sweep, sweep_variants
 from tests.runs.dated_plan import dated_plan, undated
@@ -98,7 +100,29 @@ def every_figure(reports: dict[str, dict], sweep_points: list[dict]) -> dict[str
     figures["sweep"] = plan_figures.sweep_chart(sweep_points, "CNY", gpt3["plan"])
     figures["sweep:no-plan"] = plan_figures.sweep_chart(sweep_points, "CNY")
     figures.update(change_figures(reports, ["B: a cheaper variant", "C: 13B in USD", "D"]))
+    figures.update(tracking_figure_set(reports["dated"]))
     return figures
+
+
+def tracking_figure_set(report: dict) -> dict[str, Any]:
+    """The tracking page's charts of the dated plan, two reports into its main run."""
+    first = Actuals(dt.date(2027, 3, 8), 1.5e10, 5.0, interruptions=1, spend={"people": 90_000.0})
+    last = Actuals(dt.date(2027, 3, 12), 2.5e10, 9.0, interruptions=2, spend={"people": 110_000.0})
+    ahead = forecast(dated_plan(), last, trials=TRIALS, seed=1)
+    earlier = forecast(dated_plan(), first, trials=TRIALS, seed=1)
+    reported = [
+        {"date": a.date.isoformat(), "tokens_trained": a.tokens_trained, "spend_total": total}
+        for a, total in ((first, 400_000.0), (last, 520_000.0))
+    ]
+    history = [
+        {k: f[k] for k in ("as_of", "finish_date_p50", "finish_date_p90")}
+        for f in (earlier, ahead)
+    ]
+    return {
+        "burnup": tracking_figures.burnup(ahead, reported, report),
+        "spend": tracking_figures.spend(report, reported, ahead),
+        "forecast_history": tracking_figures.forecast_history(history, report),
+    }
 
 
 def change_figures(reports: dict[str, dict], names: list[str]) -> dict[str, Any]:
@@ -176,7 +200,7 @@ def test_there_is_a_figure_of_every_builder(figures):
     assert names == {
         "cost_breakdown", "monthly_spend", "gantt", "finish_distribution", "memory_breakdown",
         "layouts_compared", "scaling", "risk_heatmap", "compare", "sweep", "cost_change",
-        "finish_change",
+        "finish_change", "burnup", "spend", "forecast_history",
     }  # fmt: skip
     assert len(figures) >= 30
 

@@ -26,8 +26,11 @@ from apps.reports.models import Export
 from apps.runs.models import PlanRun, ShareLink, Sweep
 from apps.runs.services import plan_run_create, plan_run_execute
 from apps.runs.sharing import share_link_create
+from apps.tracking.models import ActualReport, ApprovedBaseline
+from apps.webhooks.models import Webhook, WebhookDelivery
 from tests.accounts.factories import InvitationFactory, MembershipFactory
 from tests.conftest import login
+from tests.webhooks.factories import WebhookFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +79,11 @@ ROUTES = [
     Route("programs:line_row", ("scenario_id", "kind", "line_id"), None),
     Route("programs:line_edit", ("scenario_id", "kind", "line_id"), EDITOR, form_only=True),
     Route("programs:line_delete", ("scenario_id", "kind", "line_id"), EDITOR, get=False),
+    Route("tracking:run_approve", ("run_id",), EDITOR, get=False),
+    Route("tracking:scenario_tracking", ("scenario_id",), None),
+    Route("tracking:actual_add", ("scenario_id",), EDITOR, get=False),
+    Route("tracking:actuals_import", ("scenario_id",), EDITOR, get=False),
+    Route("tracking:actuals_template", (), None),  # the same blank CSV for everyone
     Route("reports:export_start", ("run_id",), MEMBER, get=False),
     Route("reports:export_detail", ("export_id",), None),
     Route("reports:export_status", ("export_id",), None),
@@ -86,6 +94,13 @@ ROUTES = [
     Route("accounts:api_tokens", (), OWNER),
     Route("accounts:api_token_revoke", ("token_id",), OWNER, get=False),
     Route("accounts:invitation_cancel", ("invitation_id",), OWNER, get=False),
+    # Webhooks: only owners see them (the list shows a member none; a log is a 403 to them).
+    Route("webhooks:webhook_list", (), OWNER),
+    Route("webhooks:webhook_detail", ("webhook_id",), None, form_only=True),
+    Route("webhooks:webhook_ping", ("webhook_id",), OWNER, get=False),
+    Route("webhooks:webhook_activate", ("webhook_id",), OWNER, get=False),
+    Route("webhooks:webhook_deactivate", ("webhook_id",), OWNER, get=False),
+    Route("webhooks:webhook_delete", ("webhook_id",), OWNER, get=False),
     # The invitee's own pages: every other user gets an empty list and 404 for the answers.
     Route("accounts:invitations", (), None),
     Route("accounts:invitation_accept", ("invitation_id",), None, get=False),
@@ -148,6 +163,7 @@ def world(organization, owner):
     token, _ = api_token_create(user=owner, organization=organization, name="ERP", scope="write")
     link, _ = share_link_create(user=owner, run=run, days=7)
     invitation = InvitationFactory(organization=organization, invited_by=owner)
+    webhook = WebhookFactory(organization=organization, created_by=owner)
     ids = {
         "program_id": program.pk,
         "scenario_id": scenario.pk,
@@ -163,6 +179,7 @@ def world(organization, owner):
         "line_id": scenario.team_lines.first().pk,
         "fmt": "json",
         "link_id": link.pk,
+        "webhook_id": webhook.pk,
     }
     return {
         "ids": ids,
@@ -202,6 +219,14 @@ def snapshot(organization) -> dict[str, Any]:
         "tokens": list(
             ApiToken.objects.filter(organization=organization).values_list("id", "revoked_at")
         ),
+        "webhooks": list(
+            Webhook.objects.filter(organization=organization).values_list("id", "active")
+        ),
+        "webhook_deliveries": WebhookDelivery.objects.filter(
+            webhook__organization=organization
+        ).count(),
+        "baselines": ApprovedBaseline.objects.filter(organization=organization).count(),
+        "actuals": ActualReport.objects.filter(organization=organization).count(),
     }
 
 

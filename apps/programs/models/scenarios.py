@@ -58,6 +58,17 @@ class Program(BaseModel):
         default=Decimal("7.2"),
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal(1000))],
     )
+    # Tracking (apps.tracking): a forecast above this chance of missing the deadline or going
+    # over budget raises an alert on the portfolio and the run page, and a webhook.
+    alert_threshold = models.PositiveSmallIntegerField(
+        _("alert threshold (%)"),
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_(
+            "Warn when a forecast puts the chance of missing the deadline or of going over "
+            "budget above this percentage."
+        ),
+    )
     archived_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

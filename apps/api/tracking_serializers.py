@@ -1,0 +1,201 @@
+"""Serializers of tracking over the API: approving a run, the approved baselines, actuals.
+
+The request serializers document the body; the rules are the services' (``apps.tracking``),
+which the form and the CSV upload of the Tracking page share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.api.money import money
+from apps.api.serializers import MoneySerializer
+from apps.tracking.models import NOTE_MAX_LENGTH, ActualReport, ApprovedBaseline
+from apps.tracking.validation import STAGES
+from llmplanner.simulation.program import CATEGORIES
+
+CATEGORY_LIST = ", ".join(CATEGORIES)
+
+
+class ApproveRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    run = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="A succeeded run of this scenario."
+    )
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH, help_text="Why, by whom."
+    )
+
+
+class BaselineSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    current = serializers.SerializerMethodField(
+        help_text="True for the baseline in force; false once a later approval superseded it."
+    )
+    approved_by = serializers.CharField(source="approved_by_name", read_only=True)
+    superseded_by = serializers.SerializerMethodField(help_text="The baseline that replaced it.")
+    superseded_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    currency = serializers.SerializerMethodField(help_text="The approved report's currency.")
+    cost_p50 = serializers.SerializerMethodField()
+    cost_p90 = serializers.SerializerMethodField()
+    finish_date_p50 = serializers.SerializerMethodField()
+    finish_date_p90 = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApprovedBaseline
+        fields = [
+            "id",
+            "scenario",
+            "run",
+            "current",
+            "approved_by",
+            "approved_at",
+            "note",
+            "core_version",
+            "pdf_sha256",
+            "hash_of",
+            "supersedes",
+            "superseded_by",
+            "superseded_at",
+            "currency",
+            "cost_p50",
+            "cost_p90",
+            "finish_date_p50",
+            "finish_date_p90",
+        ]
+        extra_kwargs = {
+            "pdf_sha256": {
+                "help_text": "SHA-256 of the run's latest ready PDF export at approval "
+                "(`hash_of`: pdf), else of the report as canonical JSON — keys sorted, no "
+                "spaces, UTF-8 (`hash_of`: report)."
+            }
+        }
+
+    def get_current(self, baseline: ApprovedBaseline) -> bool:
+        return baseline.is_current
+
+    def get_superseded_by(self, baseline: ApprovedBaseline) -> int | None:
+        successor = baseline.superseded_by
+        return successor.pk if successor is not None else None
+
+    def get_currency(self, baseline: ApprovedBaseline) -> str:
+        return str((baseline.report.get("plan") or {}).get("currency", "CNY"))
+
+    def _cost(self, baseline: ApprovedBaseline, key: str) -> dict[str, str] | None:
+        cost = ((baseline.report.get("totals") or {}).get("cost") or {}).get(key)
+        return None if cost is None else money(cost, self.get_currency(baseline))
+
+    @extend_schema_field(MoneySerializer(allow_null=True))
+    def get_cost_p50(self, baseline: ApprovedBaseline) -> dict[str, str] | None:
+        return self._cost(baseline, "p50")
+
+    @extend_schema_field(MoneySerializer(allow_null=True))
+    def get_cost_p90(self, baseline: ApprovedBaseline) -> dict[str, str] | None:
+        return self._cost(baseline, "p90")
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_finish_date_p50(self, baseline: ApprovedBaseline) -> str | None:
+        return (baseline.report.get("totals") or {}).get("finish_date_p50")
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_finish_date_p90(self, baseline: ApprovedBaseline) -> str | None:
+        return (baseline.report.get("totals") or {}).get("finish_date_p90")
+
+
+class ActualReportRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The body of ``POST /scenarios/{id}/actuals/`` (documentation: the service checks it)."""
+
+    date = serializers.DateField(
+        help_text="YYYY-MM-DD: not before the approved plan's start (or the approval day), "
+        "not in the future."
+    )
+    tokens_trained = serializers.FloatField(
+        min_value=0, help_text="Tokens of the main run so far (cumulative)."
+    )
+    elapsed_days = serializers.FloatField(min_value=0, help_text="Days since the main run started.")
+    gpu_hours = serializers.FloatField(min_value=0, help_text="GPU-hours so far (cumulative).")
+    interruptions = serializers.IntegerField(
+        min_value=0, help_text="Interruptions so far (cumulative)."
+    )
+    loss_spikes = serializers.IntegerField(
+        min_value=0, help_text="Loss spikes so far (cumulative)."
+    )
+    observed_mfu = serializers.FloatField(
+        required=False, allow_null=True, min_value=0, max_value=1, help_text="0 < MFU ≤ 1."
+    )
+    spend = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text=f"Money spent to date (cumulative) by category ({CATEGORY_LIST}) as decimal "
+        "strings; a category left out is not reported.",
+    )
+    # A pattern, not a choice: another enum of the same name would collide in the schema.
+    currency = serializers.RegexField(
+        r"^(CNY|USD)$", required=False, help_text="CNY or USD; default: the program's."
+    )
+    usd_to_cny = serializers.CharField(
+        required=False,
+        help_text="Required when `currency` is not the program's: the amounts are converted "
+        "at this rate and stored in the program's currency.",
+    )
+    stage = serializers.ChoiceField(
+        choices=list(STAGES), required=False, help_text="Only the main run is tracked for now."
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH)
+
+
+class ActualReportSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    spend = serializers.SerializerMethodField(
+        help_text="Cumulative spend by category, in the program's currency when posted."
+    )
+    as_sent = serializers.SerializerMethodField(
+        help_text="The amounts as sent and the rate they were converted at; null when they "
+        "came in the program's currency."
+    )
+    created_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ActualReport
+        fields = [
+            "id",
+            "scenario",
+            "baseline",
+            "date",
+            "stage",
+            "tokens_trained",
+            "elapsed_days",
+            "gpu_hours",
+            "interruptions",
+            "loss_spikes",
+            "observed_mfu",
+            "spend",
+            "as_sent",
+            "note",
+            "source",
+            "created_by",
+            "created_at",
+        ]
+
+    @extend_schema_field(serializers.DictField(child=MoneySerializer()))
+    def get_spend(self, report: ActualReport) -> dict[str, Any]:
+        return {k: money(v, report.spend_currency) for k, v in report.spend.items()}
+
+    @extend_schema_field(
+        serializers.JSONField(
+            allow_null=True,
+            help_text='e.g. {"currency": "USD", "usd_to_cny": "7.1000", "spend": '
+            '{"gpu_compute": "150000.00"}}',
+        )
+    )
+    def get_as_sent(self, report: ActualReport) -> dict[str, Any] | None:
+        if report.usd_to_cny is None:
+            return None
+        return {
+            "currency": report.currency,
+            "usd_to_cny": str(report.usd_to_cny),
+            "spend": dict(report.spend_sent),
+        }
+
+    def get_created_by(self, report: ActualReport) -> str | None:
+        return report.created_by.get_username() if report.created_by else None

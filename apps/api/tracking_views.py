@@ -1,0 +1,276 @@
+"""Tracking over the API: approve a run as the scenario's baseline, list the baselines, report
+and list actuals (``apps.tracking`` holds the rules; the Tracking page uses the same services).
+
+Routes (``apps/api/urls.py``): ``POST /scenarios/{id}/approve/``, ``GET
+/scenarios/{id}/baselines/``, ``GET``/``POST /scenarios/{id}/actuals/``. Another organization's
+scenario is a 404; a viewer or a read-only token may read but not write (403, before the body is
+read). ``Idempotency-Key`` on a report makes a training job's retries safe: the same key and body
+store one report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.api.access import api_access
+from apps.api.exceptions import (
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    NoApprovedBaseline,
+)
+from apps.api.idempotency import idempotency_key, idempotency_scope, request_fingerprint
+from apps.api.serializers import ErrorSerializer
+from apps.api.tracking_serializers import (
+    ActualReportRequestSerializer,
+    ActualReportSerializer,
+    ApproveRequestSerializer,
+    BaselineSerializer,
+)
+from apps.api.views import ERROR_EXAMPLE, ERRORS, MONEY
+from apps.programs.models import Scenario
+from apps.programs.selectors import can_edit
+from apps.tracking import services
+from apps.tracking.models import ActualReport
+from apps.tracking.selectors import actual_report_list, baseline_list, run_for_approval
+
+
+class ApprovalConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Another approval of this scenario was saved at the same moment."
+    default_code = "conflict"
+
+
+NO_BASELINE = OpenApiResponse(
+    ErrorSerializer,
+    description="`no_approved_baseline`: nothing has been approved for this scenario yet.",
+)
+BASELINE_EXAMPLE = {
+    "id": 4,
+    "scenario": 1,
+    "run": 7,
+    "current": True,
+    "approved_by": "alice",
+    "approved_at": "2027-01-02T09:30:00Z",
+    "note": "Approved by the steering committee; budget P90.",
+    "core_version": "0.4.0",
+    "pdf_sha256": "9f2c…",
+    "hash_of": "pdf",
+    "supersedes": 2,
+    "superseded_by": None,
+    "superseded_at": None,
+    "currency": "CNY",
+    "cost_p50": MONEY,
+    "cost_p90": MONEY,
+    "finish_date_p50": "2027-05-20",
+    "finish_date_p90": "2027-06-18",
+}
+REPORT_BODY = {
+    "date": "2027-02-08",
+    "tokens_trained": 45_000_000_000,
+    "elapsed_days": 14,
+    "gpu_hours": 86016,
+    "interruptions": 3,
+    "loss_spikes": 1,
+    "observed_mfu": 0.43,
+    "spend": {"gpu_compute": "2400000.00", "people": "820000.00"},
+    "note": "week 2",
+}
+REPORT_EXAMPLE = {
+    "id": 12,
+    "scenario": 1,
+    "baseline": 4,
+    **{k: v for k, v in REPORT_BODY.items() if k != "spend"},
+    "stage": "main",
+    "spend": {
+        "gpu_compute": {"amount": "2400000.00", "currency": "CNY"},
+        "people": {"amount": "820000.00", "currency": "CNY"},
+    },
+    "as_sent": None,
+    "source": "api",
+    "created_by": "alice",
+    "created_at": "2027-02-08T18:00:00Z",
+}
+
+
+def _require_editor(request: Request, scenario: Scenario) -> None:
+    """The role first: a viewer is refused (403) whatever the body says."""
+    user = api_access(request).user
+    if not can_edit(user=user, organization=scenario.program.organization):
+        raise PermissionDenied("You need the owner or editor role to change plans here.")
+
+
+class ScenarioTrackingViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    queryset = Scenario.objects.none()  # for the schema: ids are integers
+    lookup_value_regex = r"\d+"
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[Scenario]:
+        return Scenario.objects.filter(
+            program__organization__in=api_access(self.request).organizations()
+        ).select_related("program__organization")
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:  # type: ignore[type-arg]
+        return {
+            "approve": ApproveRequestSerializer,
+            "baselines": BaselineSerializer,
+            "actuals_create": ActualReportRequestSerializer,
+        }.get(self.action or "", ActualReportSerializer)
+
+    @extend_schema(
+        summary="Approve a run as the baseline",
+        description="Freezes a succeeded run of this scenario as its approved baseline: a copy "
+        "of the run's inputs and report, the approver, the time, the note and the SHA-256 of "
+        "the approved document (the run's latest ready PDF export, else the report's canonical "
+        "JSON: `hash_of`). A baseline never changes; a new approval supersedes the current one, "
+        "which stays in the history (`GET /scenarios/{id}/baselines/`). Owners and editors "
+        "(a read-write token); a run of another scenario, one that has not succeeded or the "
+        "current baseline's own run is a 400 naming `run`.",
+        request=ApproveRequestSerializer,
+        responses={
+            201: BaselineSerializer,
+            **ERRORS,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`conflict`: another approval of the scenario won a race.",
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "Approve run 7",
+                request_only=True,
+                value={"run": 7, "note": "Approved by the steering committee; budget P90."},
+            ),
+            OpenApiExample(
+                "Approved", response_only=True, status_codes=["201"], value=BASELINE_EXAMPLE
+            ),
+            ERROR_EXAMPLE,
+        ],
+    )
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        scenario = self.get_object()
+        _require_editor(request, scenario)
+        body = ApproveRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            baseline = services.baseline_approve(
+                user=api_access(request).user,
+                scenario=scenario,
+                run=run_for_approval(scenario=scenario, run_id=body.validated_data["run"]),
+                note=body.validated_data.get("note", ""),
+            )
+        except services.ApprovalConflict as exc:
+            raise ApprovalConflict(exc.message) from exc
+        return Response(BaselineSerializer(baseline).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Approved baselines",
+        description="Every baseline approved for the scenario, newest first; `current` marks "
+        "the one in force (the others were superseded: `superseded_by`, `superseded_at`). "
+        "`GET /scenarios/{id}/budget/?baseline=approved` gives the current one's budget.",
+        responses={200: BaselineSerializer(many=True), **ERRORS},
+        examples=[
+            OpenApiExample("A baseline", response_only=True, value=[BASELINE_EXAMPLE]),
+        ],
+    )
+    def baselines(self, request: Request, pk: str | None = None) -> Response:
+        scenario = self.get_object()
+        page = self.paginate_queryset(baseline_list(scenario=scenario))
+        return self.get_paginated_response(BaselineSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Actuals",
+        description="The reports of actuals of the scenario, by date (then in the order they "
+        "were posted). Figures are cumulative from the main run's start; `spend` is in the "
+        "program's currency when the report was posted.",
+        responses={200: ActualReportSerializer(many=True), **ERRORS},
+        examples=[OpenApiExample("A report", response_only=True, value=[REPORT_EXAMPLE])],
+    )
+    def actuals(self, request: Request, pk: str | None = None) -> Response:
+        scenario = self.get_object()
+        page = self.paginate_queryset(actual_report_list(scenario=scenario))
+        return self.get_paginated_response(ActualReportSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Report actuals",
+        description="One dated report of the main training run against the current approved "
+        "baseline: tokens trained, days since the main run started, GPU-hours, interruptions "
+        "and loss spikes (all cumulative), optionally the observed MFU, and the money spent to "
+        "date by category. Refused field by field, nothing saved: a date before the approved "
+        "plan's start (or the approval day) or in the future, a cumulative figure below an "
+        "earlier report's (or above a later one's), an unknown category, an amount that is "
+        "not a decimal string ≥ 0, amounts in the other currency without `usd_to_cny`, a "
+        "stage other than `main`. Owners and editors (a read-write token). Send an "
+        "`Idempotency-Key` header from a training job: the same key and body answer 200 with "
+        "the report already stored (one report, however many retries); the key with another "
+        "body is a 422.",
+        request=ActualReportRequestSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER, description="≤ 100 characters"
+            )
+        ],
+        responses={
+            201: ActualReportSerializer,
+            200: OpenApiResponse(
+                ActualReportSerializer, description="A replay: the report stored under the key."
+            ),
+            **ERRORS,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`no_approved_baseline`: approve a run first; "
+                "`idempotency_key_in_flight`: a request with this key did not finish.",
+            ),
+            422: OpenApiResponse(
+                ErrorSerializer,
+                description="`idempotency_key_reused`: the key was used for another request.",
+            ),
+        },
+        examples=[
+            OpenApiExample("Week 2", request_only=True, value=REPORT_BODY),
+            OpenApiExample(
+                "Stored", response_only=True, status_codes=["201"], value=REPORT_EXAMPLE
+            ),
+            ERROR_EXAMPLE,
+        ],
+    )
+    def actuals_create(self, request: Request, pk: str | None = None) -> Response:
+        scenario = self.get_object()
+        _require_editor(request, scenario)
+        key = idempotency_key(request)
+        claim = None
+        if key is not None:
+            claim = services.Idempotency(
+                scope=idempotency_scope(request),
+                key=key,
+                request_hash=request_fingerprint(request),
+            )
+        try:
+            report, created = services.actual_report_create(
+                user=api_access(request).user,
+                scenario=scenario,
+                data=request.data,
+                source=ActualReport.Source.API,
+                idempotency=claim,
+            )
+        except services.NoApprovedBaseline as exc:
+            raise NoApprovedBaseline(exc.message) from exc
+        except services.IdempotencyKeyReused as exc:
+            raise IdempotencyKeyReused(exc.message) from exc
+        except services.IdempotencyKeyInFlight as exc:
+            raise IdempotencyKeyInFlight(exc.message) from exc
+        return Response(
+            ActualReportSerializer(report).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )

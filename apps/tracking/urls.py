@@ -1,0 +1,25 @@
+from django.urls import path
+
+from apps.tracking import views
+
+app_name = "tracking"
+
+urlpatterns = [
+    path("runs/<int:run_id>/approve/", views.run_approve, name="run_approve"),
+    path(
+        "scenarios/<int:scenario_id>/tracking/",
+        views.scenario_tracking,
+        name="scenario_tracking",
+    ),
+    path(
+        "scenarios/<int:scenario_id>/tracking/actuals/",
+        views.actual_add,
+        name="actual_add",
+    ),
+    path(
+        "scenarios/<int:scenario_id>/tracking/actuals/import/",
+        views.actuals_import,
+        name="actuals_import",
+    ),
+    path("tracking/actuals-template.csv", views.actuals_template, name="actuals_template"),
+]

@@ -1,0 +1,158 @@
+"""Pages of tracking: approve a run from its dashboard; a scenario's Tracking page (the approved
+baseline and its history, actuals added one at a time or from a CSV, the list of reports).
+
+Thin views: the scenario or run comes through a scoped selector (another organization's is a
+404), a viewer's POST is a 403 before any form is read, and one service does the write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.common.errors import ApplicationError
+from apps.programs.models import Scenario
+from apps.programs.selectors import can_edit, scenario_get
+from apps.runs.figure_style import category_label
+from apps.runs.selectors import plan_run_get
+from apps.tracking.csv_format import HEADER, csv_rows, template_csv
+from apps.tracking.forms import ActualReportForm, ApproveForm, CsvUploadForm
+from apps.tracking.models import ActualReport
+from apps.tracking.selectors import (
+    actual_report_list,
+    baseline_current,
+    baseline_list,
+    baseline_start,
+)
+from apps.tracking.services import (
+    actual_report_create,
+    actual_reports_import,
+    baseline_approve,
+)
+from llmplanner.simulation.program import CATEGORIES
+
+TEMPLATE = "tracking/scenario_tracking.html"
+
+
+def _user(request: HttpRequest) -> Any:
+    return request.user
+
+
+def _require_editor(request: HttpRequest, scenario: Scenario) -> None:
+    if not can_edit(user=_user(request), organization=scenario.program.organization):
+        raise PermissionDenied
+
+
+def _context(request: HttpRequest, scenario: Scenario, **forms: Any) -> dict[str, Any]:
+    current = baseline_current(scenario=scenario)
+    reports = list(actual_report_list(scenario=scenario))
+    return {
+        "scenario": scenario,
+        "program": scenario.program,
+        "can_edit": can_edit(user=_user(request), organization=scenario.program.organization),
+        "current": current,
+        "start": baseline_start(current) if current else None,
+        "baselines": baseline_list(scenario=scenario),
+        "reports": reports,
+        "categories": [(key, category_label(key)) for key in CATEGORIES],
+        "csv_header": ",".join(HEADER),
+        "form": forms.get("form") or ActualReportForm(),
+        "upload": forms.get("upload") or CsvUploadForm(),
+        "import_errors": forms.get("import_errors") or [],
+    }
+
+
+@require_GET
+def scenario_tracking(request: HttpRequest, scenario_id: int) -> HttpResponse:
+    scenario = scenario_get(user=_user(request), scenario_id=scenario_id)
+    return render(request, TEMPLATE, _context(request, scenario))
+
+
+@require_POST
+def run_approve(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = plan_run_get(user=_user(request), run_id=run_id)
+    _require_editor(request, run.scenario)
+    form = ApproveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(" ".join(v) for v in form.errors.values()))
+        return redirect("runs:plan_run_detail", run_id=run.pk)
+    try:
+        baseline_approve(
+            user=_user(request), scenario=run.scenario, run=run, note=form.cleaned_data["note"]
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Run #%(id)s is now the approved baseline of “%(scenario)s”.")
+            % {"id": run.pk, "scenario": run.scenario.name},
+        )
+    return redirect("runs:plan_run_detail", run_id=run.pk)
+
+
+@require_POST
+def actual_add(request: HttpRequest, scenario_id: int) -> HttpResponse:
+    scenario = scenario_get(user=_user(request), scenario_id=scenario_id)
+    _require_editor(request, scenario)
+    form = ActualReportForm(request.POST)
+    if form.is_valid():
+        try:
+            report, _created = actual_report_create(
+                user=_user(request),
+                scenario=scenario,
+                data=form.report(),
+                source=ActualReport.Source.FORM,
+            )
+        except ApplicationError as exc:
+            form.add_service_errors(exc.extra.get("errors") or {"": [exc.message]})  # type: ignore[arg-type]
+        else:
+            messages.success(
+                request, _("The report of %(date)s is saved.") % {"date": report.date.isoformat()}
+            )
+            return redirect("tracking:scenario_tracking", scenario_id=scenario.pk)
+    return render(request, TEMPLATE, _context(request, scenario, form=form))
+
+
+@require_POST
+def actuals_import(request: HttpRequest, scenario_id: int) -> HttpResponse:
+    scenario = scenario_get(user=_user(request), scenario_id=scenario_id)
+    _require_editor(request, scenario)
+    upload = CsvUploadForm(request.POST, request.FILES)
+    problems: list[str] = []
+    if upload.is_valid():
+        try:
+            saved = actual_reports_import(
+                user=_user(request),
+                scenario=scenario,
+                rows=csv_rows(upload.cleaned_data["file"].read()),
+                currency=upload.cleaned_data["currency"],
+                usd_to_cny=upload.cleaned_data["usd_to_cny"],
+            )
+        except ApplicationError as exc:
+            problems = list(exc.extra.get("lines") or [exc.message])  # type: ignore[call-overload]
+        else:
+            messages.success(
+                request,
+                ngettext("%(n)d report is saved.", "%(n)d reports are saved.", len(saved))
+                % {"n": len(saved)},
+            )
+            return redirect("tracking:scenario_tracking", scenario_id=scenario.pk)
+    return render(
+        request, TEMPLATE, _context(request, scenario, upload=upload, import_errors=problems)
+    )
+
+
+@require_GET
+def actuals_template(request: HttpRequest) -> HttpResponse:
+    """The CSV to fill in: the header and two example rows."""
+    response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="actuals-template.csv"'
+    return response
