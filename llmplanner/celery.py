@@ -74,6 +74,7 @@ app.conf.beat_schedule = {
     "sweep-stale-exports": {"task": "reports.sweep_stale_exports", "schedule": 60.0},
     # Webhook deliveries whose message was lost are sent again; those out of attempts fail.
     "sweep-webhook-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": 60.0},
+    "sweep-forecasts": {"task": "tracking.sweep_forecasts", "schedule": 60.0},
 }
 
 

@@ -199,3 +199,89 @@ class ActualReportSerializer(serializers.ModelSerializer):  # type: ignore[type-
 
     def get_created_by(self, report: ActualReport) -> str | None:
         return report.created_by.get_username() if report.created_by else None
+
+
+class ForecastBaselineSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    finish_date_p50 = serializers.DateField(allow_null=True)
+    finish_date_p90 = serializers.DateField(allow_null=True)
+    finish_days_p50 = serializers.FloatField()
+    cost_p50 = serializers.DecimalField(max_digits=20, decimal_places=2)
+    cost_p90 = serializers.DecimalField(max_digits=20, decimal_places=2)
+    main_start_date_p50 = serializers.DateField(allow_null=True)
+    main_finish_date_p50 = serializers.DateField(allow_null=True)
+    tokens = serializers.FloatField(help_text="The main run's tokens (all its full runs).")
+    p_miss_deadline = serializers.FloatField(allow_null=True)
+    p_over_budget = serializers.FloatField(allow_null=True)
+
+
+class ForecastObservedSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    throughput_tokens_per_day = serializers.FloatField(allow_null=True)
+    effective_training_time = serializers.FloatField(allow_null=True)
+    interruptions_per_day = serializers.FloatField(allow_null=True)
+    loss_spikes_per_day = serializers.FloatField(allow_null=True)
+    observed_mfu = serializers.FloatField(allow_null=True)
+
+
+class ForecastVarianceSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    finish_days = serializers.FloatField(help_text="Forecast finish P50 − approved, days.")
+    cost = serializers.DecimalField(
+        max_digits=20, decimal_places=2, help_text="Forecast cost P50 − approved cost P50."
+    )
+    by_category = serializers.DictField(
+        child=serializers.DecimalField(max_digits=20, decimal_places=2),
+        help_text=f"Per category ({CATEGORY_LIST}), forecast P50 − approved P50.",
+    )
+
+
+class ForecastMainRunSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    tokens_trained = serializers.FloatField()
+    remaining_tokens = serializers.FloatField()
+    finish_date_p50 = serializers.DateField()
+    finish_date_p90 = serializers.DateField()
+
+
+class ForecastPosteriorSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    throughput_multiplier = serializers.FloatField(
+        help_text="Posterior mean of measured ÷ planned raw training rate."
+    )
+    data_weight = serializers.FloatField(
+        help_text="Share of the posterior the reports carry against the model's prior (0–1)."
+    )
+    failures_per_day = serializers.FloatField()
+
+
+class ForecastSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    status = serializers.ChoiceField(choices=["succeeded"])
+    baseline_id = serializers.IntegerField()
+    last_actual = serializers.IntegerField(allow_null=True)
+    as_of = serializers.DateField()
+    currency = serializers.CharField()
+    baseline = ForecastBaselineSerializer()
+    finish_date_p50 = serializers.DateField()
+    finish_date_p90 = serializers.DateField()
+    cost_p50 = serializers.DecimalField(max_digits=20, decimal_places=2)
+    cost_p90 = serializers.DecimalField(max_digits=20, decimal_places=2)
+    p_miss_deadline = serializers.FloatField(allow_null=True)
+    p_over_budget = serializers.FloatField(allow_null=True)
+    observed = ForecastObservedSerializer()
+    variance = ForecastVarianceSerializer()
+    estimate_at_completion = serializers.DecimalField(max_digits=20, decimal_places=2)
+    estimate_at_completion_p90 = serializers.DecimalField(max_digits=20, decimal_places=2)
+    cost_to_complete = serializers.DecimalField(max_digits=20, decimal_places=2)
+    spent_to_date = serializers.DecimalField(max_digits=20, decimal_places=2)
+    spent_from_plan = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Categories the last report left out, taken as the plan spent them.",
+    )
+    main_run = ForecastMainRunSerializer()
+    posterior = ForecastPosteriorSerializer()
+    drivers = serializers.ListField(
+        child=serializers.CharField(), help_text="What moved the forecast, in English."
+    )
+    alerts = serializers.ListField(child=serializers.DictField())
+
+
+class ForecastPendingSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    status = serializers.ChoiceField(choices=["queued", "running"])
+    baseline_id = serializers.IntegerField()
+    last_actual = serializers.IntegerField(allow_null=True)

@@ -37,13 +37,23 @@ from apps.api.tracking_serializers import (
     ActualReportSerializer,
     ApproveRequestSerializer,
     BaselineSerializer,
+    ForecastPendingSerializer,
+    ForecastSerializer,
 )
 from apps.api.views import ERROR_EXAMPLE, ERRORS, MONEY
 from apps.programs.models import Scenario
 from apps.programs.selectors import can_edit
+from apps.runs.models import RunStatus
 from apps.tracking import services
+from apps.tracking.forecasting import alerts_active, forecast_current
 from apps.tracking.models import ActualReport
 from apps.tracking.selectors import actual_report_list, baseline_list, run_for_approval
+
+
+class ForecastFailed(APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The forecast could not be computed."
+    default_code = "forecast_failed"
 
 
 class ApprovalConflict(APIException):
@@ -274,3 +284,47 @@ class ScenarioTrackingViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg
             ActualReportSerializer(report).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    @extend_schema(
+        summary="Forecast from the actuals",
+        description="The re-forecast of the current approved baseline as of the last report: "
+        "the core simulates the approved plan again with its own trials and seed, updates the "
+        "main run's throughput (normal prior on the log rate, the calibration's error as its "
+        "spread), failure and loss-spike rates (gamma priors) from the reports, re-dates the "
+        "main run per trial and re-simulates what follows it; money reported as spent is fact. "
+        "Computed on a worker and kept per (baseline, last report): the first request after a "
+        "report answers 202 with `Retry-After`, later ones 200. `variance` is forecast P50 − "
+        "approved P50; `estimate_at_completion` the forecast cost P50, `cost_to_complete` what "
+        "is left of it after the spend reported. `alerts`: probabilities above the program's "
+        "alert threshold. README *Forecast method* has the sources.",
+        responses={
+            200: ForecastSerializer,
+            202: ForecastPendingSerializer,
+            **ERRORS,
+            409: NO_BASELINE,
+            422: OpenApiResponse(
+                ErrorSerializer,
+                description="`forecast_failed`: the core refused the plan (e.g. no start date "
+                "or no main run), the message says why.",
+            ),
+        },
+    )
+    def forecast(self, request: Request, pk: str | None = None) -> Response:
+        scenario = self.get_object()
+        row = forecast_current(scenario=scenario)
+        if row is None:
+            raise NoApprovedBaseline()
+        ids = {"baseline_id": row.baseline_id, "last_actual": row.last_actual_id}
+        if row.status == RunStatus.FAILED:
+            raise ForecastFailed(row.error or None)
+        if row.status != RunStatus.SUCCEEDED:
+            return Response(
+                {"status": row.status, **ids},
+                status=status.HTTP_202_ACCEPTED,
+                headers={"Retry-After": "2"},
+            )
+        alerts = [
+            {k: a[k] for k in ("kind", "value", "threshold", "as_of")}
+            for a in alerts_active(scenario=scenario)
+        ]
+        return Response({"status": row.status, **ids, **row.answer, "alerts": alerts})

@@ -65,6 +65,11 @@ urlpatterns = [
         name="scenario-baselines",
     ),
     re_path(
+        r"^v1/scenarios/(?P<pk>\d+)/forecast/$",
+        login_not_required(TRACKING.as_view({"get": "forecast"})),
+        name="scenario-forecast",
+    ),
+    re_path(
         r"^v1/scenarios/(?P<pk>\d+)/actuals/$",
         login_not_required(TRACKING.as_view({"get": "actuals", "post": "actuals_create"})),
         name="scenario-actuals",

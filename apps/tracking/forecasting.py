@@ -11,13 +11,35 @@ currency (the reports store it so, ``ActualReport.spend``).
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from llmplanner.simulation.forecast import Actuals
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from kombu.exceptions import KombuError
+
+from apps.common.health import broker_status_forget
+from apps.programs.models import Scenario
+from apps.runs.models import RunStatus
+from apps.tracking.models import Alert, AlertKind, ApprovedBaseline, Forecast
+from apps.tracking.selectors import actuals_for, baseline_current
+from llmplanner.simulation.errors import ValidationError
+from llmplanner.simulation.forecast import Actuals, forecast
+from llmplanner.simulation.planspec import parse_plan
 from llmplanner.simulation.program import CATEGORIES
 
+logger = logging.getLogger(__name__)
+
 CENT = Decimal("0.01")
+# A forecast not started this long after it was queued (its message lost, the broker down) is
+# sent again by the sweeper; one running without finishing this long is retried, at most
+# ``MAX_ATTEMPTS`` times.
+RESEND_AFTER = timedelta(minutes=2)
+STALE_AFTER = timedelta(minutes=10)
+MAX_ATTEMPTS = 3
 
 
 def money(value: float) -> str:
@@ -40,10 +62,10 @@ def core_actuals(report: Any) -> Actuals:
 
 
 def first_day(baseline_inputs: dict[str, Any], approved_on: dt.date) -> Actuals:
-    """Before any report: nothing trained, on the plan's start day (else the approval day)."""
-    start = baseline_inputs.get("start_date")
-    day = dt.date.fromisoformat(start) if start else approved_on
-    return Actuals(date=day, tokens_trained=0.0, elapsed_days=0.0)
+    """Before any report: nothing trained, on the plan's start day (its own, or its lines'
+    earliest date; the approval day when it has none — the core then refuses it by name)."""
+    start = parse_plan(baseline_inputs).start_date
+    return Actuals(date=start or approved_on, tokens_trained=0.0, elapsed_days=0.0)
 
 
 def _stage(report: dict[str, Any], key: str) -> dict[str, Any]:
@@ -119,3 +141,232 @@ def answer(result: dict[str, Any], approved: dict[str, Any]) -> dict[str, Any]:
         },
         "drivers": [d["text"] for d in result["drivers"]],
     }
+
+
+# ---- the stored forecasts ------------------------------------------------------------------
+
+
+def forecast_current(*, scenario: Scenario) -> Forecast | None:
+    """The scenario's forecast as of its last report under its current baseline: the stored one,
+    or a new one queued for a worker. None when nothing is approved."""
+    baseline = baseline_current(scenario=scenario)
+    if baseline is None:
+        return None
+    reports = actuals_for(baseline)
+    last = reports[-1] if reports else None
+    found = Forecast.objects.filter(baseline=baseline, last_actual=last).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            made = Forecast.objects.create(
+                organization=baseline.organization,
+                scenario=scenario,
+                baseline=baseline,
+                last_actual=last,
+            )
+            transaction.on_commit(lambda: forecast_send(forecast_id=made.pk))
+    except IntegrityError:  # another request queued the same one a moment ago
+        return Forecast.objects.get(baseline=baseline, last_actual=last)
+    return made
+
+
+def forecast_send(*, forecast_id: int) -> bool:
+    """Publish the forecast's task; False (left queued for the sweeper) when the broker is
+    down."""
+    from apps.tracking.tasks import forecast_task  # tasks import this module
+
+    try:
+        forecast_task.delay(forecast_id)
+    except (KombuError, OSError) as exc:
+        logger.warning("forecast %s not sent, broker unreachable: %s", forecast_id, exc)
+        broker_status_forget()
+        return False
+    Forecast.objects.filter(pk=forecast_id).update(dispatched_at=timezone.now())
+    return True
+
+
+def _actuals(forecast_row: Forecast) -> Actuals:
+    baseline = forecast_row.baseline
+    if forecast_row.last_actual is None:
+        return first_day(baseline.inputs, timezone.localdate(baseline.approved_at))
+    return core_actuals(forecast_row.last_actual)
+
+
+def forecast_execute(*, forecast_id: int, worker: str = "") -> Forecast | None:
+    """Compute one forecast on a worker (claimed with a conditional UPDATE: a duplicate message
+    does nothing), then raise its alerts."""
+    now = timezone.now()
+    claimed = Forecast.objects.filter(pk=forecast_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING,
+        started_at=now,
+        worker=worker[:200],
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    if not claimed:
+        return None
+    row = Forecast.objects.select_related("baseline__run", "last_actual", "scenario").get(
+        pk=forecast_id
+    )
+    baseline = row.baseline
+    try:
+        result = forecast(
+            baseline.inputs, _actuals(row), trials=baseline.run.trials, seed=baseline.run.seed
+        )
+    except ValidationError as exc:
+        return _finish(row, error=f"{exc.field}: {exc.message}")
+    except Exception as exc:  # a bug must not leave the row running forever
+        logger.exception("forecast %s failed", forecast_id)
+        return _finish(row, error=f"The forecast failed: {type(exc).__name__}.")
+    row = _finish(row, result=result)
+    alerts_raise(forecast_row=row)
+    return row
+
+
+def _finish(row: Forecast, *, result: dict[str, Any] | None = None, error: str = "") -> Forecast:
+    row.result = result
+    row.answer = answer(result, row.baseline.report) if result is not None else None
+    row.error = error
+    row.status = RunStatus.SUCCEEDED if result is not None else RunStatus.FAILED
+    row.finished_at = timezone.now()
+    row.save(update_fields=["result", "answer", "error", "status", "finished_at", "updated_at"])
+    return row
+
+
+def forecasts_sweep_stale() -> dict[str, int]:
+    """Periodic: send again forecasts whose message was lost; retry ones whose worker died,
+    failing them after ``MAX_ATTEMPTS``."""
+    now = timezone.now()
+    resent = 0
+    lost = Forecast.objects.filter(
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - RESEND_AFTER),
+        status=RunStatus.QUEUED,
+        created_at__lt=now - RESEND_AFTER,
+    )
+    for pk in lost.values_list("pk", flat=True)[:100]:
+        resent += forecast_send(forecast_id=pk)
+    stale = Forecast.objects.filter(status=RunStatus.RUNNING, started_at__lt=now - STALE_AFTER)
+    failed = stale.filter(attempts__gte=MAX_ATTEMPTS).update(
+        status=RunStatus.FAILED, error="worker lost", finished_at=now, updated_at=now
+    )
+    requeued = stale.filter(attempts__lt=MAX_ATTEMPTS).update(
+        status=RunStatus.QUEUED, updated_at=now
+    )
+    return {"resent": resent, "failed": failed, "requeued": requeued}
+
+
+def forecast_history(*, baseline: ApprovedBaseline) -> list[Forecast]:
+    """The baseline's succeeded forecasts, oldest report first (one per report)."""
+    rows = Forecast.objects.filter(baseline=baseline, status=RunStatus.SUCCEEDED).select_related(
+        "last_actual"
+    )
+    return sorted(
+        rows,
+        key=lambda f: (
+            f.last_actual is not None,
+            f.last_actual.date if f.last_actual else dt.date.min,
+            f.last_actual_id or 0,
+        ),
+    )
+
+
+# ---- alerts --------------------------------------------------------------------------------
+
+
+def _previous_value(row: Forecast, kind: str) -> float | None:
+    """What the last forecast before this one said (by report), else the approved report."""
+    earlier = [f for f in forecast_history(baseline=row.baseline) if f.pk != row.pk]
+    if row.last_actual is not None:
+        earlier = [
+            f
+            for f in earlier
+            if f.last_actual is None
+            or (f.last_actual.date, f.last_actual_id) < (row.last_actual.date, row.last_actual_id)
+        ]
+    if earlier:
+        return (earlier[-1].answer or {}).get(kind)
+    return row.baseline.report["totals"].get(kind)
+
+
+def alerts_raise(*, forecast_row: Forecast) -> list[Alert]:
+    """An alert for each probability the forecast moved above the program's threshold (from at
+    or below it), posted to the organization's ``forecast.alert`` webhooks."""
+    from apps.webhooks.services import webhook_emit
+
+    if forecast_row.answer is None:
+        return []
+    program = forecast_row.scenario.program
+    threshold = program.alert_threshold / 100
+    made = []
+    for kind in AlertKind.values:
+        value = forecast_row.answer.get(kind)
+        if value is None or value <= threshold:
+            continue
+        previous = _previous_value(forecast_row, kind)
+        if previous is not None and previous > threshold:
+            continue  # already above: alerted when it crossed
+        with transaction.atomic():
+            alert, created = Alert.objects.get_or_create(
+                forecast=forecast_row,
+                kind=kind,
+                defaults={
+                    "organization": forecast_row.organization,
+                    "scenario": forecast_row.scenario,
+                    "value": value,
+                    "previous": previous,
+                    "threshold": threshold,
+                },
+            )
+            if created:
+                webhook_emit(
+                    organization=forecast_row.organization,
+                    event="forecast.alert",
+                    payload=alert_payload(alert),
+                )
+                made.append(alert)
+    return made
+
+
+def alert_payload(alert: Alert) -> dict[str, Any]:
+    forecast_row = alert.forecast
+    scenario = alert.scenario
+    answer_ = forecast_row.answer or {}
+    return {
+        "program": {"id": scenario.program_id, "name": scenario.program.name},
+        "scenario": {"id": scenario.pk, "name": scenario.name},
+        "kind": alert.kind,
+        "value": alert.value,
+        "previous": alert.previous,
+        "threshold": alert.threshold,
+        "as_of": answer_.get("as_of"),
+        "finish_date_p50": answer_.get("finish_date_p50"),
+        "finish_date_p90": answer_.get("finish_date_p90"),
+        "estimate_at_completion": answer_.get("estimate_at_completion"),
+        "currency": answer_.get("currency"),
+        "forecast": f"/api/v1/scenarios/{scenario.pk}/forecast/",
+    }
+
+
+def alerts_active(*, scenario: Scenario) -> list[dict[str, Any]]:
+    """The probabilities above the program's threshold in the scenario's latest succeeded
+    forecast under its current baseline: what the run page and the portfolio show."""
+    baseline = baseline_current(scenario=scenario)
+    if baseline is None:
+        return []
+    history = forecast_history(baseline=baseline)
+    if not history:
+        return []
+    latest = history[-1]
+    threshold = scenario.program.alert_threshold / 100
+    return [
+        {
+            "kind": kind,
+            "label": AlertKind(kind).label,
+            "value": latest.answer[kind],
+            "threshold": threshold,
+            "as_of": latest.answer["as_of"],
+        }
+        for kind in AlertKind.values
+        if (latest.answer or {}).get(kind) is not None and latest.answer[kind] > threshold
+    ]

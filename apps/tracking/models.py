@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Organization
 from apps.common.models import BaseModel
+from apps.runs.models import RunStatus
 
 NOTE_MAX_LENGTH = 2000
 
@@ -205,3 +206,107 @@ class ActualReport(BaseModel):
 
     def __str__(self) -> str:
         return f"Actuals of scenario {self.scenario_id} on {self.date}"
+
+
+class Forecast(BaseModel):
+    """The re-forecast of a baseline as of its last actual report (``apps.tracking.forecasting``),
+    computed on a worker and kept: one per (baseline, last report) — a new report or a new
+    approval makes a new one, so the page and the API read a stored answer and the history of
+    forecasts is the history of reports. ``last_actual`` empty: before any report.
+
+    Status machine as a plan run's (queued → running → succeeded | failed); a worker claims the
+    row with a conditional UPDATE.
+    """
+
+    Status = RunStatus
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="forecasts"
+    )
+    scenario = models.ForeignKey(
+        "programs.Scenario", on_delete=models.CASCADE, related_name="forecasts"
+    )
+    baseline = models.ForeignKey(
+        ApprovedBaseline, on_delete=models.CASCADE, related_name="forecasts"
+    )
+    last_actual = models.ForeignKey(
+        ActualReport, on_delete=models.CASCADE, null=True, blank=True, related_name="forecasts"
+    )
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
+    result = models.JSONField(null=True, blank=True, help_text="The core's forecast.")
+    answer = models.JSONField(null=True, blank=True, help_text="The API's answer (decimals).")
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["baseline", "last_actual"], name="tracking_forecast_per_report"
+            ),
+            models.UniqueConstraint(
+                fields=["baseline"],
+                condition=Q(last_actual__isnull=True),
+                name="tracking_forecast_per_baseline_before_reports",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Forecast {self.pk} of baseline {self.baseline_id} ({self.status})"
+
+
+class AlertKind(models.TextChoices):
+    MISS_DEADLINE = "p_miss_deadline", _("P(miss deadline)")
+    OVER_BUDGET = "p_over_budget", _("P(over budget)")
+
+
+class Alert(BaseModel):
+    """A forecast that moved a probability above its program's ``alert_threshold``: shown on
+    the portfolio and the run's pages while the scenario's latest forecast stays above it, and
+    posted to the organization's webhooks (``forecast.alert``) once, when it crosses."""
+
+    Kind = AlertKind
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alerts")
+    scenario = models.ForeignKey(
+        "programs.Scenario", on_delete=models.CASCADE, related_name="alerts"
+    )
+    forecast = models.ForeignKey(Forecast, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    value = models.FloatField()
+    previous = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["forecast", "kind"], name="tracking_alert_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value:.0%} > {self.threshold:.0%} ({self.scenario_id})"
+
+
+class OrganizationCalibration(BaseModel):
+    """The organization's own efficiency factors, fitted from its completed main runs' actuals
+    (``llmplanner.simulation.own_calibration``), and whether its new plans use them (the owner
+    opts in). ``fitted`` holds the fit: factors, 90% intervals, runs and days."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="own_calibration"
+    )
+    enabled = models.BooleanField(default=False)
+    fitted = models.JSONField(default=dict)
+    fitted_at = models.DateTimeField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Calibration of {self.organization_id} ({'on' if self.enabled else 'off'})"

@@ -39,6 +39,7 @@ from apps.tracking.validation import (
     parsed_date,
     point_of,
 )
+from apps.webhooks.services import webhook_emit
 
 
 class NoApprovedBaseline(ApplicationError):
@@ -141,7 +142,7 @@ def baseline_approve(
             )
         try:
             with transaction.atomic():
-                return ApprovedBaseline.objects.create(
+                baseline = ApprovedBaseline.objects.create(
                     organization=organization,
                     scenario=scenario,
                     run=run,
@@ -164,6 +165,33 @@ def baseline_approve(
                     "was saved. Reload and decide again."
                 )
             ) from None
+        webhook_emit(
+            organization=organization, event="baseline.approved", payload=approval_payload(baseline)
+        )
+    return baseline
+
+
+def approval_payload(baseline: ApprovedBaseline) -> dict[str, Any]:
+    """The ``baseline.approved`` webhook's data: what was approved, by whom, for how much."""
+    totals = baseline.report["totals"]
+    scenario = baseline.scenario
+    return {
+        "program": {"id": scenario.program_id, "name": scenario.program.name},
+        "scenario": {"id": scenario.pk, "name": scenario.name},
+        "baseline": baseline.pk,
+        "run": baseline.run_id,
+        "supersedes": baseline.supersedes_id,
+        "approved_by": baseline.approved_by_name,
+        "approved_at": baseline.approved_at.isoformat(),
+        "note": baseline.note,
+        "currency": baseline.report["plan"]["currency"],
+        "cost_p50": f"{totals['cost']['p50']:.2f}",
+        "cost_p90": f"{totals['cost']['p90']:.2f}",
+        "finish_date_p50": totals.get("finish_date_p50"),
+        "finish_date_p90": totals.get("finish_date_p90"),
+        "sha256": baseline.pdf_sha256,
+        "hash_of": baseline.hash_of,
+    }
 
 
 # --- actuals -------------------------------------------------------------------------------

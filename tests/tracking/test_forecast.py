@@ -1,0 +1,292 @@
+"""The re-forecast over the API and its alerts (issue 19): computed once per (baseline, last
+report), conditioned on the reports, money spent kept as fact, alerts and webhooks when a
+probability crosses the program's threshold."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.programs.models import Program, Scenario
+from apps.runs.models import RunStatus
+from apps.tracking.forecasting import (
+    MAX_ATTEMPTS,
+    alerts_active,
+    forecast_current,
+    forecast_execute,
+    forecasts_sweep_stale,
+)
+from apps.tracking.models import Alert, Forecast
+from apps.tracking.services import actual_report_create, baseline_approve
+from apps.webhooks.models import Webhook, WebhookDelivery
+
+from .conftest import succeeded_run
+
+pytestmark = pytest.mark.django_db
+
+
+def url(scenario: Scenario) -> str:
+    return reverse("api:scenario-forecast", args=[scenario.pk])
+
+
+def computed(scenario: Scenario) -> Forecast:
+    """The scenario's current forecast, computed here as a worker would."""
+    row = forecast_current(scenario=scenario)
+    assert row is not None
+    if row.status == RunStatus.QUEUED:
+        forecast_execute(forecast_id=row.pk, worker="test")
+        row.refresh_from_db()
+    assert row.status == RunStatus.SUCCEEDED, row.error
+    return row
+
+
+def main_stage(report: dict) -> dict:
+    return next(s for s in report["stages"] if s["key"] == "main")
+
+
+def report_midway(
+    owner, scenario, baseline, *, share: float, spend: dict | None = None, span: float = 0.5
+):
+    """A report ``span`` of the main run's P50 span after its start (halfway by default) at
+    ``share`` of its planned net rate."""
+    main = main_stage(baseline.report)
+    start = dt.date.fromisoformat(main["start_date_p50"])
+    finish = dt.date.fromisoformat(main["finish_date_p50"])
+    elapsed = max(1, round((finish - start).days * span))
+    date = start + timedelta(days=elapsed)
+    assert date <= timezone.localdate(), "the plan must have started long enough ago"
+    planned_rate = baseline.report["plan"]["tokens"] / max((finish - start).days, 1)
+    report, _ = actual_report_create(
+        user=owner,
+        scenario=scenario,
+        data={
+            "date": date.isoformat(),
+            "tokens_trained": share * planned_rate * elapsed,
+            "elapsed_days": elapsed,
+            "gpu_hours": 1000.0,
+            "interruptions": 1,
+            "loss_spikes": 0,
+            "spend": spend or {},
+        },
+        source="api",
+    )
+    return report
+
+
+@pytest.fixture
+def early(owner, scenario):
+    """The plan started 300 days ago: its main run is in the past, reports can be dated in it."""
+    Scenario.objects.filter(pk=scenario.pk).update(
+        start_date=timezone.localdate() - timedelta(days=300)
+    )
+    # Undated lines: every date follows the scenario's start.
+    scenario.budget_lines.update(start_date=None)
+    scenario.team_lines.update(start_date=None, end_date=None)
+    scenario.datasets.update(ready_date=None)
+    Program.objects.filter(pk=scenario.program_id).update(deadline=None)
+    scenario.refresh_from_db()
+    return scenario
+
+
+@pytest.fixture
+def early_baseline(owner, early):
+    return baseline_approve(user=owner, scenario=early, run=succeeded_run(owner, early))
+
+
+def test_the_first_request_queues_the_forecast_and_the_next_reads_it(reader, early_baseline):
+    scenario = early_baseline.scenario
+    first = reader.get(url(scenario))
+    assert first.status_code == 202 and first["Retry-After"] == "2"
+    assert first.json() == {
+        "status": "queued",
+        "baseline_id": early_baseline.pk,
+        "last_actual": None,
+    }
+    computed(scenario)
+    body = reader.get(url(scenario)).json()
+    assert body["status"] == "succeeded" and Forecast.objects.count() == 1
+    # Before any report the forecast is the approved plan.
+    totals = early_baseline.report["totals"]
+    assert body["baseline"]["finish_date_p50"] == totals["finish_date_p50"]
+    assert body["finish_date_p50"] == totals["finish_date_p50"]
+    assert abs(body["variance"]["finish_days"]) <= 0.5
+    assert abs(Decimal(body["variance"]["cost"])) <= Decimal(totals["cost"]["p50"]) * Decimal(
+        "0.01"
+    )
+    assert body["spent_from_plan"] == [
+        "gpu_compute", "storage", "people", "data", "inference", "contingency"
+    ]  # fmt: skip
+
+
+def test_a_slow_report_moves_finish_later_and_cost_up_and_keeps_the_spend(
+    owner, reader, early_baseline
+):
+    scenario = early_baseline.scenario
+    before = computed(scenario).answer
+    spend = {c: "1000.00" for c in ("gpu_compute", "storage", "people", "data", "inference")}
+    spend["contingency"] = "0.00"
+    report_midway(owner, scenario, early_baseline, share=0.3, spend=spend)
+    after_row = computed(scenario)
+    after = after_row.answer
+    assert after_row.last_actual is not None and Forecast.objects.count() == 2
+    assert after["finish_date_p90"] >= after["finish_date_p50"]
+    assert (
+        after["main_run"]["finish_date_p50"] > main_stage(early_baseline.report)["finish_date_p50"]
+    )
+    assert after["observed"]["throughput_tokens_per_day"] > 0
+    assert 0 < after["posterior"]["throughput_multiplier"] < 1
+    # Money spent is fact: 5,000 reported, nothing taken from the plan.
+    assert after["spent_to_date"] == "5000.00" and after["spent_from_plan"] == []
+    assert Decimal(after["estimate_at_completion"]) == pytest.approx(
+        Decimal("5000.00") + Decimal(after["cost_to_complete"]), rel=Decimal("0.02")
+    )
+    main_start = after_row.last_actual.date - timedelta(days=after_row.last_actual.elapsed_days)
+    assert re.fullmatch(
+        rf"Throughput 3\d% of plan since {main_start.isoformat()} \(.*\)", after["drivers"][0]
+    ), after["drivers"][0]
+    assert after["as_of"] > before["as_of"]
+    assert reader.get(url(scenario)).json()["last_actual"] == after_row.last_actual_id
+
+
+def test_the_same_report_twice_keeps_one_forecast(owner, early_baseline):
+    scenario = early_baseline.scenario
+    report_midway(owner, scenario, early_baseline, share=0.5)
+    first = computed(scenario)
+    assert forecast_current(scenario=scenario) == first
+    assert Forecast.objects.filter(baseline=early_baseline).count() == 1
+
+
+def test_a_probability_crossing_the_threshold_alerts_and_posts_a_webhook(
+    owner, organization, reader, early
+):
+    scenario = early
+    # A deadline the plan meets (3 days after its finish P90) …
+    first = succeeded_run(owner, scenario)
+    finish_p90 = dt.date.fromisoformat(first.result["totals"]["finish_date_p90"])
+    Program.objects.filter(pk=scenario.program_id).update(
+        alert_threshold=10, deadline=finish_p90 + timedelta(days=3)
+    )
+    scenario.program.refresh_from_db()
+    early_baseline = baseline_approve(
+        user=owner, scenario=scenario, run=succeeded_run(owner, scenario)
+    )
+    hook = Webhook.objects.create(
+        organization=organization,
+        url="https://finance.example.com/hook",
+        secret="whsec_test",
+        events=["forecast.alert"],
+        created_by=owner,
+    )
+    assert early_baseline.report["totals"]["p_miss_deadline"] <= 0.10
+    computed(scenario)
+    assert not Alert.objects.exists()
+    # … then a report at 5% of the planned rate after six times the planned time: the main run
+    # (a few days, off the critical path as planned) now holds up what follows it, and the
+    # deadline is likely missed. A short or mild slip would not: the preference data, not the
+    # main run, sets this plan's finish.
+    report_midway(owner, scenario, early_baseline, share=0.05, span=6.0)
+    row = computed(scenario)
+    alerts = Alert.objects.filter(forecast=row)
+    kinds = {a.kind for a in alerts}
+    assert "p_miss_deadline" in kinds, row.answer["p_miss_deadline"]
+    alert = alerts.get(kind="p_miss_deadline")
+    assert alert.threshold == 0.10 and alert.value > 0.10
+    delivery = WebhookDelivery.objects.get(webhook=hook, event="forecast.alert")
+    assert delivery.payload["kind"] == "p_miss_deadline"
+    assert delivery.payload["scenario"]["id"] == scenario.pk
+    shown = reader.get(url(scenario)).json()["alerts"]
+    assert "p_miss_deadline" in {a["kind"] for a in shown}
+    assert alerts_active(scenario=scenario)
+    # Another report still above: no second alert, no second post.
+    report = row.last_actual
+    actual_report_create(
+        user=owner,
+        scenario=scenario,
+        data={
+            "date": report.date.isoformat(),
+            "tokens_trained": report.tokens_trained * 1.01,
+            "elapsed_days": report.elapsed_days,
+            "gpu_hours": report.gpu_hours,
+            "interruptions": report.interruptions,
+            "loss_spikes": report.loss_spikes,
+        },
+        source="api",
+    )
+    again = computed(scenario)
+    assert again.pk != row.pk and not Alert.objects.filter(forecast=again).exists()
+    assert WebhookDelivery.objects.filter(event="forecast.alert").count() == len(kinds)
+
+
+def test_an_approval_posts_the_baseline_approved_webhook(owner, organization, scenario, run):
+    hook = Webhook.objects.create(
+        organization=organization,
+        url="https://finance.example.com/hook",
+        secret="whsec_test",
+        events=["baseline.approved"],
+        created_by=owner,
+    )
+    baseline = baseline_approve(user=owner, scenario=scenario, run=run, note="board 3 March")
+    delivery = WebhookDelivery.objects.get(webhook=hook)
+    assert delivery.event == "baseline.approved"
+    assert delivery.payload["baseline"] == baseline.pk and delivery.payload["note"] == (
+        "board 3 March"
+    )
+    assert Decimal(delivery.payload["cost_p50"]) == Decimal(
+        f"{run.result['totals']['cost']['p50']:.2f}"
+    )
+
+
+def test_a_plan_without_a_start_date_cannot_be_forecast(owner, reader, scenario):
+    Scenario.objects.filter(pk=scenario.pk).update(start_date=None)
+    scenario.budget_lines.update(start_date=None)
+    scenario.team_lines.update(start_date=None, end_date=None)
+    scenario.datasets.update(ready_date=None)
+    scenario.refresh_from_db()
+    run = succeeded_run(owner, scenario)
+    assert not run.inputs.get("start_date")
+    baseline_approve(user=owner, scenario=scenario, run=run)
+    row = forecast_current(scenario=scenario)
+    forecast_execute(forecast_id=row.pk)
+    answer = reader.get(url(scenario))
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "forecast_failed"
+    assert "start_date" in answer.json()["error"]["message"]
+
+
+def test_without_an_approval_the_forecast_is_a_409(reader, scenario):
+    answer = reader.get(url(scenario))
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "no_approved_baseline"
+
+
+def test_another_organizations_forecast_is_a_404(early_baseline, client, django_user_model):
+    from apps.accounts.services import api_token_create
+    from tests.accounts.factories import MembershipFactory
+
+    stranger = MembershipFactory(role="owner")
+    token = api_token_create(
+        user=stranger.user, organization=stranger.organization, name="x", scope="read"
+    )[1]
+    answer = client.get(url(early_baseline.scenario), headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 404
+
+
+def test_the_sweeper_resends_lost_forecasts_and_fails_dead_ones(early_baseline):
+    row = forecast_current(scenario=early_baseline.scenario)
+    long_ago = timezone.now() - timedelta(minutes=30)
+    Forecast.objects.filter(pk=row.pk).update(created_at=long_ago, dispatched_at=None)
+    assert forecasts_sweep_stale()["resent"] == 1
+    row.refresh_from_db()
+    assert row.dispatched_at is not None and row.status == RunStatus.QUEUED
+    Forecast.objects.filter(pk=row.pk).update(
+        status=RunStatus.RUNNING, started_at=long_ago, attempts=MAX_ATTEMPTS
+    )
+    assert forecasts_sweep_stale()["failed"] == 1
+    row.refresh_from_db()
+    assert row.status == RunStatus.FAILED and row.error == "worker lost"
