@@ -153,7 +153,9 @@ def portfolio_budget_table(
         if row.run is None or row.report is None or row.scenario is None:
             not_simulated.append({"program": row.program.pk, "name": row.program.name})
             continue
-        table = budget_table(row.run, BudgetQuery(currency=currency, categories=categories))
+        table = budget_table(
+            row.run, BudgetQuery(currency=currency, categories=categories), report=row.report
+        )
         programs.append(
             {
                 "program": row.program.pk,

@@ -164,6 +164,15 @@ def peak(uses: list[Use], first: dt.date, end: dt.date) -> int:
     return max((sum(u.gpus for u in inside if u.start <= t < u.end) for t in moments), default=0)
 
 
+def monthly_peaks(uses: list[Use], bounds: list[tuple[dt.date, dt.date]]) -> list[int]:
+    """``peak`` of ``uses`` in each month of ``bounds`` (first day, first day of the next); a
+    month outside the span of ``uses`` is 0 without looking."""
+    if not uses:
+        return [0] * len(bounds)
+    first, end = min(u.start for u in uses), max(u.end for u in uses)
+    return [peak(uses, a, b) if a < end and b > first else 0 for a, b in bounds]
+
+
 def _calendar(rows: list[PortfolioRow], extra: Iterable[Use] = ()) -> list[str]:
     """Every month from the first any row's report (or ``extra``) touches to the last."""
     firsts: list[dt.date] = []
@@ -197,23 +206,33 @@ def gpu_months(rows: list[PortfolioRow]) -> GpuMonths:
     clashes: list[Clash] = []
     bounds = [(month_start(m), next_month(month_start(m))) for m in months]
     for index, row in enumerate(dated):
-        values = [float(peak(used[row.program.pk], a, b)) for a, b in bounds]
+        values = [float(n) for n in monthly_peaks(used[row.program.pk], bounds)]
         if any(values):
             programs.append(ProgramSeries(row.program.name, index, values))
-        for m, (a, b) in enumerate(bounds):
-            booked_total[m] += peak(booked[row.program.pk], a, b)
+        for m, n in enumerate(monthly_peaks(booked[row.program.pk], bounds)):
+            booked_total[m] += n
     types = sorted({u.gpu_type for u in every if u.gpu_type})
-    for m, (a, b) in enumerate(bounds):
+    # Each program's peaks of each type, worked out once (not once a month), leaving out the
+    # programs that never hold the type: (name, in use, booked).
+    of_type: dict[str, list[tuple[str, list[int], list[int]]]] = {t: [] for t in types}
+    for row in dated:
+        pk = row.program.pk
+        for gpu_type in types:
+            in_use = [u for u in used[pk] if u.gpu_type == gpu_type]
+            held = [u for u in booked[pk] if u.gpu_type == gpu_type]
+            if in_use or held:
+                of_type[gpu_type].append(
+                    (row.program.name, monthly_peaks(in_use, bounds), monthly_peaks(held, bounds))
+                )
+    for m, month in enumerate(months):
         for gpu_type in types:
             holders = []
-            for row in dated:
-                pk = row.program.pk
-                in_use = peak([u for u in used[pk] if u.gpu_type == gpu_type], a, b)
-                held = peak([u for u in booked[pk] if u.gpu_type == gpu_type], a, b)
-                if max(in_use, held):
-                    holders.append((row.program.name, max(in_use, held)))
+            for name, in_use_peaks, held_peaks in of_type[gpu_type]:
+                most = max(in_use_peaks[m], held_peaks[m])
+                if most:
+                    holders.append((name, most))
             if len(holders) >= 2:
-                clashes.append(Clash(months[m], gpu_type, holders))
+                clashes.append(Clash(month, gpu_type, holders))
     return GpuMonths(months, programs, booked_total, clashes, undated)
 
 

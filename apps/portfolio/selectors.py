@@ -8,6 +8,10 @@ in the scenarios' own order. Which run: the scenario's latest succeeded run, pic
 that of the scenario's latest run of any status, so a newer run that failed or is still running
 shows while the figures stay those of the last success.
 
+What is read of a run: only the parts of its report the portfolio shows (``REPORT_PARTS``),
+extracted by the database (a JSON key transform, on SQLite as on Postgres), never the whole
+report: the stored reports are 10–50 kB each, and decoding 200 of them was most of the page.
+
 Money: a row shows the program's currency (a run simulated in the other currency is converted at
 the run's own exchange rate, as the budget API converts); the portfolio's charts and totals use
 one currency for every program (``portfolio_currency``). The months of all programs on one
@@ -23,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Organization, User
@@ -42,6 +47,13 @@ STATUS_LABELS = {
 STATUS_ORDER = {FAILED: 0, RUNNING: 1, NO_RUN: 2, DONE: 3}
 # The rate a report stored without one was simulated at (as ``apps.api.budget``).
 DEFAULT_USD_TO_CNY = 7.2
+# The parts of a run's report (``PlanRun.result``) that the portfolio reads — the page, its
+# charts (``apps.portfolio.months``) and the API's portfolio and budget — and nothing else: the
+# rows' figures (``plan``, ``totals``), the budget by month (``monthly``), the calendar of GPUs
+# (``stages``, ``pools``) and the top risk (the register's first, ``risks[0]``). Reading another
+# part of a report in those modules means adding it here (``test_selectors`` compares every
+# figure with those of the whole report).
+REPORT_PARTS = ("plan", "totals", "monthly", "stages", "pools")
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -63,12 +75,11 @@ class PortfolioRow:
 
     program: Program
     scenario: Scenario | None
-    run: PlanRun | None  # the latest succeeded run: the figures
+    run: PlanRun | None  # the latest succeeded run: the figures (loaded without its report)
     latest: PlanRun | None  # the latest run of any status: the status
-
-    @property
-    def report(self) -> dict[str, Any] | None:
-        return self.run.result if self.run is not None and self.run.result else None
+    # The run's report as far as the portfolio reads it (``REPORT_PARTS``, ``risks`` cut to its
+    # first entry, ``core_version``); None without a run or when its report is empty.
+    report: dict[str, Any] | None = None
 
     @property
     def status(self) -> str:
@@ -185,37 +196,65 @@ def portfolio_rows(
     *, user: User, organizations: QuerySet[Organization] | None = None
 ) -> list[PortfolioRow]:
     """Every active program of the user's organizations (narrowed to ``organizations`` when
-    given — an API token's own), by name, each with its scenario and runs (see the module's
-    docstring). Four queries, whatever the number of programs."""
+    given — an API token's own), by name, each with its scenario, runs and the parts of the
+    report it shows (see the module's docstring). Five queries, whatever the number of
+    programs."""
     programs = list(_programs(user, organizations))
-    runs = PlanRun.objects.filter(scenario=OuterRef("pk")).order_by("-created_at", "-id")
-    scenarios = Scenario.objects.filter(
+    first: dict[int, int] = {}  # program → its scenario
+    for scenario_id, program_id in Scenario.objects.filter(
         program__in=[p.pk for p in programs], archived_at__isnull=True
-    ).annotate(
-        latest_ok_id=Subquery(runs.filter(status=RunStatus.SUCCEEDED).values("pk")[:1]),
-        latest_id=Subquery(runs.values("pk")[:1]),
-    )
-    chosen: dict[int, Scenario] = {}
-    for scenario in scenarios:  # the model's order: the baseline first, then by name
-        chosen.setdefault(scenario.program_id, scenario)
+    ).values_list("pk", "program_id"):  # the model's order: the baseline first, then by name
+        first.setdefault(program_id, scenario_id)
+    runs = PlanRun.objects.filter(scenario=OuterRef("pk")).order_by("-created_at", "-id")
+    chosen = {
+        scenario.program_id: scenario
+        for scenario in Scenario.objects.filter(pk__in=first.values()).annotate(
+            latest_ok_id=Subquery(runs.filter(status=RunStatus.SUCCEEDED).values("pk")[:1]),
+            latest_id=Subquery(runs.values("pk")[:1]),
+        )
+    }
     ok_ids = {s.latest_ok_id for s in chosen.values() if s.latest_ok_id}
-    succeeded = PlanRun.objects.in_bulk(ok_ids)
-    other_ids = {s.latest_id for s in chosen.values() if s.latest_id} - ok_ids
-    latest = {**succeeded, **PlanRun.objects.defer("result", "inputs").in_bulk(other_ids)}
+    run_ids = ok_ids | {s.latest_id for s in chosen.values() if s.latest_id}
+    found = PlanRun.objects.defer("result", "inputs").in_bulk(run_ids)
+    reports = report_parts(ok_ids)
     rows = []
     for program in programs:
         scenario = chosen.get(program.pk)
         if scenario is not None:
             scenario.program = program  # the joined one: no query per row
+        ok_id = scenario.latest_ok_id if scenario else None
         rows.append(
             PortfolioRow(
                 program=program,
                 scenario=scenario,
-                run=succeeded.get(scenario.latest_ok_id) if scenario else None,
-                latest=latest.get(scenario.latest_id) if scenario else None,
+                run=found.get(ok_id),
+                latest=found.get(scenario.latest_id) if scenario else None,
+                report=reports.get(ok_id),
             )
         )
     return rows
+
+
+def report_parts(run_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """The parts of each run's report that the portfolio reads (``REPORT_PARTS``, the first
+    risk, ``core_version``), by run id, in one query; the database cuts them out of the stored
+    report, so the rest is neither sent nor decoded. A run without a report is left out."""
+    parts = {
+        **{name: KeyTransform(name, "result") for name in REPORT_PARTS},
+        # As text: a JSON string extracted as JSON comes back unquoted on SQLite.
+        "core_version": KeyTextTransform("core_version", "result"),
+        "top_risk": KeyTransform("0", KeyTransform("risks", "result")),
+    }
+    # Aliased: an annotation may not take the name of a field (``PlanRun.core_version``).
+    aliased = {f"report_{name}": part for name, part in parts.items()}
+    out = {}
+    for values in PlanRun.objects.filter(pk__in=run_ids).values("pk", **aliased):
+        report = {name: values[f"report_{name}"] for name in parts}
+        top_risk = report.pop("top_risk")
+        report = {name: value for name, value in report.items() if value is not None}
+        if report:
+            out[values["pk"]] = report | {"risks": [top_risk] if top_risk is not None else []}
+    return out
 
 
 def portfolio_currency(rows: list[PortfolioRow], requested: str | None = None) -> str:

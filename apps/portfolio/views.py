@@ -81,7 +81,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "can_create": organization_list_editable(user=user).exists(),  # type: ignore[misc]
             "gpus": gpus,
             "spend": spend,
-            "gpu_figure": figures.gpu_demand(gpus).to_json() if gpus.programs else None,
-            "spend_figure": figures.portfolio_spend(spend).to_json() if spend.programs else None,
+            "gpu_figure": figures.chart_json(figures.gpu_demand, gpus) if gpus.programs else None,
+            "spend_figure": (
+                figures.chart_json(figures.portfolio_spend, spend) if spend.programs else None
+            ),
         },
     )

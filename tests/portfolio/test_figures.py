@@ -4,8 +4,10 @@ names (user text) shown as typed — never as plotly markup, never inside a hove
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
+from django.utils import translation
 
 from apps.portfolio import figures
 from apps.portfolio.months import gpu_months, spend_months
@@ -106,3 +108,23 @@ def test_program_names_are_shown_as_typed_in_both_charts(owner, cpt, sft):
             shown.append(text)
         assert ESCAPED in shown  # the name is there, escaped once, not dropped
         assert all("%{fullData.name}" in t.hovertemplate for t in fig.data if t.type == "bar")
+
+
+def test_a_remembered_chart_is_the_one_a_build_gives_for_the_same_data_and_language(charts):
+    gpus, spend = charts
+    for build, data in ((figures.gpu_demand, gpus), (figures.portfolio_spend, spend)):
+        drawn = figures.chart_json(build, data)
+        assert drawn == build(data).to_json() == figures.chart_json(build, data)
+        # Another program name, other figures or another language: drawn anew.
+        renamed = replace(data, programs=[replace(data.programs[0], name="Renamed")])
+        assert figures.chart_json(build, renamed) == build(renamed).to_json() != drawn
+        halved = replace(
+            data, programs=[replace(s, values=[v / 2 for v in s.values]) for s in data.programs]
+        )
+        assert figures.chart_json(build, halved) == build(halved).to_json() != drawn
+        with translation.override("zh-hans"):
+            chinese = figures.chart_json(build, data)
+            assert chinese == build(data).to_json() != drawn
+    assert figures.chart_json(figures.gpu_demand, gpus) != figures.chart_json(
+        figures.portfolio_spend, spend
+    )

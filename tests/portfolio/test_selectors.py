@@ -4,9 +4,13 @@ read from that run's report, the status of the latest run, organization scoping 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import replace
 
 import pytest
 
+from apps.api.portfolio_views import portfolio_budget_table, portfolio_table
+from apps.portfolio.months import gpu_months, spend_months
 from apps.portfolio.selectors import (
     DONE,
     FAILED,
@@ -20,6 +24,7 @@ from apps.programs.models import Program, Scenario
 from apps.programs.services import program_archive, program_update, scenario_clone
 from apps.runs.models import PlanRun, RunStatus
 from apps.runs.services import plan_run_create
+from llmplanner.simulation.program import CATEGORIES
 from tests.portfolio.conftest import FOREIGN_NAME
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +55,51 @@ def test_a_row_shows_the_figures_of_its_runs_report(owner, cpt):
     assert row.budget_cap == program.budget_cap and row.deadline == program.deadline
     assert row.over_cap is (row.cost_p90 > float(program.budget_cap))
     assert row.late is (row.finish_date_p90 > program.deadline)
+
+
+ROW_FIGURES = (
+    "status",
+    "cost_p50",
+    "cost_p90",
+    "over_cap",
+    "finish_date_p50",
+    "finish_date_p90",
+    "finish_days_p50",
+    "finish_days_p90",
+    "late",
+    "p_over_budget",
+    "p_miss_deadline",
+    "top_risk",
+    "strategy_label",
+)
+
+
+def test_the_parts_of_a_report_it_reads_give_what_the_whole_report_gives(
+    owner, cpt, sft, unsimulated
+):
+    rows = portfolio_rows(user=owner)
+    # The same rows with each run's whole stored report (loaded now: the rows' runs come
+    # without it).
+    whole = [replace(row, report=row.run.result) if row.run else row for row in rows]
+    simulated = [(part, full) for part, full in zip(rows, whole, strict=True) if full.report]
+    assert len(simulated) == 2 and all(part.report for part, _full in simulated)
+    for part, full in zip(rows, whole, strict=True):
+        assert {n: getattr(part, n) for n in ROW_FIGURES} == {
+            n: getattr(full, n) for n in ROW_FIGURES
+        }
+    for part, full in simulated:  # a part indeed: the stored reports are several times larger
+        assert 2 * len(json.dumps(part.report)) < len(json.dumps(full.report))
+    assert gpu_months(rows) == gpu_months(whole) and gpu_months(rows).clashes
+    for currency in ("CNY", "USD"):
+        assert spend_months(rows, currency) == spend_months(whole, currency)
+        assert portfolio_table(rows, currency) == portfolio_table(whole, currency)
+        budgets = [
+            portfolio_budget_table(
+                rs, currency=currency, month_from=None, month_to=None, categories=CATEGORIES
+            )
+            for rs in (rows, whole)
+        ]
+        assert budgets[0] == budgets[1] and len(budgets[0]["programs"]) == 2
 
 
 def test_a_program_without_a_run_is_listed_without_figures(owner, unsimulated):

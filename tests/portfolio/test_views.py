@@ -152,6 +152,42 @@ def test_the_charts_follow_the_currency_asked_and_ignore_an_unknown_one(owner_cl
     assert "(CNY)" in spend_figure(eur.content.decode())["layout"]["yaxis"]["title"]["text"]
 
 
+def test_a_new_successful_run_replaces_the_figures_and_the_charts(owner_client, cpt, sft):
+    """The rows read parts of the reports and the charts are remembered by what they draw
+    (``figures.chart_json``): a newer run's figures must show on the next request, not the
+    ones remembered or read before."""
+    from apps.runs.models import PlanRun
+
+    program, run = cpt
+    before = owner_client.get(HOME).content.decode()
+    spend = spend_figure(before)
+    [bars] = [t for t in spend["data"] if t["name"] == program.name]
+    monthly = run.result["monthly"]
+    assert [bars["y"][spend["data"][0]["x"].index(m)] for m in monthly["labels"]] == pytest.approx(
+        monthly["total_p50"]
+    )
+    # A newer successful run that costs twice as much (as a reused result is stored: a new row).
+    report = json.loads(json.dumps(run.result))
+    report["monthly"]["total_p50"] = [2 * v for v in monthly["total_p50"]]
+    report["totals"]["cost"]["p50"] *= 2
+    fields = {f.name: getattr(run, f.name) for f in PlanRun._meta.concrete_fields}
+    for name in ("id", "created_at", "updated_at", "reused_from", "idempotency_key"):
+        del fields[name]
+    newer = PlanRun.objects.create(**(fields | {"result": report, "reused_from": run}))
+
+    after = owner_client.get(HOME).content.decode()
+    spend = spend_figure(after)
+    [bars] = [t for t in spend["data"] if t["name"] == program.name]
+    assert [bars["y"][spend["data"][0]["x"].index(m)] for m in monthly["labels"]] == pytest.approx(
+        report["monthly"]["total_p50"]
+    )
+    cost = report["totals"]["cost"]["p50"]
+    assert money_compact(cost, "CNY") in cell(after, program.pk, "cost-p50")
+    assert money_compact(cost, "CNY") not in cell(before, program.pk, "cost-p50")
+    status = cell(after, program.pk, "status")
+    assert reverse("runs:plan_run_detail", args=[newer.pk]) in status
+
+
 def test_the_demo_job_is_gone_from_the_product(owner_client, organization, cpt):
     page = owner_client.get(HOME).content.decode()
     for leftover in ("Queue demo job", "demo job", "Round trips", "round-trips", "Sum the squares"):
