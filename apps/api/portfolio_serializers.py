@@ -15,6 +15,13 @@ class PortfolioRiskSerializer(serializers.Serializer):  # type: ignore[type-arg]
     likelihood = serializers.FloatField(help_text="0 to 1.")
 
 
+class PortfolioAlertSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    kind = serializers.ChoiceField(choices=["p_miss_deadline", "p_over_budget"])
+    value = serializers.FloatField(help_text="0 to 1.")
+    threshold = serializers.FloatField(help_text="The program's alert threshold, 0 to 1.")
+    as_of = serializers.DateField(help_text="The date of the report the forecast is as of.")
+
+
 class PortfolioProgramSerializer(serializers.Serializer):  # type: ignore[type-arg]
     program = serializers.IntegerField()
     name = serializers.CharField()
@@ -47,6 +54,11 @@ class PortfolioProgramSerializer(serializers.Serializer):  # type: ignore[type-a
         allow_null=True, help_text="0 to 1. Null without a deadline."
     )
     top_risk = PortfolioRiskSerializer(allow_null=True)
+    alerts = PortfolioAlertSerializer(
+        many=True,
+        help_text="Probabilities the latest forecast from the actuals puts above the program's "
+        "alert threshold (empty without an approved baseline or a forecast).",
+    )
 
 
 class PortfolioTotalsSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -98,6 +98,9 @@ def program_entry(row: PortfolioRow, currency: str) -> dict[str, Any]:
         "p_over_budget": row.p_over_budget,
         "p_miss_deadline": row.p_miss_deadline,
         "top_risk": {"title": risk["title"], "likelihood": risk["likelihood"]} if risk else None,
+        "alerts": [
+            {k: alert[k] for k in ("kind", "value", "threshold", "as_of")} for alert in row.alerts
+        ],
     }
 
 

@@ -34,6 +34,7 @@ from apps.accounts.models import Organization, User
 from apps.api.money import convert
 from apps.programs.models import Currency, Program, Scenario
 from apps.runs.models import PlanRun, RunStatus
+from apps.tracking.forecasting import alerts_by_scenario
 
 # The status column: no run yet, queued or running, the latest run succeeded, or it failed.
 NO_RUN, RUNNING, DONE, FAILED = "no_run", "running", "done", "failed"
@@ -80,6 +81,8 @@ class PortfolioRow:
     # The run's report as far as the portfolio reads it (``REPORT_PARTS``, ``risks`` cut to its
     # first entry, ``core_version``); None without a run or when its report is empty.
     report: dict[str, Any] | None = None
+    # The scenario's forecast alerts (``apps.tracking.forecasting.alerts_by_scenario``).
+    alerts: tuple[dict[str, Any], ...] = ()
 
     @property
     def status(self) -> str:
@@ -197,8 +200,8 @@ def portfolio_rows(
 ) -> list[PortfolioRow]:
     """Every active program of the user's organizations (narrowed to ``organizations`` when
     given — an API token's own), by name, each with its scenario, runs and the parts of the
-    report it shows (see the module's docstring). Five queries, whatever the number of
-    programs."""
+    report it shows (see the module's docstring) and its forecast alerts. Seven queries, whatever
+    the number of programs."""
     programs = list(_programs(user, organizations))
     first: dict[int, int] = {}  # program → its scenario
     for scenario_id, program_id in Scenario.objects.filter(
@@ -217,6 +220,10 @@ def portfolio_rows(
     run_ids = ok_ids | {s.latest_id for s in chosen.values() if s.latest_id}
     found = PlanRun.objects.defer("result", "inputs").in_bulk(run_ids)
     reports = report_parts(ok_ids)
+    programs_by_id = {p.pk: p for p in programs}
+    alerts = alerts_by_scenario(
+        {s.pk: programs_by_id[s.program_id].alert_threshold for s in chosen.values()}
+    )
     rows = []
     for program in programs:
         scenario = chosen.get(program.pk)
@@ -230,6 +237,7 @@ def portfolio_rows(
                 run=found.get(ok_id),
                 latest=found.get(scenario.latest_id) if scenario else None,
                 report=reports.get(ok_id),
+                alerts=tuple(alerts.get(scenario.pk, ())) if scenario else (),
             )
         )
     return rows

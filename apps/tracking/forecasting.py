@@ -350,23 +350,41 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
 
 def alerts_active(*, scenario: Scenario) -> list[dict[str, Any]]:
     """The probabilities above the program's threshold in the scenario's latest succeeded
-    forecast under its current baseline: what the run page and the portfolio show."""
-    baseline = baseline_current(scenario=scenario)
-    if baseline is None:
-        return []
-    history = forecast_history(baseline=baseline)
-    if not history:
-        return []
-    latest = history[-1]
-    threshold = scenario.program.alert_threshold / 100
-    return [
-        {
-            "kind": kind,
-            "label": AlertKind(kind).label,
-            "value": latest.answer[kind],
-            "threshold": threshold,
-            "as_of": latest.answer["as_of"],
-        }
-        for kind in AlertKind.values
-        if (latest.answer or {}).get(kind) is not None and latest.answer[kind] > threshold
-    ]
+    forecast under its current baseline: what the run page and the Tracking page show."""
+    return alerts_by_scenario({scenario.pk: scenario.program.alert_threshold}).get(scenario.pk, [])
+
+
+def alerts_by_scenario(thresholds: dict[int, int]) -> dict[int, list[dict[str, Any]]]:
+    """``alerts_active`` of many scenarios (id → its program's threshold in percent) in two
+    queries, whatever their number (the portfolio's)."""
+    current = dict(
+        ApprovedBaseline.objects.filter(
+            scenario__in=list(thresholds), successor__isnull=True
+        ).values_list("pk", "scenario_id")
+    )
+    latest: dict[int, tuple[Any, dict[str, Any]]] = {}
+    rows = Forecast.objects.filter(
+        baseline__in=list(current), status=RunStatus.SUCCEEDED
+    ).values_list("baseline_id", "last_actual__date", "last_actual_id", "answer")
+    for baseline_id, date, actual_id, answer_ in rows:
+        key = (actual_id is not None, date or dt.date.min, actual_id or 0)
+        if baseline_id not in latest or key > latest[baseline_id][0]:
+            latest[baseline_id] = (key, answer_ or {})
+    out: dict[int, list[dict[str, Any]]] = {}
+    for baseline_id, (_, answer_) in latest.items():
+        scenario_id = current[baseline_id]
+        threshold = thresholds[scenario_id] / 100
+        found = [
+            {
+                "kind": kind,
+                "label": AlertKind(kind).label,
+                "value": answer_[kind],
+                "threshold": threshold,
+                "as_of": answer_.get("as_of"),
+            }
+            for kind in AlertKind.values
+            if answer_.get(kind) is not None and answer_[kind] > threshold
+        ]
+        if found:
+            out[scenario_id] = found
+    return out

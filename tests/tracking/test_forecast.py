@@ -163,7 +163,7 @@ def test_the_same_report_twice_keeps_one_forecast(owner, early_baseline):
 
 
 def test_a_probability_crossing_the_threshold_alerts_and_posts_a_webhook(
-    owner, organization, reader, early
+    owner, organization, reader, client, early
 ):
     scenario = early
     # A deadline the plan meets (3 days after its finish P90) …
@@ -203,6 +203,17 @@ def test_a_probability_crossing_the_threshold_alerts_and_posts_a_webhook(
     shown = reader.get(url(scenario)).json()["alerts"]
     assert "p_miss_deadline" in {a["kind"] for a in shown}
     assert alerts_active(scenario=scenario)
+    # The portfolio shows it on the program's row, page and API.
+    entry = next(
+        p
+        for p in reader.get(reverse("api:portfolio")).json()["programs"]
+        if p["program"] == scenario.program_id
+    )
+    assert {a["kind"] for a in entry["alerts"]} == {a["kind"] for a in shown}
+    client.force_login(owner)
+    home = client.get(reverse("portfolio:home")).content.decode()
+    tracking = reverse("tracking:scenario_tracking", args=[scenario.pk])
+    assert 'data-testid="alert"' in home and tracking in home and "P(miss deadline)" in home
     # Another report still above: no second alert, no second post.
     report = row.last_actual
     actual_report_create(
