@@ -49,21 +49,36 @@ CURRENCY = OpenApiParameter(
 
 class PortfolioQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
     currency = serializers.ChoiceField(choices=["CNY", "USD"], required=False)
+    baseline = serializers.ChoiceField(choices=["latest", "approved"], required=False)
 
 
 class PortfolioBudgetQuerySerializer(BudgetQuerySerializer):
     # Content negotiation has already picked the renderer; this refuses ``?format=`` (empty),
     # which negotiation would silently answer as JSON.
     format = serializers.ChoiceField(choices=["json", "csv", "xlsx", "api"], required=False)
+    baseline = serializers.ChoiceField(choices=["latest", "approved"], required=False)
 
 
 def _params(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items() if k != "format"}
 
 
-def _rows(request: Request) -> list[PortfolioRow]:
+def _rows(request: Request, query: dict[str, Any]) -> list[PortfolioRow]:
     access = api_access(request)
-    return portfolio_rows(user=access.user, organizations=access.organizations())
+    return portfolio_rows(
+        user=access.user,
+        organizations=access.organizations(),
+        approved=query.get("baseline") == "approved",
+    )
+
+
+BASELINE = OpenApiParameter(
+    "baseline",
+    str,
+    enum=["latest", "approved"],
+    description="latest (default): each program's latest successful run; approved: its "
+    "scenario's current approved baseline (a program without one has no figures).",
+)
 
 
 def _amount(value: float | None, currency: str) -> dict[str, str] | None:
@@ -218,7 +233,7 @@ class PortfolioView(APIView):
             "`currency`; `totals.cost_p50_sum` adds the programs' P50s (not a percentile of "
             "the portfolio)."
         ),
-        parameters=[CURRENCY],
+        parameters=[CURRENCY, BASELINE],
         responses={200: PortfolioSerializer, **ERRORS},
         examples=[
             OpenApiExample(
@@ -263,7 +278,7 @@ class PortfolioView(APIView):
     def get(self, request: Request) -> Response:
         query = PortfolioQuerySerializer(data=_params(request))
         query.is_valid(raise_exception=True)
-        rows = _rows(request)
+        rows = _rows(request, query.validated_data)
         currency = portfolio_currency(rows, query.validated_data.get("currency"))
         return Response(portfolio_table(rows, currency))
 
@@ -290,12 +305,14 @@ class PortfolioBudgetView(APIView):
             "M2… otherwise; `month_from`/`month_to` compare with months of their own kind (a "
             "calendar range has no M-months). Every amount is in `currency`. `programs` lists "
             "the runs the rows come from, `not_simulated` the programs without a successful "
-            "run. `?format=csv` or `?format=xlsx` (or the Accept header) gives the rows for a "
-            "spreadsheet: month, program, program_name, scenario, run, category, p50, p90, "
-            "currency, cumulative_p50, cumulative_p90."
+            "run (with `baseline=approved`, without an approved baseline: the rows are then the "
+            "budgets finance signed off). `?format=csv` or `?format=xlsx` (or the Accept "
+            "header) gives the rows for a spreadsheet: month, program, program_name, scenario, "
+            "run, category, p50, p90, currency, cumulative_p50, cumulative_p90."
         ),
         parameters=[
             CURRENCY,
+            BASELINE,
             *BUDGET_FILTERS,
         ],
         responses={200: PortfolioBudgetSerializer, **SPREADSHEET_RESPONSES, **ERRORS},
@@ -345,7 +362,7 @@ class PortfolioBudgetView(APIView):
         query = PortfolioBudgetQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        rows = _rows(request)
+        rows = _rows(request, query.validated_data)
         currency = portfolio_currency(rows, data.get("currency"))
         table = portfolio_budget_table(
             rows,

@@ -35,6 +35,7 @@ from apps.api.money import convert
 from apps.programs.models import Currency, Program, Scenario
 from apps.runs.models import PlanRun, RunStatus
 from apps.tracking.forecasting import alerts_by_scenario
+from apps.tracking.models import ApprovedBaseline
 
 # The status column: no run yet, queued or running, the latest run succeeded, or it failed.
 NO_RUN, RUNNING, DONE, FAILED = "no_run", "running", "done", "failed"
@@ -196,7 +197,10 @@ def _programs(user: User, organizations: QuerySet[Organization] | None) -> Query
 
 
 def portfolio_rows(
-    *, user: User, organizations: QuerySet[Organization] | None = None
+    *,
+    user: User,
+    organizations: QuerySet[Organization] | None = None,
+    approved: bool = False,
 ) -> list[PortfolioRow]:
     """Every active program of the user's organizations (narrowed to ``organizations`` when
     given — an API token's own), by name, each with its scenario, runs and the parts of the
@@ -216,6 +220,16 @@ def portfolio_rows(
             latest_id=Subquery(runs.values("pk")[:1]),
         )
     }
+    if approved:
+        # The figures of each scenario's current approved baseline (its run's report is the
+        # approved copy), not of its latest run: none without an approval.
+        signed = dict(
+            ApprovedBaseline.objects.filter(
+                scenario__in=list(chosen.values()), successor__isnull=True
+            ).values_list("scenario_id", "run_id")
+        )
+        for scenario in chosen.values():
+            scenario.latest_ok_id = signed.get(scenario.pk)
     ok_ids = {s.latest_ok_id for s in chosen.values() if s.latest_ok_id}
     run_ids = ok_ids | {s.latest_id for s in chosen.values() if s.latest_id}
     found = PlanRun.objects.defer("result", "inputs").in_bulk(run_ids)

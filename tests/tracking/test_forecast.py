@@ -301,3 +301,31 @@ def test_the_sweeper_resends_lost_forecasts_and_fails_dead_ones(early_baseline):
     assert forecasts_sweep_stale()["failed"] == 1
     row.refresh_from_db()
     assert row.status == RunStatus.FAILED and row.error == "worker lost"
+
+
+def test_the_portfolio_reads_approved_budgets_with_baseline_approved(
+    owner, reader, scenario, run, baseline
+):
+    # A newer run of the scenario with another plan: the latest figures move, the approved not.
+    newer = succeeded_run(owner, scenario, contingency_pct=30)
+    assert newer.result["totals"]["cost"]["p50"] != run.result["totals"]["cost"]["p50"]
+    table = reverse("api:portfolio")
+    budget = reverse("api:portfolio-budget")
+
+    def entry(body: dict) -> dict:
+        return next(p for p in body["programs"] if p["program"] == scenario.program_id)
+
+    assert entry(reader.get(table).json())["run"] == newer.pk
+    assert entry(reader.get(table, {"baseline": "approved"}).json())["run"] == run.pk
+    approved = reader.get(budget, {"baseline": "approved"}).json()
+    assert entry(approved)["run"] == run.pk
+    assert {r["run"] for r in approved["rows"]} == {run.pk}
+    latest = reader.get(budget).json()
+    assert {r["run"] for r in latest["rows"]} == {newer.pk}
+    assert reader.get(budget, {"baseline": "signed"}).status_code == 400
+
+
+def test_without_an_approval_the_approved_portfolio_has_no_figures(reader, scenario, run):
+    body = reader.get(reverse("api:portfolio-budget"), {"baseline": "approved"}).json()
+    assert {"program": scenario.program_id, "name": scenario.program.name} in body["not_simulated"]
+    assert body["rows"] == []
