@@ -14,6 +14,7 @@ urlpatterns = [
     path("reports/", include("apps.reports.urls")),
     path("api/", include("apps.api.urls")),
     path("accounts/webhooks/", include("apps.webhooks.urls")),
+    path("accounts/calibration/", include("apps.tracking.calibration_urls")),
     path("accounts/", include("apps.accounts.urls")),
     # The language switch in the header; also on the login page, hence no login needed.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

@@ -213,6 +213,33 @@ class RunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         ]
 
 
+PUBLISHED_CALIBRATION = {
+    "source": "published",
+    "throughput_factor": 1.0,
+    "failure_factor": 1.0,
+    "runs": 0,
+}
+
+
+class RunCalibrationSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    source = serializers.ChoiceField(
+        choices=["published", "organization"],
+        help_text="`published`: the step-time model fitted to published benchmark runs; "
+        "`organization`: the organization's own factors, fitted from its completed runs.",
+    )
+    throughput_factor = serializers.FloatField(
+        help_text="Measured ÷ predicted training throughput applied to every training stage "
+        "(1 for the published calibration)."
+    )
+    failure_factor = serializers.FloatField(
+        help_text="Observed ÷ expected interruptions applied to the failure model (1 for the "
+        "published calibration)."
+    )
+    runs = serializers.IntegerField(
+        help_text="The organization's completed runs the factors were fitted on (0: published)."
+    )
+
+
 @extend_schema_serializer(
     examples=[
         OpenApiExample(
@@ -220,6 +247,12 @@ class RunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             response_only=True,
             value={
                 **RUN_EXAMPLE,
+                "calibration": {
+                    "source": "organization",
+                    "throughput_factor": 0.85,
+                    "failure_factor": 1.4,
+                    "runs": 3,
+                },
                 "result": {
                     "plan": {"name": "…", "currency": "CNY"},
                     "totals": {
@@ -236,9 +269,21 @@ class RunDetailSerializer(RunSerializer):
         help_text="The core's report (totals, main run, stages, monthly, milestones, risks, "
         "data checks); null until the run succeeds."
     )
+    calibration = serializers.SerializerMethodField(
+        help_text="Where the run's efficiency came from (the report's `plan.calibration`); null "
+        "until the run succeeds."
+    )
 
     class Meta(RunSerializer.Meta):
-        fields = [*RunSerializer.Meta.fields, "result"]
+        fields = [*RunSerializer.Meta.fields, "calibration", "result"]
+
+    @extend_schema_field(RunCalibrationSerializer(allow_null=True))
+    def get_calibration(self, run: PlanRun) -> dict[str, Any] | None:
+        if not run.result:
+            return None
+        # A report from before core 0.4.0 carries no section: it used the published calibration.
+        section = (run.result.get("plan") or {}).get("calibration") or PUBLISHED_CALIBRATION
+        return {key: section.get(key, PUBLISHED_CALIBRATION[key]) for key in PUBLISHED_CALIBRATION}
 
 
 class RunCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -23,6 +23,10 @@ Mapping (money stays in the program's currency; fractions are 0–1):
 - team lines → ``team`` (role template → its core role; empty cost → the template's salary;
   allocation % → fraction; start and end dates); datasets → ``data`` field by field, ready date
   included.
+- the organization's own calibration (``apps.tracking.calibration``), when an owner switched it
+  on and it is fitted on at least one completed run → ``calibration`` (``plan_calibration`` of
+  the fit); otherwise no section: the published calibration. Part of the inputs, hence of the
+  input hash: a run on the organization's factors never reuses one on the published ones.
 
 ``LINE_FIELDS`` names, per line model, the fields passed on and the ones deliberately not
 (bookkeeping); a test fails when a model gains a field that is in neither.
@@ -33,9 +37,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from apps.accounts.models import Organization
 from apps.programs.documents import LINE_FIELDS as DOCUMENT_LINE_FIELDS
 from apps.programs.models import GPUBudgetLine, Purpose, Scenario, Strategy, TeamLine
 from llmplanner.simulation.architecture import PRESETS
+from llmplanner.simulation.own_calibration import plan_calibration
 from llmplanner.simulation.planspec import PlanSpec, main_pool_index, parse_plan
 
 POOL_PURPOSE = {
@@ -213,6 +219,10 @@ def scenario_to_plan_dict(scenario: Scenario) -> dict[str, Any]:
             "vector_db_monthly": float(scenario.rag_vector_db_monthly),
         }
 
+    calibration = _own_calibration(program.organization_id)
+    if calibration is not None:
+        plan["calibration"] = calibration
+
     plan["team"] = [_team_line(line) for line in scenario.team_lines.select_related("role")]
     plan["data"] = [
         {
@@ -231,6 +241,20 @@ def scenario_to_plan_dict(scenario: Scenario) -> dict[str, Any]:
         for d in scenario.datasets.all()
     ]
     return plan
+
+
+def _own_calibration(organization_id: int) -> dict[str, Any] | None:
+    """The plan's ``calibration`` section when the organization uses its own fit, else None.
+    Read through the reverse relation (programs sits below tracking and does not import it),
+    fresh on every call: a switch takes effect on the next run."""
+    row = (
+        Organization.objects.filter(pk=organization_id, own_calibration__enabled=True)
+        .values_list("own_calibration__fitted", flat=True)
+        .first()
+    )
+    if not row or int(row.get("runs", 0)) < 1:
+        return None
+    return plan_calibration(row)
 
 
 def _team_line(line: TeamLine) -> dict[str, Any]:

@@ -53,6 +53,7 @@ FINGERPRINT_GLOBS = (
     "apps/runs/report_text.py",
     "apps/programs/templatetags/planning.py",
     "apps/programs/quantities.py",
+    "apps/tracking/calibration.py",
     "locale/zh_Hans/LC_MESSAGES/django.mo",
 )
 CHART_WIDTH_PX = 700
@@ -106,6 +107,14 @@ def _approval_dates(approval: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def _calibration(run: PlanRun) -> dict[str, Any]:
+    """Where the run's efficiency came from (``apps.tracking.calibration``): part of the cover,
+    hence of the content hash (a refit that changes the intervals shown changes the document)."""
+    from apps.tracking.calibration import run_calibration  # tracking sits above reports
+
+    return run_calibration(run)
+
+
 def cover_of(run: PlanRun) -> dict[str, Any]:
     """The names and dates on the cover (live rows: a renamed scenario shows its new name)."""
     scenario = run.scenario
@@ -113,6 +122,7 @@ def cover_of(run: PlanRun) -> dict[str, Any]:
     finished = run.finished_at or run.created_at
     return {
         "approval": _approval(run),
+        "calibration": _calibration(run),
         "organization": program.organization.name,
         "program": program.name,
         "goal": program.goal,
@@ -238,6 +248,7 @@ def document_context(run: PlanRun, *, paper: str) -> dict[str, Any]:
         "cover": cover,
         "run_date": _date(cover["run_date"]),
         "approval": _approval_dates(cover["approval"]),
+        "calibration": _calibration_sentence(cover["calibration"]),
         "paper": paper,
         "page_size": PAPER_SIZES[paper][0],
         "page_height": PAPER_SIZES[paper][1],
@@ -275,6 +286,12 @@ def document_context(run: PlanRun, *, paper: str) -> dict[str, Any]:
         "assumptions": assumption_rows(inputs, report),
         "input_rows": _flatten(inputs),
     }
+
+
+def _calibration_sentence(calibration: dict[str, Any]) -> str:
+    from apps.tracking.calibration import calibration_sentence
+
+    return calibration_sentence(calibration)
 
 
 def _strategy_label(key: str) -> str:

@@ -7,7 +7,9 @@ from apps.common.models import BaseModel
 
 
 class Export(BaseModel):
-    """A PDF of a plan run, rendered on a worker.
+    """A PDF of a plan run, rendered on a worker: the plan for approval (``kind`` plan), or the
+    status report of a scenario in execution (``kind`` status: ``forecast`` against the
+    approved baseline, whose run is ``run``; ``apps.reports.status_document``).
 
     Status machine: queued → rendering → ready | failed. A worker claims the row with a
     conditional UPDATE, so a duplicate delivery renders nothing twice; the file lives in the
@@ -23,6 +25,10 @@ class Export(BaseModel):
         READY = "ready", _("Ready")
         FAILED = "failed", _("Failed")
 
+    class Kind(models.TextChoices):
+        PLAN = "plan", _("Plan")
+        STATUS = "status", _("Status report")
+
     class Paper(models.TextChoices):
         A4 = "a4", "A4"
         LETTER = "letter", "Letter"
@@ -35,6 +41,15 @@ class Export(BaseModel):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="exports")
     run = models.ForeignKey("runs.PlanRun", on_delete=models.CASCADE, related_name="exports")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PLAN)
+    forecast = models.ForeignKey(
+        "tracking.Forecast",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="exports",
+        help_text="The forecast a status report shows (empty for a plan).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -80,9 +95,13 @@ class Export(BaseModel):
 
     @property
     def filename(self) -> str:
-        """The name a download gets: program, scenario, run, language and paper."""
+        """The name a download gets: program, scenario, run (a status report: its as-of date),
+        language and paper."""
         from django.utils.text import slugify
 
         scenario = self.run.scenario
         stem = slugify(f"{scenario.program.name} {scenario.name}")[:80] or "plan"
+        if self.kind == self.Kind.STATUS and self.forecast is not None:
+            as_of = (self.forecast.answer or {}).get("as_of", "")
+            return f"{stem}-status-{as_of}-{self.language}-{self.paper}.pdf"
         return f"{stem}-run{self.run_id}-{self.language}-{self.paper}.pdf"

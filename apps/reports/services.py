@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -24,10 +25,13 @@ from apps.accounts.models import User
 from apps.accounts.selectors import membership_get
 from apps.common.errors import ApplicationError
 from apps.common.health import broker_status_forget
-from apps.reports.document import content_hash, render_pdf
+from apps.reports.document import RenderedPdf, content_hash, render_pdf
 from apps.reports.models import Export
 from apps.runs.fairness import org_dispatch
 from apps.runs.models import PlanRun, RunStatus
+
+if TYPE_CHECKING:
+    from apps.tracking.models import Forecast
 
 logger = logging.getLogger(__name__)
 IN_FLIGHT = (Export.Status.QUEUED, Export.Status.RENDERING)
@@ -45,14 +49,11 @@ def export_create(*, user: User, run: PlanRun, paper: str = "a4", language: str 
     organization = run.organization
     if membership_get(user=user, organization=organization) is None:
         raise ApplicationError("You are not a member of this run's organization.")
-    if paper not in Export.Paper.values:
-        raise ApplicationError(f"Paper must be one of {', '.join(Export.Paper.values)}.")
-    if language not in Export.Language.values:
-        raise ApplicationError(f"Language must be one of {', '.join(Export.Language.values)}.")
+    _check_choices(paper=paper, language=language)
     if run.status != RunStatus.SUCCEEDED or not run.result:
         raise ApplicationError("Only a successful run can be exported; this one has no result.")
     digest = content_hash(run=run, paper=paper, language=language)
-    fields = dict(
+    return _export_create_or_reuse(
         organization=organization,
         run=run,
         created_by=user,
@@ -60,6 +61,51 @@ def export_create(*, user: User, run: PlanRun, paper: str = "a4", language: str 
         language=language,
         content_hash=digest,
     )
+
+
+def _check_choices(*, paper: str, language: str) -> None:
+    if paper not in Export.Paper.values:
+        raise ApplicationError(f"Paper must be one of {', '.join(Export.Paper.values)}.")
+    if language not in Export.Language.values:
+        raise ApplicationError(f"Language must be one of {', '.join(Export.Language.values)}.")
+
+
+def status_export_create(
+    *, user: User, forecast: Forecast | None, paper: str = "a4", language: str = "en"
+) -> Export:
+    """A status report of a scenario in execution: ``forecast`` (succeeded) against its
+    approved baseline, as a PDF rendered by a worker (``apps.reports.status_document``).
+
+    The same rules as ``export_create``: any member may export, the same document already
+    rendered is reused. Raises ``ApplicationError`` for a non-member, a forecast that has not
+    succeeded (or none: nothing approved) or a bad choice.
+    """
+    from apps.reports.status_document import status_content_hash  # reads apps.tracking
+
+    if forecast is None or forecast.status != RunStatus.SUCCEEDED or not forecast.answer:
+        raise ApplicationError(
+            _("A status report needs an approved baseline and a finished forecast.")
+        )
+    organization = forecast.organization
+    if membership_get(user=user, organization=organization) is None:
+        raise ApplicationError("You are not a member of this forecast's organization.")
+    _check_choices(paper=paper, language=language)
+    return _export_create_or_reuse(
+        organization=organization,
+        run=forecast.baseline.run,
+        kind=Export.Kind.STATUS,
+        forecast=forecast,
+        created_by=user,
+        paper=paper,
+        language=language,
+        content_hash=status_content_hash(forecast=forecast, paper=paper, language=language),
+    )
+
+
+def _export_create_or_reuse(**fields: Any) -> Export:
+    """A new export with ``fields``; the one being rendered with the same content hash in the
+    organization instead, or a new row reusing the file of a ready one (nothing rendered)."""
+    organization, digest = fields["organization"], fields["content_hash"]
     with transaction.atomic():
         same = Export.objects.filter(organization=organization, content_hash=digest)
         in_flight = same.filter(status__in=IN_FLIGHT).order_by("created_at").first()
@@ -133,10 +179,12 @@ def export_render(*, export_id: int, worker: str) -> Export | None:
     """Claim the export, render its PDF, store the file and the outcome; None if not claimed."""
     if not export_claim(export_id=export_id, worker=worker):
         return None
-    export = Export.objects.select_related("run__scenario__program__organization").get(pk=export_id)
+    export = Export.objects.select_related(
+        "run__scenario__program__organization", "forecast__baseline__run"
+    ).get(pk=export_id)
     fields: dict[str, object]
     try:
-        rendered = render_pdf(export.run, paper=export.paper, language=export.language)
+        rendered = _render(export)
     except MemoryError:
         fields = {
             "status": Export.Status.FAILED,
@@ -176,6 +224,17 @@ def export_render(*, export_id: int, worker: str) -> Export | None:
         default_storage.delete(str(fields["file"]))
     org_dispatch(organization_id=export.organization_id)  # a slot is free: the next job goes
     return Export.objects.get(pk=export_id)
+
+
+def _render(export: Export) -> RenderedPdf:
+    """The export's document: the plan of its run, or the status report of its forecast."""
+    if export.kind == Export.Kind.STATUS:
+        from apps.reports.status_document import render_status_pdf  # reads apps.tracking
+
+        if export.forecast is None:
+            raise ValueError("a status report without its forecast")
+        return render_status_pdf(export.forecast, paper=export.paper, language=export.language)
+    return render_pdf(export.run, paper=export.paper, language=export.language)
 
 
 # A queued export nobody claimed for this long lost its message (the embedded broker loses it

@@ -475,3 +475,17 @@ def localize_report(report: dict[str, Any]) -> dict[str, Any]:
         out["main_run"] = main = dict(out["main_run"])
         _localize_text(main, "explanation", roles)
     return out
+
+
+def localize_texts(rows: list[Any], name: str = "text") -> list[Any]:
+    """Copies of ``rows`` with their sentence ``name`` in the active language, as
+    ``localize_report`` translates a report's rows: for rows the core wrote with
+    ``Text.fields(name)`` outside a report (a forecast's ``drivers``). Anything else is kept."""
+    roles = role_names()
+    out = []
+    for row in rows:
+        if isinstance(row, dict):
+            row = dict(row)
+            _localize_text(row, name, roles)
+        out.append(row)
+    return out

@@ -26,6 +26,7 @@ from apps.programs.selectors import can_edit
 from apps.programs.services import EditDenied
 from apps.reports.models import Export
 from apps.runs.models import PlanRun, RunStatus
+from apps.tracking.calibration import calibration_refit_on_commit
 from apps.tracking.csv_format import CsvRow, csv_column
 from apps.tracking.models import NOTE_MAX_LENGTH, ActualReport, ApprovedBaseline, HashOf
 from apps.tracking.selectors import MAIN_STAGE, baseline_current, baseline_start
@@ -77,7 +78,7 @@ def _approved_document_hash(run: PlanRun) -> tuple[str, str]:
     """The SHA-256 of what the approver could read: the run's latest ready PDF export whose file
     is still stored, else the report's canonical JSON; and which of the two it is."""
     exports = (
-        Export.objects.filter(run=run, status=Export.Status.READY)
+        Export.objects.filter(run=run, status=Export.Status.READY, kind=Export.Kind.PLAN)
         .exclude(file="")
         .order_by("-finished_at", "-id")
     )
@@ -334,6 +335,7 @@ def actual_report_create(
             report = _row(
                 scenario, baseline, cleaned[0], user=user, source=source, idempotency=idempotency
             )
+            calibration_refit_on_commit(baseline=baseline, reports=[report])
     except IntegrityError:
         if idempotency is None:
             raise
@@ -386,7 +388,9 @@ def actual_reports_import(
                 _("Nothing was saved. %(errors)s") % {"errors": " ".join(lines)},
                 extra={"errors": errors, "lines": lines},
             )
-        return [
+        saved = [
             _row(scenario, baseline, report, user=user, source=ActualReport.Source.CSV)
             for report in cleaned
         ]
+        calibration_refit_on_commit(baseline=baseline, reports=saved)
+        return saved

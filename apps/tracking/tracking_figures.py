@@ -257,7 +257,9 @@ def forecast_history(history: list[dict[str, Any]], report: dict[str, Any]) -> g
             y=approved,
             line={"color": PLAN_COLOUR, "dash": "dash", "width": 2},
             annotation={"text": _("Approved %(when)s") % {"when": approved}},
-            annotation_position="bottom left",
+            # Above its line at the right: under it, the lowest line's label would meet the
+            # date ticks; at the left, the deadline's.
+            annotation_position="top right",
         )
         ys.append(dt.date.fromisoformat(approved))
     deadline = deadline_date(report)

@@ -12,6 +12,16 @@ urlpatterns = [
         name="scenario_tracking",
     ),
     path(
+        "scenarios/<int:scenario_id>/tracking/forecast/",
+        views.forecast_status,
+        name="forecast_status",
+    ),
+    path(
+        "scenarios/<int:scenario_id>/tracking/status-report/",
+        views.status_export,
+        name="status_export",
+    ),
+    path(
         "scenarios/<int:scenario_id>/tracking/actuals/",
         views.actual_add,
         name="actual_add",

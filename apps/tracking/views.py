@@ -1,5 +1,7 @@
-"""Pages of tracking: approve a run from its dashboard; a scenario's Tracking page (the approved
-baseline and its history, actuals added one at a time or from a CSV, the list of reports).
+"""Pages of tracking: approve a run from its dashboard; a scenario's Tracking page (the forecast
+against the approved baseline — polled while a worker computes it —, the baseline and its
+history, actuals added one at a time or from a CSV, the list of reports) and its status report
+PDF.
 
 Thin views: the scenario or run comes through a scoped selector (another organization's is a
 404), a viewer's POST is a 403 before any form is read, and one service does the write.
@@ -20,13 +22,19 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.common.errors import ApplicationError
 from apps.programs.models import Scenario
 from apps.programs.selectors import can_edit, scenario_get
+from apps.reports.forms import ExportForm
+from apps.reports.services import status_export_create
 from apps.runs.figure_style import category_label
+from apps.runs.models import RunStatus
 from apps.runs.selectors import plan_run_get
 from apps.tracking.csv_format import HEADER, csv_rows, template_csv
+from apps.tracking.dashboard import forecast_figures, forecast_summary
+from apps.tracking.forecasting import forecast_current, forecast_history
 from apps.tracking.forms import ActualReportForm, ApproveForm, CsvUploadForm
-from apps.tracking.models import ActualReport
+from apps.tracking.models import ActualReport, Forecast
 from apps.tracking.selectors import (
     actual_report_list,
+    actuals_for,
     baseline_current,
     baseline_list,
     baseline_start,
@@ -39,6 +47,7 @@ from apps.tracking.services import (
 from llmplanner.simulation.program import CATEGORIES
 
 TEMPLATE = "tracking/scenario_tracking.html"
+FORECAST_TEMPLATE = "tracking/_forecast.html"
 
 
 def _user(request: HttpRequest) -> Any:
@@ -50,10 +59,25 @@ def _require_editor(request: HttpRequest, scenario: Scenario) -> None:
         raise PermissionDenied
 
 
+def _forecast_context(scenario: Scenario) -> dict[str, Any]:
+    """The forecast section: the current forecast (queued for a worker when there is none yet)
+    and, once it has succeeded, its figures and charts."""
+    row = forecast_current(scenario=scenario)
+    context: dict[str, Any] = {"scenario": scenario, "forecast": row}
+    if row is not None and row.status == RunStatus.SUCCEEDED:
+        figures = forecast_figures(
+            row, actuals_for(row.baseline), forecast_history(baseline=row.baseline)
+        )
+        context["summary"] = forecast_summary(row, program=scenario.program)
+        context["figures"] = {name: fig.to_json() for name, fig in figures.items()}
+    return context
+
+
 def _context(request: HttpRequest, scenario: Scenario, **forms: Any) -> dict[str, Any]:
     current = baseline_current(scenario=scenario)
     reports = list(actual_report_list(scenario=scenario))
     return {
+        **_forecast_context(scenario),
         "scenario": scenario,
         "program": scenario.program,
         "can_edit": can_edit(user=_user(request), organization=scenario.program.organization),
@@ -69,10 +93,46 @@ def _context(request: HttpRequest, scenario: Scenario, **forms: Any) -> dict[str
     }
 
 
+def _forecast_queue(scenario: Scenario) -> Forecast | None:
+    """Queue the forecast of the report just saved at once, so that the history of forecasts
+    has a point for it even if nobody opens the page before the next report."""
+    return forecast_current(scenario=scenario)
+
+
 @require_GET
 def scenario_tracking(request: HttpRequest, scenario_id: int) -> HttpResponse:
     scenario = scenario_get(user=_user(request), scenario_id=scenario_id)
     return render(request, TEMPLATE, _context(request, scenario))
+
+
+@require_GET
+def forecast_status(request: HttpRequest, scenario_id: int) -> HttpResponse:
+    """The forecast section alone: what the page polls while a worker computes it."""
+    scenario = scenario_get(user=_user(request), scenario_id=scenario_id)
+    return render(request, FORECAST_TEMPLATE, _forecast_context(scenario))
+
+
+@require_POST
+def status_export(request: HttpRequest, scenario_id: int) -> HttpResponse:
+    """A PDF status report of the scenario's current forecast (any member: a document is a
+    read), rendered on a worker; its page shows the progress and the download."""
+    scenario = scenario_get(user=_user(request), scenario_id=scenario_id)
+    form = ExportForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect("tracking:scenario_tracking", scenario_id=scenario.pk)
+    row = forecast_current(scenario=scenario)
+    try:
+        export = status_export_create(
+            user=_user(request),
+            forecast=row,
+            paper=form.cleaned_data["paper"],
+            language=form.cleaned_data["language"],
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("tracking:scenario_tracking", scenario_id=scenario.pk)
+    return redirect("reports:export_detail", export_id=export.pk)
 
 
 @require_POST
@@ -114,6 +174,7 @@ def actual_add(request: HttpRequest, scenario_id: int) -> HttpResponse:
         except ApplicationError as exc:
             form.add_service_errors(exc.extra.get("errors") or {"": [exc.message]})  # type: ignore[arg-type]
         else:
+            _forecast_queue(scenario)
             messages.success(
                 request, _("The report of %(date)s is saved.") % {"date": report.date.isoformat()}
             )
@@ -139,6 +200,7 @@ def actuals_import(request: HttpRequest, scenario_id: int) -> HttpResponse:
         except ApplicationError as exc:
             problems = list(exc.extra.get("lines") or [exc.message])  # type: ignore[call-overload]
         else:
+            _forecast_queue(scenario)
             messages.success(
                 request,
                 ngettext("%(n)d report is saved.", "%(n)d reports are saved.", len(saved))

@@ -115,8 +115,7 @@ def tracking_figure_set(report: dict) -> dict[str, Any]:
         for a, total in ((first, 400_000.0), (last, 520_000.0))
     ]
     history = [
-        {k: f[k] for k in ("as_of", "finish_date_p50", "finish_date_p90")}
-        for f in (earlier, ahead)
+        {k: f[k] for k in ("as_of", "finish_date_p50", "finish_date_p90")} for f in (earlier, ahead)
     ]
     return {
         "burnup": tracking_figures.burnup(ahead, reported, report),

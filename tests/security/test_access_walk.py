@@ -26,7 +26,7 @@ from apps.reports.models import Export
 from apps.runs.models import PlanRun, ShareLink, Sweep
 from apps.runs.services import plan_run_create, plan_run_execute
 from apps.runs.sharing import share_link_create
-from apps.tracking.models import ActualReport, ApprovedBaseline
+from apps.tracking.models import ActualReport, ApprovedBaseline, OrganizationCalibration
 from apps.webhooks.models import Webhook, WebhookDelivery
 from tests.accounts.factories import InvitationFactory, MembershipFactory
 from tests.conftest import login
@@ -81,6 +81,8 @@ ROUTES = [
     Route("programs:line_delete", ("scenario_id", "kind", "line_id"), EDITOR, get=False),
     Route("tracking:run_approve", ("run_id",), EDITOR, get=False),
     Route("tracking:scenario_tracking", ("scenario_id",), None),
+    Route("tracking:forecast_status", ("scenario_id",), None),
+    Route("tracking:status_export", ("scenario_id",), MEMBER, get=False),
     Route("tracking:actual_add", ("scenario_id",), EDITOR, get=False),
     Route("tracking:actuals_import", ("scenario_id",), EDITOR, get=False),
     Route("tracking:actuals_template", (), None),  # the same blank CSV for everyone
@@ -101,6 +103,10 @@ ROUTES = [
     Route("webhooks:webhook_activate", ("webhook_id",), OWNER, get=False),
     Route("webhooks:webhook_deactivate", ("webhook_id",), OWNER, get=False),
     Route("webhooks:webhook_delete", ("webhook_id",), OWNER, get=False),
+    # Calibration: every member reads the fit; only owners switch it or refit it.
+    Route("calibration:calibration", (), None),
+    Route("calibration:calibration_use", ("organization_id",), OWNER, get=False),
+    Route("calibration:calibration_refit", ("organization_id",), OWNER, get=False),
     # The invitee's own pages: every other user gets an empty list and 404 for the answers.
     Route("accounts:invitations", (), None),
     Route("accounts:invitation_accept", ("invitation_id",), None, get=False),
@@ -180,6 +186,7 @@ def world(organization, owner):
         "fmt": "json",
         "link_id": link.pk,
         "webhook_id": webhook.pk,
+        "organization_id": organization.pk,
     }
     return {
         "ids": ids,
@@ -227,6 +234,11 @@ def snapshot(organization) -> dict[str, Any]:
         ).count(),
         "baselines": ApprovedBaseline.objects.filter(organization=organization).count(),
         "actuals": ActualReport.objects.filter(organization=organization).count(),
+        "calibration": list(
+            OrganizationCalibration.objects.filter(organization=organization).values_list(
+                "enabled", "fitted", "fitted_at"
+            )
+        ),
     }
 
 

@@ -98,9 +98,7 @@ def test_a_plan_that_opts_in_trains_slower_fails_more_and_says_so():
         {"throughput_factor": 0.8, "failure_factor": 2.0, "runs": 3, "days": 90.0}
     )
     own = simulate_program(parse_plan(plan(**own_cal)), 300, 0)
-    assert own.main_run.wall_clock_hours == pytest.approx(
-        published.main_run.wall_clock_hours / 0.8
-    )
+    assert own.main_run.wall_clock_hours == pytest.approx(published.main_run.wall_clock_hours / 0.8)
     assert own.main_run.layout.mfu == pytest.approx(published.main_run.layout.mfu * 0.8)
     assert own.goodput.failures_per_day == pytest.approx(2 * published.goodput.failures_per_day)
     assert report(own)["plan"]["calibration"] == {

@@ -1,5 +1,6 @@
 """Shared fixtures of the tracking tests: the CPT template started 40 days ago (so that reports
-can carry dates between the plan's start and today), and real runs computed in-process."""
+can carry dates between the plan's start and today) or 300 days ago (``early``: its main run is
+in the past), and real runs computed in-process."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.accounts.services import api_token_create
-from apps.programs.models import Scenario
+from apps.programs.models import Program, Scenario
 from apps.programs.services import program_create_from_blueprint
 from apps.runs.models import PlanRun
 from apps.runs.services import plan_run_create, plan_run_execute
@@ -93,3 +94,23 @@ def writer(write_token):
 @pytest.fixture
 def reader(read_token):
     return ApiClient(read_token)
+
+
+@pytest.fixture
+def early(owner, scenario):
+    """The plan started 300 days ago: its main run is in the past, reports can be dated in it."""
+    Scenario.objects.filter(pk=scenario.pk).update(
+        start_date=timezone.localdate() - dt.timedelta(days=300)
+    )
+    # Undated lines: every date follows the scenario's start.
+    scenario.budget_lines.update(start_date=None)
+    scenario.team_lines.update(start_date=None, end_date=None)
+    scenario.datasets.update(ready_date=None)
+    Program.objects.filter(pk=scenario.program_id).update(deadline=None)
+    scenario.refresh_from_db()
+    return scenario
+
+
+@pytest.fixture
+def early_baseline(owner, early):
+    return baseline_approve(user=owner, scenario=early, run=succeeded_run(owner, early))

@@ -1,13 +1,15 @@
 """Factories of tracking's models. A baseline needs a succeeded run (pass ``run=``): its scenario,
-organization, inputs and report come from it; a report needs a baseline (``baseline=``)."""
+organization, inputs and report come from it; a report needs a baseline (``baseline=``); an
+organization's calibration holds a fit of three runs, switched off."""
 
 import datetime as dt
 
 import factory
 from django.utils import timezone
 
-from apps.tracking.models import ActualReport, ApprovedBaseline, HashOf
+from apps.tracking.models import ActualReport, ApprovedBaseline, HashOf, OrganizationCalibration
 from apps.tracking.services import report_sha256
+from tests.accounts.factories import OrganizationFactory
 
 
 class ApprovedBaselineFactory(factory.django.DjangoModelFactory):
@@ -44,3 +46,23 @@ class ActualReportFactory(factory.django.DjangoModelFactory):
     spend_currency = factory.LazyAttribute(lambda o: o.scenario.program.currency)
     currency = factory.SelfAttribute("spend_currency")
     source = ActualReport.Source.API
+
+
+class OrganizationCalibrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrganizationCalibration
+
+    organization = factory.SubFactory(OrganizationFactory)
+    enabled = False
+    fitted = factory.LazyFunction(
+        lambda: {
+            "runs": 3,
+            "days": 240.0,
+            "throughput_factor": 0.85,
+            "throughput_interval": [0.78, 0.93],
+            "failure_factor": 1.4,
+            "failure_interval": [1.1, 1.8],
+            "baselines": [],
+        }
+    )
+    fitted_at = factory.LazyFunction(timezone.now)

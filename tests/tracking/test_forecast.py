@@ -79,26 +79,6 @@ def report_midway(
     return report
 
 
-@pytest.fixture
-def early(owner, scenario):
-    """The plan started 300 days ago: its main run is in the past, reports can be dated in it."""
-    Scenario.objects.filter(pk=scenario.pk).update(
-        start_date=timezone.localdate() - timedelta(days=300)
-    )
-    # Undated lines: every date follows the scenario's start.
-    scenario.budget_lines.update(start_date=None)
-    scenario.team_lines.update(start_date=None, end_date=None)
-    scenario.datasets.update(ready_date=None)
-    Program.objects.filter(pk=scenario.program_id).update(deadline=None)
-    scenario.refresh_from_db()
-    return scenario
-
-
-@pytest.fixture
-def early_baseline(owner, early):
-    return baseline_approve(user=owner, scenario=early, run=succeeded_run(owner, early))
-
-
 def test_the_first_request_queues_the_forecast_and_the_next_reads_it(reader, early_baseline):
     scenario = early_baseline.scenario
     first = reader.get(url(scenario))

@@ -5,15 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('programs', '0005_precision_formats'),
+        ("programs", "0005_precision_formats"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='program',
-            name='alert_threshold',
-            field=models.PositiveSmallIntegerField(default=20, help_text='Warn when a forecast puts the chance of missing the deadline or of going over budget above this percentage.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)], verbose_name='alert threshold (%)'),
+            model_name="program",
+            name="alert_threshold",
+            field=models.PositiveSmallIntegerField(
+                default=20,
+                help_text="Warn when a forecast puts the chance of missing the deadline or of going over budget above this percentage.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(100),
+                ],
+                verbose_name="alert threshold (%)",
+            ),
         ),
     ]

@@ -15,8 +15,10 @@ from the PDF):
 - ``bar``: vertical or horizontal (``orientation="h"``) with ``base``; ``barmode`` group, stack
   or overlay; per-bar colours, ``opacity``, asymmetric ``error_x``/``error_y``;
 - ``scatter``: ``mode`` lines, markers, text and their combinations (plotly's default mode by
-  point count), ``line.dash``, marker symbols (circle, diamond, square, triangle-up, x and the
-  ``-open`` forms), per-point sizes, numeric colours through a ``colorscale``, ``textposition``;
+  point count), ``line.dash`` (``line.width`` 0: no line), ``fill`` "tonexty" (a band up to
+  the trace before it) and "tozeroy" with ``fillcolor``, marker symbols (circle, diamond,
+  square, triangle-up, x and the ``-open`` forms), per-point sizes, numeric colours through a
+  ``colorscale``, ``textposition``;
 - axes: linear, log, category (``categoryorder="array"``) and date (ISO dates or date-times;
   a bar's ``base`` a date and its length in milliseconds, ticks on days, months or years in
   ISO form), ``range``, ``rangemode``,

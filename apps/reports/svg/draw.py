@@ -187,9 +187,10 @@ class Trace:
         if spec.get("visible") is False or not as_list(spec.get("array")):
             return [0.0] * count, [0.0] * count
         plus = [as_number(v) or 0.0 for v in as_list(spec.get("array"))]
+        # plotly.js: symmetric unless told, or unless an ``arrayminus`` is given.
         minus = (
             plus
-            if spec.get("symmetric", True)
+            if spec.get("symmetric", "arrayminus" not in spec)
             else [as_number(v) or 0.0 for v in as_list(spec.get("arrayminus"))]
         )
         pad = [0.0] * count
@@ -208,6 +209,26 @@ class Trace:
                 )
             return ([str(c) for c in items] + [self.colour] * count)[: max(count, len(items))]
         return [str(colour or self.colour)] * count
+
+    @property
+    def line_width(self) -> float:
+        """``line.width``: 2 px unless given; 0 draws no line (the edge of a band)."""
+        value = as_number((self.raw.get("line") or {}).get("width"))
+        return 2.0 if value is None else value
+
+    @property
+    def fill_colour(self) -> tuple[str, float]:
+        """``fillcolor`` as an SVG colour and its opacity (plotly's default: the trace's colour
+        at half opacity)."""
+        text = str(self.raw.get("fillcolor") or "")
+        if not text:
+            return self.colour, 0.5
+        if text.startswith("rgba"):
+            parts = text[text.index("(") + 1 : text.index(")")].split(",")
+            rgb = parse_colour(f"rgb({','.join(parts[:3])})")
+            opacity = float(parts[3]) if len(parts) > 3 else 1.0
+            return "#{:02x}{:02x}{:02x}".format(*(round(c) for c in rgb)), opacity
+        return text, 1.0
 
     def sizes(self, count: int) -> list[float]:
         marker = self.raw.get("marker") or {}
@@ -346,9 +367,9 @@ def draw_scatter(
         cx, cy = xa.position(xv), ya.position(yv)
         points.append(None if cx is None or cy is None else (j, frame.px(xa, cx), frame.py(ya, cy)))
     mode = t.mode
-    if "lines" in mode:
+    if "lines" in mode and t.line_width > 0:
         line = t.raw.get("line") or {}
-        width = as_number(line.get("width")) or 2.0
+        width = t.line_width
         segment: list[str] = []
         for point in [*points, None]:
             if point is not None:
@@ -388,6 +409,42 @@ def draw_scatter(
                 canvas.add(marker(x, y, symbol, sizes[j], colours[j], spec.get("line") or {}))
     if "text" in mode:
         draw_point_labels(canvas, t, points, sizes, font_size)
+
+
+def _points(frame: Frame, t: Trace, xa: Axis, ya: Axis) -> list[tuple[float, float]]:
+    out = []
+    for xv, yv in zip(t.values("x"), t.values("y"), strict=False):
+        cx, cy = xa.position(xv), ya.position(yv)
+        if cx is not None and cy is not None:
+            out.append((frame.px(xa, cx), frame.py(ya, cy)))
+    return out
+
+
+def draw_fill(
+    canvas: Canvas, frame: Frame, t: Trace, below: Trace | None, xa: Axis, ya: Axis
+) -> None:
+    """The area of a trace with ``fill``: "tonexty" down to the trace drawn before it on the
+    same axes (a band: its upper edge, then the lower edge filled up to it), "tozeroy" down to
+    zero. Drawn under every line, as plotly.js does."""
+    kind = str(t.raw.get("fill") or "none")
+    edge = _points(frame, t, xa, ya)
+    if kind == "tonexty" and below is not None:
+        other = list(reversed(_points(frame, below, xa, ya)))
+    elif kind == "tozeroy":
+        zero = ya.position(0.0)
+        if zero is None:
+            return
+        y0 = frame.py(ya, zero)
+        other = [(x, y0) for x, _y in reversed(edge)]
+    else:
+        return
+    if len(edge) < 2 or not other:
+        return
+    colour, opacity = t.fill_colour
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in edge + other)
+    canvas.add(
+        f'<polygon points="{points}" fill="{colour}" fill-opacity="{opacity:g}" stroke="none"/>'
+    )
 
 
 def draw_point_labels(

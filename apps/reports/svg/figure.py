@@ -17,6 +17,7 @@ from apps.reports.svg.draw import (
     bar_base,
     dash,
     draw_bars,
+    draw_fill,
     draw_scatter,
     draw_shapes,
     marker,
@@ -109,6 +110,12 @@ def figure_to_svg(
     bargap = as_number(layout.get("bargap"))
     bars = [t for t in traces if t.kind == "bar"]
     draw_bars(canvas, frame, bars, axes, barmode, 0.2 if bargap is None else bargap)
+    below: dict[tuple[str, str], Trace] = {}
+    for t in traces:
+        if t.kind == "scatter":
+            axes_of = (t.xaxis, t.yaxis)
+            draw_fill(canvas, frame, t, below.get(axes_of), axes[t.xaxis], axes[t.yaxis])
+            below[axes_of] = t
     for t in traces:
         if t.kind == "scatter":
             draw_scatter(canvas, frame, t, axes[t.xaxis], axes[t.yaxis], font_size)
@@ -417,9 +424,15 @@ def _swatch(canvas: Canvas, t: Trace, x: float, y: float) -> None:
             f'fill="{t.colours(1)[0]}" fill-opacity="{t.opacity:g}"/>'
         )
         return
-    if "lines" in t.mode:
+    if t.raw.get("fill") in ("tonexty", "tozeroy"):
+        colour, opacity = t.fill_colour
+        canvas.add(
+            f'<rect x="{x:.1f}" y="{y - 6:.1f}" width="20" height="12" '
+            f'fill="{colour}" fill-opacity="{opacity:g}"/>'
+        )
+    if "lines" in t.mode and t.line_width > 0:
         line = t.raw.get("line") or {}
-        width = as_number(line.get("width")) or 2.0
+        width = t.line_width
         canvas.add(
             f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + 20:.1f}" y2="{y:.1f}" stroke="{t.colour}" '
             f'stroke-width="{width:g}"{dash(line.get("dash"), width)}/>'
