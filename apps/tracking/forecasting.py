@@ -24,7 +24,7 @@ from kombu.exceptions import KombuError
 from apps.common.health import broker_status_forget
 from apps.programs.models import Scenario
 from apps.runs.models import RunStatus
-from apps.tracking.models import Alert, AlertKind, ApprovedBaseline, Forecast
+from apps.tracking.models import ActualReport, Alert, AlertKind, ApprovedBaseline, Forecast
 from apps.tracking.selectors import actuals_for, baseline_current
 from llmplanner.simulation.errors import ValidationError
 from llmplanner.simulation.forecast import Actuals, forecast
@@ -153,21 +153,27 @@ def forecast_current(*, scenario: Scenario) -> Forecast | None:
     if baseline is None:
         return None
     reports = actuals_for(baseline)
-    last = reports[-1] if reports else None
-    found = Forecast.objects.filter(baseline=baseline, last_actual=last).first()
+    return forecast_queue(baseline=baseline, last_actual=reports[-1] if reports else None)
+
+
+def forecast_queue(*, baseline: ApprovedBaseline, last_actual: ActualReport | None) -> Forecast:
+    """The forecast of ``baseline`` as of ``last_actual``: the stored one, or a new one sent to
+    a worker once the transaction commits. Every saved report queues its own (form, CSV rows,
+    API), so the history of forecasts has a point per report."""
+    found = Forecast.objects.filter(baseline=baseline, last_actual=last_actual).first()
     if found is not None:
         return found
     try:
         with transaction.atomic():
             made = Forecast.objects.create(
                 organization=baseline.organization,
-                scenario=scenario,
+                scenario=baseline.scenario,
                 baseline=baseline,
-                last_actual=last,
+                last_actual=last_actual,
             )
             transaction.on_commit(lambda: forecast_send(forecast_id=made.pk))
     except IntegrityError:  # another request queued the same one a moment ago
-        return Forecast.objects.get(baseline=baseline, last_actual=last)
+        return Forecast.objects.get(baseline=baseline, last_actual=last_actual)
     return made
 
 

@@ -28,6 +28,7 @@ from apps.reports.models import Export
 from apps.runs.models import PlanRun, RunStatus
 from apps.tracking.calibration import calibration_refit_on_commit
 from apps.tracking.csv_format import CsvRow, csv_column
+from apps.tracking.forecasting import forecast_queue
 from apps.tracking.models import NOTE_MAX_LENGTH, ActualReport, ApprovedBaseline, HashOf
 from apps.tracking.selectors import MAIN_STAGE, baseline_current, baseline_start
 from apps.tracking.validation import (
@@ -336,6 +337,7 @@ def actual_report_create(
                 scenario, baseline, cleaned[0], user=user, source=source, idempotency=idempotency
             )
             calibration_refit_on_commit(baseline=baseline, reports=[report])
+            forecast_queue(baseline=baseline, last_actual=report)
     except IntegrityError:
         if idempotency is None:
             raise
@@ -393,4 +395,6 @@ def actual_reports_import(
             for report in cleaned
         ]
         calibration_refit_on_commit(baseline=baseline, reports=saved)
+        for report in saved:
+            forecast_queue(baseline=baseline, last_actual=report)
         return saved

@@ -31,7 +31,7 @@ from apps.tracking.csv_format import HEADER, csv_rows, template_csv
 from apps.tracking.dashboard import forecast_figures, forecast_summary
 from apps.tracking.forecasting import forecast_current, forecast_history
 from apps.tracking.forms import ActualReportForm, ApproveForm, CsvUploadForm
-from apps.tracking.models import ActualReport, Forecast
+from apps.tracking.models import ActualReport
 from apps.tracking.selectors import (
     actual_report_list,
     actuals_for,
@@ -91,12 +91,6 @@ def _context(request: HttpRequest, scenario: Scenario, **forms: Any) -> dict[str
         "upload": forms.get("upload") or CsvUploadForm(),
         "import_errors": forms.get("import_errors") or [],
     }
-
-
-def _forecast_queue(scenario: Scenario) -> Forecast | None:
-    """Queue the forecast of the report just saved at once, so that the history of forecasts
-    has a point for it even if nobody opens the page before the next report."""
-    return forecast_current(scenario=scenario)
 
 
 @require_GET
@@ -174,7 +168,6 @@ def actual_add(request: HttpRequest, scenario_id: int) -> HttpResponse:
         except ApplicationError as exc:
             form.add_service_errors(exc.extra.get("errors") or {"": [exc.message]})  # type: ignore[arg-type]
         else:
-            _forecast_queue(scenario)
             messages.success(
                 request, _("The report of %(date)s is saved.") % {"date": report.date.isoformat()}
             )
@@ -200,7 +193,6 @@ def actuals_import(request: HttpRequest, scenario_id: int) -> HttpResponse:
         except ApplicationError as exc:
             problems = list(exc.extra.get("lines") or [exc.message])  # type: ignore[call-overload]
         else:
-            _forecast_queue(scenario)
             messages.success(
                 request,
                 ngettext("%(n)d report is saved.", "%(n)d reports are saved.", len(saved))

@@ -309,3 +309,16 @@ def test_without_an_approval_the_approved_portfolio_has_no_figures(reader, scena
     body = reader.get(reverse("api:portfolio-budget"), {"baseline": "approved"}).json()
     assert {"program": scenario.program_id, "name": scenario.program.name} in body["not_simulated"]
     assert body["rows"] == []
+
+
+def test_every_saved_report_queues_its_own_forecast(owner, early_baseline):
+    """The history has a point per report, however it came: the API, a form, a CSV's rows."""
+    scenario = early_baseline.scenario
+    first = report_midway(owner, scenario, early_baseline, share=0.5, span=0.25)
+    second = report_midway(owner, scenario, early_baseline, share=0.5, span=0.5)
+    queued = Forecast.objects.filter(baseline=early_baseline)
+    assert set(queued.values_list("last_actual", flat=True)) == {first.pk, second.pk}
+    assert all(f.status == RunStatus.QUEUED for f in queued)
+    # Asking again returns the stored one, never a second row for the same report.
+    assert forecast_current(scenario=scenario).last_actual_id == second.pk
+    assert queued.count() == 2
