@@ -47,6 +47,9 @@ from llmplanner.simulation.own_calibration import (
 from llmplanner.simulation.planspec import parse_plan
 
 logger = logging.getLogger(__name__)
+# The prior a report is compared with is a median over trials: 500 fix it well and keep a
+# refit cheap, whatever trials the approved run had.
+OBSERVE_TRIALS = 500
 
 # The published calibration's accuracy: the README's table, ``python -m llmplanner.simulation
 # calibrate`` over all its benchmark rows (tests/tracking/test_calibration.py reads the README).
@@ -120,7 +123,7 @@ def observations(runs: list[CompletedRun]) -> list[tuple[CompletedRun, RunObserv
             observation = observe_plan(
                 published_plan(run.baseline.inputs),
                 core_actuals(run.last),
-                trials=run.baseline.run.trials,
+                trials=OBSERVE_TRIALS,
                 seed=run.baseline.run.seed,
             )
         except ValidationError as exc:

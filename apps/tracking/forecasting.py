@@ -16,11 +16,13 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
+from apps.api.money import convert
 from apps.common.health import broker_status_forget
 from apps.programs.models import Scenario
 from apps.runs.models import RunStatus
@@ -38,7 +40,7 @@ CENT = Decimal("0.01")
 # sent again by the sweeper; one running without finishing this long is retried, at most
 # ``MAX_ATTEMPTS`` times.
 RESEND_AFTER = timedelta(minutes=2)
-STALE_AFTER = timedelta(minutes=10)
+STALE_MARGIN = timedelta(minutes=2)  # beyond the task's own time limit
 MAX_ATTEMPTS = 3
 
 
@@ -47,8 +49,11 @@ def money(value: float) -> str:
     return str(Decimal(repr(float(value))).quantize(CENT))
 
 
-def core_actuals(report: Any) -> Actuals:
-    """An ``ActualReport`` as the core reads it (spend as floats in the program's currency)."""
+def core_actuals(report: Any, currency: str | None = None, usd_to_cny: float = 7.2) -> Actuals:
+    """An ``ActualReport`` as the core reads it: spend as floats in ``currency`` (the approved
+    plan's), converted at the plan's rate when the report was stored in the other one (the
+    program's currency changed after the approval)."""
+    stored = getattr(report, "spend_currency", None) or currency
     return Actuals(
         date=report.date,
         tokens_trained=float(report.tokens_trained),
@@ -57,7 +62,10 @@ def core_actuals(report: Any) -> Actuals:
         interruptions=int(report.interruptions),
         loss_spikes=int(report.loss_spikes),
         observed_mfu=float(report.observed_mfu) if report.observed_mfu is not None else None,
-        spend={c: float(Decimal(str(v))) for c, v in (report.spend or {}).items()},
+        spend={
+            c: convert(float(Decimal(str(v))), stored, currency or stored, usd_to_cny)
+            for c, v in (report.spend or {}).items()
+        },
     )
 
 
@@ -158,8 +166,8 @@ def forecast_current(*, scenario: Scenario) -> Forecast | None:
 
 def forecast_queue(*, baseline: ApprovedBaseline, last_actual: ActualReport | None) -> Forecast:
     """The forecast of ``baseline`` as of ``last_actual``: the stored one, or a new one sent to
-    a worker once the transaction commits. Every saved report queues its own (form, CSV rows,
-    API), so the history of forecasts has a point per report."""
+    a worker once the transaction commits. Every report saved by the API or the form queues
+    its own, a CSV upload one for its last row: the history has a point per report or upload."""
     found = Forecast.objects.filter(baseline=baseline, last_actual=last_actual).first()
     if found is not None:
         return found
@@ -196,7 +204,10 @@ def _actuals(forecast_row: Forecast) -> Actuals:
     baseline = forecast_row.baseline
     if forecast_row.last_actual is None:
         return first_day(baseline.inputs, timezone.localdate(baseline.approved_at))
-    return core_actuals(forecast_row.last_actual)
+    plan = baseline.report["plan"]
+    return core_actuals(
+        forecast_row.last_actual, plan["currency"], float(plan.get("usd_to_cny") or 7.2)
+    )
 
 
 def forecast_execute(*, forecast_id: int, worker: str = "") -> Forecast | None:
@@ -220,20 +231,26 @@ def forecast_execute(*, forecast_id: int, worker: str = "") -> Forecast | None:
         result = forecast(
             baseline.inputs, _actuals(row), trials=baseline.run.trials, seed=baseline.run.seed
         )
+        shaped = answer(result, baseline.report)
     except ValidationError as exc:
         return _finish(row, error=f"{exc.field}: {exc.message}")
     except Exception as exc:  # a bug must not leave the row running forever
         logger.exception("forecast %s failed", forecast_id)
         return _finish(row, error=f"The forecast failed: {type(exc).__name__}.")
-    row = _finish(row, result=result)
-    alerts_raise(forecast_row=row)
+    with transaction.atomic():  # the answer and its alerts together, or neither
+        row = _finish(row, result=result, shaped=shaped)
+        alerts_raise(forecast_row=row)
     return row
 
 
-def _finish(row: Forecast, *, result: dict[str, Any] | None = None, error: str = "") -> Forecast:
-    row.result = result
-    row.answer = answer(result, row.baseline.report) if result is not None else None
-    row.error = error
+def _finish(
+    row: Forecast,
+    *,
+    result: dict[str, Any] | None = None,
+    shaped: dict[str, Any] | None = None,
+    error: str = "",
+) -> Forecast:
+    row.result, row.answer, row.error = result, shaped, error
     row.status = RunStatus.SUCCEEDED if result is not None else RunStatus.FAILED
     row.finished_at = timezone.now()
     row.save(update_fields=["result", "answer", "error", "status", "finished_at", "updated_at"])
@@ -252,7 +269,8 @@ def forecasts_sweep_stale() -> dict[str, int]:
     )
     for pk in lost.values_list("pk", flat=True)[:100]:
         resent += forecast_send(forecast_id=pk)
-    stale = Forecast.objects.filter(status=RunStatus.RUNNING, started_at__lt=now - STALE_AFTER)
+    stale_after = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + STALE_MARGIN
+    stale = Forecast.objects.filter(status=RunStatus.RUNNING, started_at__lt=now - stale_after)
     failed = stale.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=RunStatus.FAILED, error="worker lost", finished_at=now, updated_at=now
     )
@@ -301,6 +319,14 @@ def alerts_raise(*, forecast_row: Forecast) -> list[Alert]:
     from apps.webhooks.services import webhook_emit
 
     if forecast_row.answer is None:
+        return []
+    # Only the forecast of the baseline's latest report decides a crossing, under a lock on the
+    # scenario: forecasts of a CSV's rows finishing out of order, or a report back-filled between
+    # two others, never alert a second time for one crossing.
+    Scenario.objects.select_for_update().filter(pk=forecast_row.scenario_id).first()
+    reports = actuals_for(forecast_row.baseline)
+    latest_id = reports[-1].pk if reports else None
+    if forecast_row.last_actual_id != latest_id:
         return []
     program = forecast_row.scenario.program
     threshold = program.alert_threshold / 100

@@ -395,6 +395,6 @@ def actual_reports_import(
             for report in cleaned
         ]
         calibration_refit_on_commit(baseline=baseline, reports=saved)
-        for report in saved:
-            forecast_queue(baseline=baseline, last_actual=report)
+        if saved:  # one forecast per upload, as of its last row (not one per row)
+            forecast_queue(baseline=baseline, last_actual=max(saved, key=lambda r: (r.date, r.pk)))
         return saved

@@ -23,7 +23,9 @@ stages, pools, people — follows as in any simulation (``simulate_program(main_
 - **Money.** What was spent is fact: the forecast cost of a trial is the spend reported to date
   plus what the trial's charges (``Charge``) book after the report's day — never a distribution
   over the past. A category the report leaves out is taken as the plan spent it by that day
-  (``spent_from_plan`` names them).
+  (``spent_from_plan`` names them) — but contingency, a reserve, counts as drawn only when
+  reported. An observed rate below ``MIN_OBSERVED_SHARE`` of the plan's (a stalled run) is taken
+  at that floor, so the forecast stays finite.
 
 ``spread=False`` uses the posterior means in every trial: no randomness in the main run (the
 tests derive such a forecast by hand).
@@ -48,6 +50,10 @@ DAILY_SIGMA = 0.5  # one day's observed log throughput around the run's own rate
 DAILY_SIGMA_MFU = 0.1  # one day's reported MFU around the run's own
 PRIOR_DAYS = 14.0  # pseudo-days of observation behind the planned failure and spike rates
 MIN_GOODPUT = 0.05  # floor of the goodput a sampled failure rate may leave
+# The slowest observed rate the update takes, as a share of the plan's: a run reported stalled
+# (no tokens after days) would otherwise forecast a finish millions of days out. At 2% the
+# remaining work takes at most ~50× its planned time, which the drivers then show.
+MIN_OBSERVED_SHARE = 0.02
 BURNUP_POINTS = 60  # dates on the burn-up chart
 
 
@@ -181,8 +187,9 @@ def update(prior: Prior, actuals: Actuals) -> Posterior:
         noise = DAILY_SIGMA_MFU
     else:
         seen = goodput(prior, actuals.interruptions / days, actuals.loss_spikes / days)
-        observed = max(actuals.tokens_trained, 1.0) / days / seen
+        observed = actuals.tokens_trained / days / seen
         noise = DAILY_SIGMA
+    observed = max(observed, prior.raw_rate * MIN_OBSERVED_SHARE)
     data_precision = days / noise**2
     weight = data_precision / (prior_precision + data_precision)
     log_mean = weight * math.log(observed / prior.raw_rate)
@@ -322,8 +329,11 @@ def forecast(
     planned_all, planned_after = _after(base, 0.0), _after(base, today)
     planned = {c: planned_all[c] - planned_after[c] for c in CATEGORIES}
     # A category the report leaves out was spent as planned (per trial); one it gives is fact.
+    # Contingency is a reserve, not spend: only what a report says was drawn from it is past.
     spent = {
-        c: np.full(n, float(actuals.spend[c])) if c in actuals.spend else planned[c]
+        c: np.full(n, float(actuals.spend[c]))
+        if c in actuals.spend
+        else (np.zeros(n) if c == "contingency" else planned[c])
         for c in CATEGORIES
     }
     by_category = {c: spent[c] + after[c] for c in CATEGORIES}

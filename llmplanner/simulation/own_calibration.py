@@ -10,9 +10,11 @@ Two factors, each with its uncertainty:
   (a fixed-τ random-effects mean; DerSimonian & Laird 1986), exponentiated; its 90% interval is
   ±1.645 standard errors in log space.
 - **Interruptions** — observed ÷ expected interruptions, the expected being the plan's failure
-  rate over the days each run was observed. The counts are Poisson, so the factor's posterior
-  under Jeffreys' prior is gamma(ΣN + ½, Σexpected) (Gelman et al., *Bayesian Data Analysis*,
-  §2.6); the interval uses the Wilson–Hilferty cube-root normal approximation of its quantiles.
+  rate over the days each run was observed. The counts are Poisson, so with a gamma prior
+  centred on the published rates (factor 1, the weight of ``FAILURE_PRIOR`` expected
+  interruptions) the posterior is gamma(ΣN + a, Σexpected + a) (Gelman et al., *Bayesian Data
+  Analysis*, §2.6): a few quiet days do not claim a reliable cluster; the interval uses the
+  Wilson–Hilferty cube-root normal approximation of its quantiles.
 
 A plan uses them as ``{"calibration": {"source": "organization", "throughput_factor": …,
 "failure_factor": …, "runs": …}}`` (``planspec``); every report says which it used.
@@ -26,11 +28,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ValidationError
-from .forecast import DAILY_SIGMA, DAILY_SIGMA_MFU, Actuals, Prior, goodput, main_prior
+from .forecast import (
+    DAILY_SIGMA,
+    DAILY_SIGMA_MFU,
+    PRIOR_SIGMA,
+    Actuals,
+    Prior,
+    goodput,
+    main_prior,
+)
 from .planspec import parse_plan
 from .program import simulate_program
 
-BETWEEN_RUNS_SIGMA = 0.12  # leave-one-source-out MAPE of the published calibration (README)
+BETWEEN_RUNS_SIGMA = PRIOR_SIGMA  # the model's error from one source to the next (forecast)
+FAILURE_PRIOR = 1.0  # expected interruptions' worth of belief in the published rates
 Z90 = 1.6448536269514722  # the normal's 95th percentile: a two-sided 90% interval
 MIN_DAYS = 1.0  # a run observed for less than a day says nothing
 
@@ -94,13 +105,10 @@ def fit(observations: Iterable[RunObservation]) -> dict[str, Any]:
     weights = [1.0 / (r.log_variance + BETWEEN_RUNS_SIGMA**2) for r in runs]
     mean = sum(w * r.log_ratio for w, r in zip(weights, runs, strict=True)) / sum(weights)
     se = 1.0 / math.sqrt(sum(weights))
-    shape = sum(r.interruptions for r in runs) + 0.5
-    rate = sum(r.expected_interruptions for r in runs)
-    if rate <= 0:
-        failure, low, high = 1.0, 1.0, 1.0
-    else:
-        failure = shape / rate
-        low, high = _gamma_quantile(shape, rate, -Z90), _gamma_quantile(shape, rate, Z90)
+    shape = sum(r.interruptions for r in runs) + FAILURE_PRIOR
+    rate = sum(r.expected_interruptions for r in runs) + FAILURE_PRIOR
+    failure = shape / rate
+    low, high = _gamma_quantile(shape, rate, -Z90), _gamma_quantile(shape, rate, Z90)
     return {
         "runs": len(runs),
         "days": sum(r.days for r in runs),

@@ -13,6 +13,7 @@ import pytest
 from llmplanner.simulation.errors import ValidationError
 from llmplanner.simulation.forecast import (
     DAILY_SIGMA,
+    MIN_OBSERVED_SHARE,
     PRIOR_DAYS,
     Actuals,
     forecast,
@@ -235,3 +236,27 @@ def test_a_plan_without_a_main_run_cannot_be_tracked():
     with pytest.raises(ValidationError) as err:
         forecast(data, Actuals(dt.date(2027, 3, 1), 0.0, 0.0), trials=50)
     assert err.value.field == "strategy"
+
+
+def test_a_stalled_run_forecasts_a_finite_finish_at_the_floor_rate(baseline):
+    # Nothing trained after two weeks: the observed rate is taken at 2% of the plan's, so the
+    # forecast stays a date (it was ~4e8 days out and then failed on the calendar).
+    spec, _, prior, main = baseline
+    start = round(float(np.median(main.start_days)))
+    stalled = Actuals(spec.start_date + dt.timedelta(days=start + 14), 0.0, 14.0)
+    f = forecast(plan(), stalled, trials=TRIALS, seed=SEED, spread=False)
+    assert f["posterior"]["raw_multiplier"] == pytest.approx(
+        math.exp(update(prior, stalled).data_weight * math.log(MIN_OBSERVED_SHARE))
+    )
+    planned_days = float(np.median(main.finish_days - main.start_days))
+    late = f["main"]["finish_days"]["p50"] - (start + 14)
+    assert 5 * planned_days < late < 60 * planned_days
+    assert dt.date.fromisoformat(f["finish_date_p90"]).year < 2200
+
+
+def test_unreported_contingency_is_not_counted_as_spent(baseline):
+    spec, _, prior, main = baseline
+    actuals = halfway(spec, main, prior, 1.0)
+    f = forecast(plan(), actuals, trials=TRIALS, seed=SEED)
+    assert "contingency" in f["spent_from_plan"] and f["spent"]["contingency"] == 0.0
+    assert f["spent"]["people"] > 0  # the other categories unreported are taken as planned

@@ -124,3 +124,22 @@ def test_bad_calibration_sections_are_refused_naming_the_field(calibration, fiel
     with pytest.raises(ValidationError) as err:
         parse_plan(plan(**calibration))
     assert err.value.field == field
+
+
+def test_the_factors_by_hand_for_two_runs():
+    # Worked numbers: log-ratios ln 0.8 and ln 0.9, within-run variances 0.25/30 and 0.25/20,
+    # between runs 0.15² → weights 1/(0.00833+0.0225)=32.43 and 1/(0.0125+0.0225)=28.57;
+    # mean = (32.43 ln 0.8 + 28.57 ln 0.9)/61.0 = −0.1680 → ×0.845. Interruptions 0 of 0.3
+    # expected: (0 + 1)/(0.3 + 1) = 0.769 — a quiet week does not make a cluster 1.67× as bad
+    # (the Jeffreys prior's answer) or perfect.
+    from llmplanner.simulation.own_calibration import RunObservation
+
+    runs = [
+        RunObservation(math.log(0.8), 0.25 / 30, 0, 0.2, 30.0),
+        RunObservation(math.log(0.9), 0.25 / 20, 0, 0.1, 20.0),
+    ]
+    fitted = fit(runs)
+    assert fitted["throughput_factor"] == pytest.approx(0.845, abs=0.001)
+    assert fitted["failure_factor"] == pytest.approx(1 / 1.3, abs=0.001)
+    low, high = fitted["failure_interval"]
+    assert low < fitted["failure_factor"] < high

@@ -21,6 +21,7 @@ from apps.reports.assumptions import benchmark_rows
 from apps.reports.document import content_hash, render_pdf
 from apps.runs.services import plan_run_create
 from apps.tracking.calibration import (
+    OBSERVE_TRIALS,
     PUBLISHED_MAPE,
     calibration_refit,
     calibration_sentence,
@@ -71,9 +72,9 @@ def approved(owner, scenario):
 
 def published_prior(baseline) -> Prior:
     """The main run the refit compares a report with: the approved plan on the published
-    calibration, simulated with the approved run's trials and seed."""
+    calibration, simulated as the refit does (``OBSERVE_TRIALS``, the approved run's seed)."""
     spec = parse_plan(published_plan(baseline.inputs))
-    return main_prior(simulate_program(spec, baseline.run.trials, baseline.run.seed))
+    return main_prior(simulate_program(spec, OBSERVE_TRIALS, baseline.run.seed))
 
 
 def run_at(prior: Prior, *, rate: float, failures: int, tokens: float) -> dict:

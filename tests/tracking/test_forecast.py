@@ -322,3 +322,42 @@ def test_every_saved_report_queues_its_own_forecast(owner, early_baseline):
     # Asking again returns the stored one, never a second row for the same report.
     assert forecast_current(scenario=scenario).last_actual_id == second.pk
     assert queued.count() == 2
+
+
+def test_spend_stored_in_the_other_currency_is_converted_to_the_plans():
+    from types import SimpleNamespace
+
+    from apps.tracking.forecasting import core_actuals
+
+    report = SimpleNamespace(
+        date=dt.date(2027, 3, 1),
+        tokens_trained=1e9,
+        elapsed_days=2.0,
+        gpu_hours=10.0,
+        interruptions=0,
+        loss_spikes=0,
+        observed_mfu=None,
+        spend={"people": "100.00"},
+        spend_currency="USD",  # the program switched to USD after a CNY plan was approved
+    )
+    assert core_actuals(report, "CNY", 7.0).spend == {"people": 700.0}
+    assert core_actuals(report, "USD", 7.0).spend == {"people": 100.0}
+
+
+def test_forecasts_finishing_out_of_order_alert_once(owner, organization, early):
+    scenario = early
+    first = succeeded_run(owner, scenario)
+    finish_p90 = dt.date.fromisoformat(first.result["totals"]["finish_date_p90"])
+    Program.objects.filter(pk=scenario.program_id).update(
+        alert_threshold=10, deadline=finish_p90 + timedelta(days=3)
+    )
+    scenario.program.refresh_from_db()
+    baseline = baseline_approve(user=owner, scenario=scenario, run=succeeded_run(owner, scenario))
+    earlier = report_midway(owner, scenario, baseline, share=0.05, span=3.0)
+    later = report_midway(owner, scenario, baseline, share=0.05, span=6.0)
+    by_report = {f.last_actual_id: f for f in Forecast.objects.filter(baseline=baseline)}
+    # The later report's forecast finishes first and alerts; the earlier one's then does not.
+    forecast_execute(forecast_id=by_report[later.pk].pk)
+    forecast_execute(forecast_id=by_report[earlier.pk].pk)
+    assert Alert.objects.filter(kind="p_miss_deadline").count() == 1
+    assert Alert.objects.get(kind="p_miss_deadline").forecast_id == by_report[later.pk].pk
