@@ -25,18 +25,13 @@ from apps.runs.delta_table import Cell, days_change, money_change, points_change
 from apps.runs.figure_style import category_label
 from apps.runs.report_text import localize_texts
 from apps.tracking import tracking_figures
+from apps.tracking.forecasting import forecast_order
 from apps.tracking.models import ActualReport, AlertKind, Forecast
 from llmplanner.simulation.program import CATEGORIES
 
 
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
-
-
-def _order(forecast: Forecast) -> tuple[bool, dt.date, int]:
-    """Where a forecast sits in its baseline's history (as ``forecast_history`` sorts it)."""
-    last = forecast.last_actual
-    return (last is not None, last.date if last else dt.date.min, forecast.last_actual_id or 0)
 
 
 def reports_until(reports: list[ActualReport], forecast: Forecast) -> list[ActualReport]:
@@ -52,7 +47,7 @@ def reports_until(reports: list[ActualReport], forecast: Forecast) -> list[Actua
 
 def history_until(history: list[Forecast], forecast: Forecast) -> list[Forecast]:
     """The succeeded forecasts of the baseline (``forecast_history``) up to this one."""
-    return [h for h in history if _order(h) <= _order(forecast)]
+    return [h for h in history if forecast_order(h) <= forecast_order(forecast)]
 
 
 def spend_total(report: ActualReport) -> Decimal:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from apps.api.money import convert
+from apps.api.money import money as api_money
 from apps.common.health import broker_status_forget
 from apps.programs.models import Scenario
 from apps.runs.models import RunStatus
@@ -35,7 +36,6 @@ from llmplanner.simulation.program import CATEGORIES
 
 logger = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
 # A forecast not started this long after it was queued (its message lost, the broker down) is
 # sent again by the sweeper; one running without finishing this long is retried, at most
 # ``MAX_ATTEMPTS`` times.
@@ -45,8 +45,8 @@ MAX_ATTEMPTS = 3
 
 
 def money(value: float) -> str:
-    """A decimal string rounded to the cent (as the budget API writes amounts)."""
-    return str(Decimal(repr(float(value))).quantize(CENT))
+    """A decimal string rounded to the cent, as every amount of the API (``apps.api.money``)."""
+    return api_money(value, "")["amount"]
 
 
 def core_actuals(report: Any, currency: str | None = None, usd_to_cny: float = 7.2) -> Actuals:
@@ -234,9 +234,13 @@ def forecast_execute(*, forecast_id: int, worker: str = "") -> Forecast | None:
         shaped = answer(result, baseline.report)
     except ValidationError as exc:
         return _finish(row, error=f"{exc.field}: {exc.message}")
-    except Exception as exc:  # a bug must not leave the row running forever
+    except Exception:  # a bug must not leave the row running forever
         logger.exception("forecast %s failed", forecast_id)
-        return _finish(row, error=f"The forecast failed: {type(exc).__name__}.")
+        return _finish(
+            row,
+            error=f"The forecast could not be computed (an error on our side, logged as "
+            f"forecast {row.pk}); the next report will try again.",
+        )
     with transaction.atomic():  # the answer and its alerts together, or neither
         row = _finish(row, result=result, shaped=shaped)
         alerts_raise(forecast_row=row)
@@ -282,17 +286,20 @@ def forecasts_sweep_stale() -> dict[str, int]:
 
 def forecast_history(*, baseline: ApprovedBaseline) -> list[Forecast]:
     """The baseline's succeeded forecasts, oldest report first (one per report)."""
-    rows = Forecast.objects.filter(baseline=baseline, status=RunStatus.SUCCEEDED).select_related(
-        "last_actual"
+    # The history plots each forecast's answer; the full result is read for one forecast only.
+    rows = (
+        Forecast.objects.filter(baseline=baseline, status=RunStatus.SUCCEEDED)
+        .select_related("last_actual")
+        .defer("result")
     )
-    return sorted(
-        rows,
-        key=lambda f: (
-            f.last_actual is not None,
-            f.last_actual.date if f.last_actual else dt.date.min,
-            f.last_actual_id or 0,
-        ),
-    )
+    return sorted(rows, key=forecast_order)
+
+
+def forecast_order(row: Forecast) -> tuple[bool, dt.date, int]:
+    """Where a forecast sits in its baseline's history: by its report's date, then id; the one
+    before any report first."""
+    last = row.last_actual
+    return (last is not None, last.date if last else dt.date.min, row.last_actual_id or 0)
 
 
 # ---- alerts --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Organization, User
+from apps.api.money import money
 from apps.common.errors import ApplicationError
 from apps.programs.models import Scenario
 from apps.programs.selectors import can_edit
@@ -187,8 +188,8 @@ def approval_payload(baseline: ApprovedBaseline) -> dict[str, Any]:
         "approved_at": baseline.approved_at.isoformat(),
         "note": baseline.note,
         "currency": baseline.report["plan"]["currency"],
-        "cost_p50": f"{totals['cost']['p50']:.2f}",
-        "cost_p90": f"{totals['cost']['p90']:.2f}",
+        "cost_p50": money(totals["cost"]["p50"], "")["amount"],
+        "cost_p90": money(totals["cost"]["p90"], "")["amount"],
         "finish_date_p50": totals.get("finish_date_p50"),
         "finish_date_p90": totals.get("finish_date_p90"),
         "sha256": baseline.pdf_sha256,

@@ -28,6 +28,7 @@ from apps.runs.figure_style import (
     value_axis,
 )
 from apps.runs.figure_style import layout as _layout
+from apps.runs.timeline_figures import deadline_date
 
 PLAN_COLOUR = "#1f77b4"
 FORECAST_COLOUR = "#ff7f0e"
@@ -38,12 +39,6 @@ BAND_FORECAST = "rgba(255,127,14,0.18)"
 
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
-
-
-def deadline_date(report: dict[str, Any]) -> dt.date | None:
-    plan = report.get("plan") or {}
-    start, days = _date(plan.get("start_date")), plan.get("deadline_days")
-    return start + dt.timedelta(days=int(round(days))) if start and days is not None else None
 
 
 def _narrow(label: str, dates: list[dt.date]) -> dict[str, Any]:

@@ -43,6 +43,7 @@ import numpy as np
 from .errors import ValidationError
 from .planspec import PlanSpec, parse_plan
 from .program import CATEGORIES, DAYS_PER_MONTH, ProgramResult, simulate_program
+from .report import _date as report_date
 from .text import T, Text, percent
 
 PRIOR_SIGMA = 0.15  # log-normal spread of the model's throughput (calibration LOSO MAPE ~12%)
@@ -174,6 +175,17 @@ def main_prior(result: ProgramResult) -> Prior:
     )
 
 
+def observed_ratio(prior: Prior, actuals: Actuals) -> tuple[float, float]:
+    """The observed ÷ planned raw training rate and its noise per day observed: from a reported
+    MFU when there is one, else from tokens per day of training (the tokens per day ÷ the
+    goodput the reported interruptions and spikes leave). ``elapsed_days`` must be > 0."""
+    days = actuals.elapsed_days
+    if actuals.observed_mfu is not None:
+        return actuals.observed_mfu / prior.mfu, DAILY_SIGMA_MFU
+    seen = goodput(prior, actuals.interruptions / days, actuals.loss_spikes / days)
+    return actuals.tokens_trained / days / seen / prior.raw_rate, DAILY_SIGMA
+
+
 def update(prior: Prior, actuals: Actuals) -> Posterior:
     """The conjugate updates of the module docstring."""
     days = actuals.elapsed_days
@@ -182,17 +194,11 @@ def update(prior: Prior, actuals: Actuals) -> Posterior:
     prior_precision = 1.0 / prior.raw_log_sigma**2
     if days <= 0:
         return Posterior(1.0, 0.0, prior.raw_log_sigma, 0.0, fa, fb, sa, sb)
-    if actuals.observed_mfu is not None:
-        observed = prior.raw_rate * actuals.observed_mfu / prior.mfu
-        noise = DAILY_SIGMA_MFU
-    else:
-        seen = goodput(prior, actuals.interruptions / days, actuals.loss_spikes / days)
-        observed = actuals.tokens_trained / days / seen
-        noise = DAILY_SIGMA
-    observed = max(observed, prior.raw_rate * MIN_OBSERVED_SHARE)
+    ratio, noise = observed_ratio(prior, actuals)
+    ratio = max(ratio, MIN_OBSERVED_SHARE)
     data_precision = days / noise**2
     weight = data_precision / (prior_precision + data_precision)
-    log_mean = weight * math.log(observed / prior.raw_rate)
+    log_mean = weight * math.log(ratio)
     log_sigma = 1.0 / math.sqrt(prior_precision + data_precision)
     return Posterior(math.exp(log_mean), log_mean, log_sigma, weight, fa, fb, sa, sb)
 
@@ -344,8 +350,7 @@ def forecast(
     finish_days = result.finish_days
 
     def date(days: float) -> str:
-        assert spec.start_date is not None
-        return (spec.start_date + dt.timedelta(days=int(round(days)))).isoformat()
+        return report_date(spec, days) or ""
 
     horizon = max(float(np.percentile(finish, 95)), float(np.percentile(main.finish_days, 95)))
     first = float(min(np.percentile(main.start_days, 5), start.min()))

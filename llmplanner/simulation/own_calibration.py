@@ -28,15 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ValidationError
-from .forecast import (
-    DAILY_SIGMA,
-    DAILY_SIGMA_MFU,
-    PRIOR_SIGMA,
-    Actuals,
-    Prior,
-    goodput,
-    main_prior,
-)
+from .forecast import PRIOR_SIGMA, Actuals, Prior, main_prior, observed_ratio
 from .planspec import parse_plan
 from .program import simulate_program
 
@@ -62,11 +54,7 @@ def observe(prior: Prior, actuals: Actuals) -> RunObservation:
     days = actuals.elapsed_days
     if days < MIN_DAYS or actuals.tokens_trained <= 0:
         raise ValidationError("elapsed_days", "a run observed for less than a day")
-    if actuals.observed_mfu is not None:
-        ratio, noise = actuals.observed_mfu / prior.mfu, DAILY_SIGMA_MFU
-    else:
-        seen = goodput(prior, actuals.interruptions / days, actuals.loss_spikes / days)
-        ratio, noise = actuals.tokens_trained / days / seen / prior.raw_rate, DAILY_SIGMA
+    ratio, noise = observed_ratio(prior, actuals)  # as the forecast reads a report
     return RunObservation(
         log_ratio=math.log(ratio),
         log_variance=noise**2 / days,
