@@ -609,6 +609,7 @@ def plain(values: dict[str, Any]) -> dict[str, Any]:
             value={
                 "id": 7,
                 "run": 42,
+                "kind": "plan",
                 "status": "rendering",
                 "paper": "a4",
                 "language": "en",
@@ -643,6 +644,7 @@ class ExportSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         fields = [
             "id",
             "run",
+            "kind",
             "status",
             "paper",
             "language",
@@ -657,6 +659,14 @@ class ExportSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "started_at",
             "finished_at",
         ]
+        read_only_fields = ["kind"]
+        extra_kwargs = {
+            "kind": {
+                "help_text": "What the PDF is: `plan` (the run's plan, for approval) or `status` "
+                "(a status report of a scenario in execution: its forecast against the approved "
+                "baseline, whose run is `run`)."
+            }
+        }
 
     def get_download(self, export: Export) -> str | None:
         if export.status != Export.Status.READY:

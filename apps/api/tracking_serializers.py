@@ -14,7 +14,6 @@ from rest_framework import serializers
 from apps.api.money import money
 from apps.api.serializers import MoneySerializer
 from apps.tracking.models import NOTE_MAX_LENGTH, ActualReport, ApprovedBaseline
-from apps.tracking.validation import STAGES
 from llmplanner.simulation.program import CATEGORIES
 
 CATEGORY_LIST = ", ".join(CATEGORIES)
@@ -111,18 +110,42 @@ class ActualReportRequestSerializer(serializers.Serializer):  # type: ignore[typ
         "not in the future."
     )
     tokens_trained = serializers.FloatField(
-        min_value=0, help_text="Tokens of the main run so far (cumulative)."
+        min_value=0,
+        required=False,
+        help_text="Tokens of the stage so far (cumulative). Required for the main run.",
     )
-    elapsed_days = serializers.FloatField(min_value=0, help_text="Days since the main run started.")
-    gpu_hours = serializers.FloatField(min_value=0, help_text="GPU-hours so far (cumulative).")
+    elapsed_days = serializers.FloatField(
+        min_value=0, help_text="Days since the stage started (0: not started)."
+    )
+    gpu_hours = serializers.FloatField(
+        min_value=0,
+        required=False,
+        help_text="GPU-hours so far (cumulative). Required for the main run.",
+    )
     interruptions = serializers.IntegerField(
-        min_value=0, help_text="Interruptions so far (cumulative)."
+        min_value=0,
+        required=False,
+        help_text="Interruptions so far (cumulative). Required for the main run.",
     )
     loss_spikes = serializers.IntegerField(
-        min_value=0, help_text="Loss spikes so far (cumulative)."
+        min_value=0,
+        required=False,
+        help_text="Loss spikes so far (cumulative). Required for the main run.",
     )
     observed_mfu = serializers.FloatField(
-        required=False, allow_null=True, min_value=0, max_value=1, help_text="0 < MFU ≤ 1."
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=1,
+        help_text="0 < MFU ≤ 1; the main run only.",
+    )
+    progress = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=1,
+        help_text="Share of a stage's work done, 0–1 (1: finished). Not for the main run (its "
+        "tokens say it); SFT and DPO may send tokens_trained instead.",
     )
     spend = serializers.DictField(
         child=serializers.CharField(),
@@ -139,8 +162,11 @@ class ActualReportRequestSerializer(serializers.Serializer):  # type: ignore[typ
         help_text="Required when `currency` is not the program's: the amounts are converted "
         "at this rate and stored in the program's currency.",
     )
-    stage = serializers.ChoiceField(
-        choices=list(STAGES), required=False, help_text="Only the main run is tracked for now."
+    stage = serializers.CharField(
+        required=False,
+        help_text='A stage key of the approved plan (its report\'s stages: "main", "data", '
+        '"burn_in", "sft", "rlhf", "eval", "release", "ingest", …; not team, storage or '
+        'serving). Default "main".',
     )
     note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH)
 
@@ -169,6 +195,7 @@ class ActualReportSerializer(serializers.ModelSerializer):  # type: ignore[type-
             "interruptions",
             "loss_spikes",
             "observed_mfu",
+            "progress",
             "spend",
             "as_sent",
             "note",
@@ -209,7 +236,9 @@ class ForecastBaselineSerializer(serializers.Serializer):  # type: ignore[type-a
     cost_p90 = serializers.DecimalField(max_digits=20, decimal_places=2)
     main_start_date_p50 = serializers.DateField(allow_null=True)
     main_finish_date_p50 = serializers.DateField(allow_null=True)
-    tokens = serializers.FloatField(help_text="The main run's tokens (all its full runs).")
+    tokens = serializers.FloatField(
+        allow_null=True, help_text="The main run's tokens (all its full runs); null: no main run."
+    )
     p_miss_deadline = serializers.FloatField(allow_null=True)
     p_over_budget = serializers.FloatField(allow_null=True)
 
@@ -238,6 +267,18 @@ class ForecastMainRunSerializer(serializers.Serializer):  # type: ignore[type-ar
     remaining_tokens = serializers.FloatField()
     finish_date_p50 = serializers.DateField()
     finish_date_p90 = serializers.DateField()
+
+
+class ForecastStageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    key = serializers.CharField()
+    name = serializers.CharField(help_text="In English.")
+    status = serializers.ChoiceField(choices=["planned", "not_started", "running", "done"])
+    progress = serializers.FloatField(allow_null=True)
+    reported_on = serializers.DateField(allow_null=True)
+    planned_finish_date_p50 = serializers.DateField()
+    finish_date_p50 = serializers.DateField()
+    finish_date_p90 = serializers.DateField()
+    finish_days_variance = serializers.FloatField(help_text="Forecast finish P50 − planned, days.")
 
 
 class ForecastPosteriorSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -273,8 +314,9 @@ class ForecastSerializer(serializers.Serializer):  # type: ignore[type-arg]
         child=serializers.CharField(),
         help_text="Categories the last report left out, taken as the plan spent them.",
     )
-    main_run = ForecastMainRunSerializer()
-    posterior = ForecastPosteriorSerializer()
+    main_run = ForecastMainRunSerializer(allow_null=True, help_text="null: no main run.")
+    posterior = ForecastPosteriorSerializer(allow_null=True)
+    stages = ForecastStageSerializer(many=True)
     drivers = serializers.ListField(
         child=serializers.CharField(), help_text="What moved the forecast, in English."
     )

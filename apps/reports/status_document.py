@@ -69,7 +69,7 @@ def status_fingerprint() -> str:
 def _sources(forecast: Forecast) -> tuple[list[ActualReport], list[Forecast]]:
     """The baseline's reports and succeeded forecasts, both cut at this forecast."""
     baseline = forecast.baseline
-    reports = reports_until(actuals_for(baseline), forecast)
+    reports = reports_until(actuals_for(baseline, stage=None), forecast)
     history = history_until(forecast_history(baseline=baseline), forecast)
     return reports, history
 
@@ -97,6 +97,8 @@ def _report_rows(reports: list[ActualReport]) -> list[dict[str, Any]]:
     return [
         {
             "date": r.date,
+            "stage": r.stage,
+            "progress": r.progress,
             "tokens_trained": r.tokens_trained,
             "elapsed_days": r.elapsed_days,
             "gpu_hours": r.gpu_hours,
@@ -136,10 +138,15 @@ def render_status_html(forecast: Forecast, *, paper: str, language: str) -> str:
     with translation.override(language):
         cover = status_cover(forecast)
         figures = forecast_figures(forecast, reports, history)
+        summary = forecast_summary(forecast, program=forecast.scenario.program)
+        names = {row["key"]: row["name"] for row in summary["stages"]}
         context = {
             "cover": cover,
-            "summary": forecast_summary(forecast, program=forecast.scenario.program),
-            "reports": _report_rows(reports),
+            "summary": summary,
+            "reports": [
+                {**row, "stage_name": names.get(row["stage"], row["stage"])}
+                for row in _report_rows(reports)
+            ],
             "charts": {
                 name: mark_safe(figure_to_svg(fig, width=CHART_WIDTH_PX, element_id=name))  # noqa: S308 — our own SVG, labels escaped
                 for name, fig in figures.items()

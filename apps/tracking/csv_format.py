@@ -6,8 +6,11 @@ One row per dated report, in the program's currency unless the upload form names
 empty)::
 
     date,tokens_trained,elapsed_days,gpu_hours,interruptions,loss_spikes,observed_mfu,
-    spend_gpu_compute,spend_storage,spend_people,spend_data,spend_inference,
-    spend_contingency,note
+    stage,progress,spend_gpu_compute,spend_storage,spend_people,spend_data,
+    spend_inference,spend_contingency,note
+
+``stage`` empty is the main run; a row of another stage (``sft``, ``data``, ``eval`` …) needs
+only its date and elapsed days, and says its ``progress`` (0–1) or, for SFT, its tokens.
 
 Rows are numbered as a spreadsheet shows them: the header is row 1, so errors name the row a
 person sees. Blank rows are skipped.
@@ -34,6 +37,8 @@ HEADER = (
     "interruptions",
     "loss_spikes",
     "observed_mfu",
+    "stage",
+    "progress",
     *SPEND_COLUMNS,
     "note",
 )
@@ -41,9 +46,9 @@ REQUIRED_COLUMNS = HEADER[:6]
 MAX_BYTES = 1_000_000
 MAX_ROWS = 2000
 EXAMPLE_ROWS = (
-    ("2027-02-01", "21000000000", "7", "43008", "1", "0", "0.41")
+    ("2027-02-01", "21000000000", "7", "43008", "1", "0", "0.41", "main", "")
     + ("1200000.00", "3000.00", "410000.00", "0", "0", "0", "first week"),
-    ("2027-02-08", "45000000000", "14", "86016", "3", "1", "0.43")
+    ("2027-02-08", "45000000000", "14", "86016", "3", "1", "0.43", "main", "")
     + ("2400000.00", "6000.00", "820000.00", "0", "0", "0", ""),
 )
 

@@ -27,6 +27,7 @@ from apps.runs.report_text import localize_texts
 from apps.tracking import tracking_figures
 from apps.tracking.forecasting import forecast_order
 from apps.tracking.models import ActualReport, AlertKind, Forecast
+from apps.tracking.selectors import MAIN_STAGE
 from llmplanner.simulation.program import CATEGORIES
 
 
@@ -83,17 +84,23 @@ def history_points(history: list[Forecast]) -> list[dict[str, Any]]:
 def forecast_figures(
     forecast: Forecast, reports: list[ActualReport], history: list[Forecast]
 ) -> dict[str, go.Figure]:
-    """The three charts of the dashboard (``tracking_figures``), in the active language:
-    ``reports`` and ``history`` are the baseline's, cut here at this forecast."""
+    """The charts of the dashboard (``tracking_figures``), in the active language: ``reports``
+    (every stage's) and ``history`` are the baseline's, cut here at this forecast. The burn-up
+    of tokens only for a plan with a main run; the spend from the reports that gave spend."""
     result, approved = forecast.result or {}, forecast.baseline.report
-    points = actual_points(reports_until(reports, forecast))
-    return {
-        "burnup": tracking_figures.burnup(result, points, approved),
-        "spend": tracking_figures.spend(approved, points, result),
+    until = reports_until(reports, forecast)
+    figures = {
+        "spend": tracking_figures.spend(
+            approved, actual_points([r for r in until if r.spend]), result
+        ),
         "history": tracking_figures.forecast_history(
             history_points(history_until(history, forecast)), approved
         ),
     }
+    if result.get("burnup"):  # a plan with a main run: its tokens
+        main = actual_points([r for r in until if r.stage == MAIN_STAGE])
+        figures = {"burnup": tracking_figures.burnup(result, main, approved), **figures}
+    return figures
 
 
 def _days_between(forecast: str | None, approved: str | None) -> Cell:
@@ -148,6 +155,49 @@ def _probabilities(answer: dict[str, Any], program: Program) -> list[dict[str, A
     return rows
 
 
+STATUS_LABELS = {
+    "planned": pgettext("stage status", "as planned"),
+    "not_started": pgettext("stage status", "not started"),
+    "running": pgettext("stage status", "running"),
+    "done": pgettext("stage status", "done"),
+}
+
+
+def stage_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The forecast's stages in the active language: status, share done, the planned and the
+    forecast finish and the change in days."""
+    rows = []
+    for row in localize_texts(result.get("stages") or [], "name"):
+        planned, finish = row["planned_finish_date_p50"], row["finish_date_p50"]
+        rows.append(
+            {
+                "key": row["key"],
+                "name": row["name"],
+                "status": row["status"],
+                "status_label": str(STATUS_LABELS.get(row["status"], row["status"])),
+                "progress": row["progress"],
+                "reported_on": _date(row["reported_on"]),
+                "planned_finish": _date(planned),
+                "finish_p50": _date(finish),
+                "finish_p90": _date(row["finish_date_p90"]),
+                "change": _days_between(finish, planned),
+            }
+        )
+    return rows
+
+
+def _narrowed(answer: dict[str, Any]) -> bool:
+    """Whether the forecast's P50–P90 range is narrower than the approved one while its P50
+    moved later: P90 can then come earlier although the run is late, because what was a risk
+    (the GPUs' delivery, the burn-in, the observed days) is now a fact."""
+    p50, p90 = _date(answer.get("finish_date_p50")), _date(answer.get("finish_date_p90"))
+    base = answer.get("baseline") or {}
+    a50, a90 = _date(base.get("finish_date_p50")), _date(base.get("finish_date_p90"))
+    if not (p50 and p90 and a50 and a90):
+        return False
+    return (p90 - p50) < (a90 - a50) and p50 > a50 and p90 <= a90
+
+
 def forecast_summary(forecast: Forecast, *, program: Program) -> dict[str, Any]:
     """What the dashboard writes about a succeeded forecast, in the active language (module
     docstring): headline figures against the approved ones, the variance by category, the
@@ -155,7 +205,8 @@ def forecast_summary(forecast: Forecast, *, program: Program) -> dict[str, Any]:
     answer, result = forecast.answer or {}, forecast.result or {}
     approved, report = answer["baseline"], forecast.baseline.report
     currency = answer["currency"]
-    observed, prior, posterior = answer["observed"], result["prior"], result["posterior"]
+    observed = answer["observed"]
+    prior, posterior = result.get("prior") or {}, result.get("posterior") or {}
     eac, eac_p90 = _money(answer["estimate_at_completion"]), _money(answer["cost_p90"])
     approved_p50, approved_p90 = _money(approved["cost_p50"]), _money(approved["cost_p90"])
     ettr_plan = (
@@ -201,17 +252,20 @@ def forecast_summary(forecast: Forecast, *, program: Program) -> dict[str, Any]:
         ),
         "to_complete": _money(answer["cost_to_complete"]),
         "probabilities": _probabilities(answer, program),
+        "has_main": bool(prior),
         "throughput": {
             "observed": observed["throughput_tokens_per_day"],
-            "planned": prior["net_tokens_per_day"],
-            "share": _ratio(observed["throughput_tokens_per_day"], prior["net_tokens_per_day"]),
+            "planned": prior.get("net_tokens_per_day"),
+            "share": _ratio(observed["throughput_tokens_per_day"], prior.get("net_tokens_per_day")),
         },
         "ettr": {"observed": observed["effective_training_time"], "planned": ettr_plan},
         "interruptions": {
             "observed": observed["interruptions_per_day"],
-            "planned": prior["failures_per_day"],
-            "forecast": posterior["failures_per_day"],
+            "planned": prior.get("failures_per_day"),
+            "forecast": posterior.get("failures_per_day"),
         },
+        "stages": stage_rows(result),
+        "narrowed": _narrowed(answer),
         "categories": categories,
         "total": {
             "approved": approved_p50,

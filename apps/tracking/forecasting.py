@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
@@ -62,6 +62,8 @@ def core_actuals(report: Any, currency: str | None = None, usd_to_cny: float = 7
         interruptions=int(report.interruptions),
         loss_spikes=int(report.loss_spikes),
         observed_mfu=float(report.observed_mfu) if report.observed_mfu is not None else None,
+        stage=report.stage,
+        progress=float(report.progress) if report.progress is not None else None,
         spend={
             c: convert(float(Decimal(str(v))), stored, currency or stored, usd_to_cny)
             for c, v in (report.spend or {}).items()
@@ -69,18 +71,27 @@ def core_actuals(report: Any, currency: str | None = None, usd_to_cny: float = 7
     )
 
 
-def first_day(baseline_inputs: dict[str, Any], approved_on: dt.date) -> Actuals:
-    """Before any report: nothing trained, on the plan's start day (its own, or its lines'
+def first_day(baseline_inputs: dict[str, Any], approved_on: dt.date) -> dt.date:
+    """Before any report, the forecast's day: the plan's start day (its own, or its lines'
     earliest date; the approval day when it has none — the core then refuses it by name)."""
-    start = parse_plan(baseline_inputs).start_date
-    return Actuals(date=start or approved_on, tokens_trained=0.0, elapsed_days=0.0)
+    return parse_plan(baseline_inputs).start_date or approved_on
+
+
+def latest_by_stage(reports: list[ActualReport], last: ActualReport) -> list[ActualReport]:
+    """Of ``reports`` (oldest first) up to ``last``, each stage's latest, oldest first."""
+    end = next(i for i, r in enumerate(reports) if r.pk == last.pk)
+    by_stage: dict[str, ActualReport] = {}
+    for report in reports[: end + 1]:
+        by_stage.pop(report.stage, None)
+        by_stage[report.stage] = report
+    return list(by_stage.values())
 
 
 def _stage(report: dict[str, Any], key: str) -> dict[str, Any]:
     return next((s for s in report.get("stages") or [] if s.get("key") == key), {})
 
 
-def baseline_figures(report: dict[str, Any], tokens: float) -> dict[str, Any]:
+def baseline_figures(report: dict[str, Any], tokens: float | None) -> dict[str, Any]:
     """What the approved report promised (the API's ``baseline`` object)."""
     totals = report["totals"]
     main = _stage(report, "main")
@@ -102,6 +113,7 @@ def answer(result: dict[str, Any], approved: dict[str, Any]) -> dict[str, Any]:
     """The forecast as ``GET /api/v1/scenarios/<id>/forecast/`` answers it: the core's result
     against the approved report. Variances are forecast P50 − approved P50."""
     totals = approved["totals"]
+    main, posterior = result.get("main"), result.get("posterior")
     by_category = {
         c: money(
             result["cost_by_category"][c]["p50"]
@@ -112,7 +124,7 @@ def answer(result: dict[str, Any], approved: dict[str, Any]) -> dict[str, Any]:
     return {
         "as_of": result["as_of"],
         "currency": result["currency"],
-        "baseline": baseline_figures(approved, result["main"]["tokens"]),
+        "baseline": baseline_figures(approved, main["tokens"] if main else None),
         "finish_date_p50": result["finish_date_p50"],
         "finish_date_p90": result["finish_date_p90"],
         "cost_p50": money(result["cost"]["p50"]),
@@ -137,16 +149,36 @@ def answer(result: dict[str, Any], approved: dict[str, Any]) -> dict[str, Any]:
         "spent_to_date": money(result["spent_total"]),
         "spent_from_plan": result["spent_from_plan"],
         "main_run": {
-            "tokens_trained": result["main"]["tokens_trained"],
-            "remaining_tokens": result["main"]["remaining_tokens"],
-            "finish_date_p50": result["main"]["finish_date_p50"],
-            "finish_date_p90": result["main"]["finish_date_p90"],
-        },
+            "tokens_trained": main["tokens_trained"],
+            "remaining_tokens": main["remaining_tokens"],
+            "finish_date_p50": main["finish_date_p50"],
+            "finish_date_p90": main["finish_date_p90"],
+        }
+        if main
+        else None,
         "posterior": {
-            "throughput_multiplier": result["posterior"]["raw_multiplier"],
-            "data_weight": result["posterior"]["data_weight"],
-            "failures_per_day": result["posterior"]["failures_per_day"],
-        },
+            "throughput_multiplier": posterior["raw_multiplier"],
+            "data_weight": posterior["data_weight"],
+            "failures_per_day": posterior["failures_per_day"],
+        }
+        if posterior
+        else None,
+        "stages": [
+            {
+                "key": row["key"],
+                "name": row["name"],
+                "status": row["status"],
+                "progress": row["progress"],
+                "reported_on": row["reported_on"],
+                "planned_finish_date_p50": row["planned_finish_date_p50"],
+                "finish_date_p50": row["finish_date_p50"],
+                "finish_date_p90": row["finish_date_p90"],
+                "finish_days_variance": round(
+                    row["finish_days_p50"] - row["planned_finish_days_p50"], 1
+                ),
+            }
+            for row in result.get("stages") or []
+        ],
         "drivers": [d["text"] for d in result["drivers"]],
     }
 
@@ -160,7 +192,7 @@ def forecast_current(*, scenario: Scenario) -> Forecast | None:
     baseline = baseline_current(scenario=scenario)
     if baseline is None:
         return None
-    reports = actuals_for(baseline)
+    reports = actuals_for(baseline, stage=None)
     return forecast_queue(baseline=baseline, last_actual=reports[-1] if reports else None)
 
 
@@ -200,14 +232,17 @@ def forecast_send(*, forecast_id: int) -> bool:
     return True
 
 
-def _actuals(forecast_row: Forecast) -> Actuals:
+def _actuals(forecast_row: Forecast) -> tuple[list[Actuals], dt.date | None]:
+    """The core's reports for a forecast — each stage's latest up to its last report — or, before
+    any report, none and the day to forecast from."""
     baseline = forecast_row.baseline
-    if forecast_row.last_actual is None:
-        return first_day(baseline.inputs, timezone.localdate(baseline.approved_at))
+    last = forecast_row.last_actual
+    if last is None:
+        return [], first_day(baseline.inputs, timezone.localdate(baseline.approved_at))
     plan = baseline.report["plan"]
-    return core_actuals(
-        forecast_row.last_actual, plan["currency"], float(plan.get("usd_to_cny") or 7.2)
-    )
+    rate = float(plan.get("usd_to_cny") or 7.2)
+    reports = latest_by_stage(actuals_for(baseline, stage=None), last)
+    return [core_actuals(r, plan["currency"], rate) for r in reports], None
 
 
 def forecast_execute(*, forecast_id: int, worker: str = "") -> Forecast | None:
@@ -228,8 +263,13 @@ def forecast_execute(*, forecast_id: int, worker: str = "") -> Forecast | None:
     )
     baseline = row.baseline
     try:
+        reports, as_of = _actuals(row)
         result = forecast(
-            baseline.inputs, _actuals(row), trials=baseline.run.trials, seed=baseline.run.seed
+            baseline.inputs,
+            reports,
+            as_of=as_of,
+            trials=baseline.run.trials,
+            seed=baseline.run.seed,
         )
         shaped = answer(result, baseline.report)
     except ValidationError as exc:
@@ -331,7 +371,7 @@ def alerts_raise(*, forecast_row: Forecast) -> list[Alert]:
     # scenario: forecasts of a CSV's rows finishing out of order, or a report back-filled between
     # two others, never alert a second time for one crossing.
     Scenario.objects.select_for_update().filter(pk=forecast_row.scenario_id).first()
-    reports = actuals_for(forecast_row.baseline)
+    reports = actuals_for(forecast_row.baseline, stage=None)
     latest_id = reports[-1].pk if reports else None
     if forecast_row.last_actual_id != latest_id:
         return []
@@ -395,23 +435,26 @@ def alerts_active(*, scenario: Scenario) -> list[dict[str, Any]]:
 
 def alerts_by_scenario(thresholds: dict[int, int]) -> dict[int, list[dict[str, Any]]]:
     """``alerts_active`` of many scenarios (id → its program's threshold in percent) in two
-    queries, whatever their number (the portfolio's)."""
-    current = dict(
-        ApprovedBaseline.objects.filter(
-            scenario__in=list(thresholds), successor__isnull=True
-        ).values_list("pk", "scenario_id")
+    queries, whatever their number (the portfolio's): each current baseline's latest succeeded
+    forecast (``forecast_order``) found by a subquery, then only those answers read."""
+    latest_forecast = (
+        Forecast.objects.filter(baseline=OuterRef("pk"), status=RunStatus.SUCCEEDED)
+        .order_by(
+            F("last_actual__date").desc(nulls_last=True), F("last_actual_id").desc(nulls_last=True)
+        )
+        .values("pk")[:1]
     )
-    latest: dict[int, tuple[Any, dict[str, Any]]] = {}
-    rows = Forecast.objects.filter(
-        baseline__in=list(current), status=RunStatus.SUCCEEDED
-    ).values_list("baseline_id", "last_actual__date", "last_actual_id", "answer")
-    for baseline_id, date, actual_id, answer_ in rows:
-        key = (actual_id is not None, date or dt.date.min, actual_id or 0)
-        if baseline_id not in latest or key > latest[baseline_id][0]:
-            latest[baseline_id] = (key, answer_ or {})
+    current = dict(
+        ApprovedBaseline.objects.filter(scenario__in=list(thresholds), successor__isnull=True)
+        .annotate(latest=Subquery(latest_forecast))
+        .exclude(latest=None)
+        .values_list("latest", "scenario_id")
+    )
+    answers = Forecast.objects.filter(pk__in=list(current)).values_list("pk", "answer")
     out: dict[int, list[dict[str, Any]]] = {}
-    for baseline_id, (_, answer_) in latest.items():
-        scenario_id = current[baseline_id]
+    for forecast_id, answer_ in answers:
+        answer_ = answer_ or {}
+        scenario_id = current[forecast_id]
         threshold = thresholds[scenario_id] / 100
         found = [
             {

@@ -4,6 +4,7 @@ messages next to the fields."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -39,12 +40,17 @@ class ActualReportForm(forms.Form):
     date = forms.CharField(
         label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    stage = forms.ChoiceField(label=_("Stage"), required=False, choices=[])
     tokens_trained = _number(_("Tokens trained (cumulative)"))
-    elapsed_days = _number(_("Days since the main run started"))
+    elapsed_days = _number(_("Days since the stage started"), _("0: not started yet."))
     gpu_hours = _number(_("GPU-hours (cumulative)"))
     interruptions = _number(_("Interruptions (cumulative)"))
     loss_spikes = _number(_("Loss spikes (cumulative)"))
     observed_mfu = _number(_("Observed MFU (optional)"), _("A fraction: 0.42 for 42 percent."))
+    progress = _number(
+        _("Share done (other stages)"),
+        _("0–1 (1: finished). The main run's tokens say it; SFT may give tokens instead."),
+    )
     currency = forms.ChoiceField(label=_("Amounts in"), choices=CURRENCY_CHOICES, required=False)
     usd_to_cny = _number(
         _("USD → CNY rate"), _("Needed when the amounts are in the other currency.")
@@ -56,8 +62,15 @@ class ActualReportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "maxlength": NOTE_MAX_LENGTH}),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, stages: Sequence[tuple[str, str]] = (("main", ""),), **kwargs: Any
+    ) -> None:
+        """``stages``: (key, name) of the stages the approved plan lets a report speak of."""
         super().__init__(*args, **kwargs)
+        stage = self.fields["stage"]
+        assert isinstance(stage, forms.ChoiceField)
+        stage.choices = [(key, name or key) for key, name in stages]
+        stage.initial = stages[0][0] if stages else ""
         for category in CATEGORIES:
             self.fields[f"spend_{category}"] = _number(category_label(category))
 

@@ -140,7 +140,9 @@ class ApprovedBaseline(BaseModel):
 
 
 class ActualReport(BaseModel):
-    """What the main training run achieved and what the program spent, cumulative to ``date``.
+    """What one stage (the main training run unless ``stage`` says another) achieved and what
+    the program spent, cumulative to ``date``. ``progress`` is the share of a stage's work done
+    (the main run's tokens say it; SFT and DPO may give tokens instead).
 
     ``spend`` maps categories (``llmplanner.simulation.program.CATEGORIES``) to decimal strings
     in ``spend_currency`` (the program's currency when it was posted); a category left out was
@@ -164,12 +166,15 @@ class ActualReport(BaseModel):
     )
     date = models.DateField()
     stage = models.CharField(max_length=20, default="main")
-    tokens_trained = models.FloatField(help_text="Tokens of the main run so far (cumulative).")
-    elapsed_days = models.FloatField(help_text="Days since the main run started.")
-    gpu_hours = models.FloatField(help_text="GPU-hours of the main run so far (cumulative).")
+    tokens_trained = models.FloatField(help_text="Tokens of the stage so far (cumulative).")
+    elapsed_days = models.FloatField(help_text="Days since the stage started.")
+    gpu_hours = models.FloatField(help_text="GPU-hours of the stage so far (cumulative).")
     interruptions = models.PositiveIntegerField(help_text="Interruptions so far (cumulative).")
     loss_spikes = models.PositiveIntegerField(help_text="Loss spikes so far (cumulative).")
     observed_mfu = models.FloatField(null=True, blank=True)
+    progress = models.FloatField(
+        null=True, blank=True, help_text="Share of the stage's work done (0–1)."
+    )
     spend = models.JSONField(default=dict)
     spend_currency = models.CharField(max_length=3)
     currency = models.CharField(max_length=3, help_text="The currency the amounts were sent in.")
@@ -188,7 +193,6 @@ class ActualReport(BaseModel):
 
     class Meta:
         ordering = ["date", "created_at", "id"]
-        indexes = [models.Index(fields=["scenario", "date"])]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "idempotency_scope", "idempotency_key"],
@@ -202,6 +206,14 @@ class ActualReport(BaseModel):
                 condition=Q(observed_mfu__isnull=True) | Q(observed_mfu__gt=0, observed_mfu__lte=1),
                 name="tracking_actual_mfu_range",
             ),
+            models.CheckConstraint(
+                condition=Q(progress__isnull=True) | Q(progress__gte=0, progress__lte=1),
+                name="tracking_actual_progress_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["scenario", "date"]),
+            models.Index(fields=["baseline", "stage", "date"]),
         ]
 
     def __str__(self) -> str:

@@ -70,22 +70,23 @@ def actual_report_list(*, scenario: Scenario) -> QuerySet[ActualReport]:
     )
 
 
-def actuals_for(baseline: ApprovedBaseline) -> list[ActualReport]:
-    """The main run's reports to compare with ``baseline``, oldest first (by date, then the
-    order they were posted).
+def actuals_for(
+    baseline: ApprovedBaseline, *, stage: str | None = MAIN_STAGE
+) -> list[ActualReport]:
+    """The reports of ``stage`` (the main run's; None: every stage's) to compare with
+    ``baseline``, oldest first (by date, then the order they were posted).
 
     All of the scenario's reports, whichever baseline was current when each was posted
     (``report.baseline``): a re-approval re-plans the same training, whose cumulative figures
     carry on. Every figure is cumulative from the main run's start (tokens, GPU-hours,
     interruptions, loss spikes, spend per category in ``report.spend_currency``), so the last
-    report alone says where the run stands; a spend category a report leaves out was not
+    report of a stage alone says where it stands; a spend category a report leaves out was not
     reported that day.
     """
-    return list(
-        ActualReport.objects.filter(scenario_id=baseline.scenario_id, stage=MAIN_STAGE).order_by(
-            "date", "created_at", "id"
-        )
-    )
+    reports = ActualReport.objects.filter(scenario_id=baseline.scenario_id)
+    if stage is not None:
+        reports = reports.filter(stage=stage)
+    return list(reports.order_by("date", "created_at", "id"))
 
 
 def run_for_approval(*, scenario: Scenario, run_id: int) -> PlanRun | None:

@@ -31,7 +31,7 @@ from apps.tracking.calibration import calibration_refit_on_commit
 from apps.tracking.csv_format import CsvRow, csv_column
 from apps.tracking.forecasting import forecast_queue
 from apps.tracking.models import NOTE_MAX_LENGTH, ActualReport, ApprovedBaseline, HashOf
-from apps.tracking.selectors import MAIN_STAGE, baseline_current, baseline_start
+from apps.tracking.selectors import baseline_current, baseline_start
 from apps.tracking.validation import (
     CleanReport,
     Errors,
@@ -41,6 +41,7 @@ from apps.tracking.validation import (
     clean_report,
     parsed_date,
     point_of,
+    tracked_stages,
 )
 from apps.webhooks.services import webhook_emit
 
@@ -223,12 +224,11 @@ def _current_or_refuse(scenario: Scenario) -> ApprovedBaseline:
 
 
 def _existing_points(scenario: Scenario) -> list[Point]:
-    """The scenario's reports as points, in the order they were posted; spend only where it is
-    in the program's current currency (a report from before a currency switch keeps its own)."""
+    """The scenario's reports of every stage as points, in the order they were posted; spend
+    only where it is in the program's current currency (a report from before a currency switch
+    keeps its own)."""
     currency = scenario.program.currency
-    reports = ActualReport.objects.filter(scenario=scenario, stage=MAIN_STAGE).order_by(
-        "date", "created_at", "id"
-    )
+    reports = ActualReport.objects.filter(scenario=scenario).order_by("date", "created_at", "id")
     return [point_of(r, with_spend=r.spend_currency == currency) for r in reports]
 
 
@@ -241,10 +241,13 @@ def _validate(
     plan_start = bool((baseline.inputs or {}).get("start_date"))
     today = timezone.localdate()
     points = _existing_points(scenario)
+    stages = tracked_stages(baseline.report)
     cleaned: list[CleanReport] = []
     all_errors: list[Errors] = []
     for raw in raws:
-        report, errors = clean_report(raw, program_currency=scenario.program.currency)
+        report, errors = clean_report(
+            raw, program_currency=scenario.program.currency, stages=stages
+        )
         date = parsed_date(raw)
         if date is not None:  # also when another field is wrong: name every field at once
             errors = {

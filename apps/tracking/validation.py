@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -29,14 +29,17 @@ from django.utils.translation import gettext as _
 
 from apps.programs.currency import convert_amount
 from apps.tracking.models import NOTE_MAX_LENGTH
+from apps.tracking.selectors import MAIN_STAGE
+from llmplanner.simulation.forecast import tracked
 from llmplanner.simulation.program import CATEGORIES
 
 REQUIRED = ("date", "tokens_trained", "elapsed_days", "gpu_hours", "interruptions", "loss_spikes")
-OPTIONAL = ("observed_mfu", "spend", "currency", "usd_to_cny", "stage", "note")
+# A stage other than the main run needs only its date and days; its other figures default to 0.
+STAGE_REQUIRED = ("date", "elapsed_days")
+OPTIONAL = ("observed_mfu", "progress", "spend", "currency", "usd_to_cny", "stage", "note")
 FIELDS = REQUIRED + OPTIONAL
 CUMULATIVE = ("tokens_trained", "elapsed_days", "gpu_hours", "interruptions", "loss_spikes")
 CURRENCIES = ("CNY", "USD")
-STAGES = ("main",)  # only the main training run is tracked for now
 # Bounds far past any real run (planning limits, not physics): they keep a typo or an attack from
 # reaching the database as a number no column or forecast can hold.
 MAXIMUM: dict[str, float] = {
@@ -73,14 +76,16 @@ class CleanReport:
     currency: str
     spend_sent: dict[str, Decimal]
     usd_to_cny: Decimal | None
-    stage: str = "main"
+    stage: str = MAIN_STAGE
     note: str = ""
+    progress: float | None = None
 
     def model_values(self) -> dict[str, Any]:
         """The ``ActualReport`` fields (amounts as decimal strings)."""
         return {
             "date": self.date,
             "stage": self.stage,
+            "progress": self.progress,
             "tokens_trained": self.tokens_trained,
             "elapsed_days": self.elapsed_days,
             "gpu_hours": self.gpu_hours,
@@ -98,19 +103,23 @@ class CleanReport:
 
 @dataclass(frozen=True)
 class Point:
-    """A report's cumulative figures on the time line: ``spend.<category>`` beside the others."""
+    """A report's cumulative figures on the time line: its stage's (``stage``) and the
+    program's spend (``spend.<category>``, whatever the stage)."""
 
     date: dt.date
     figures: dict[str, float | Decimal]
+    stage: str = MAIN_STAGE
 
 
 def point_of(report: Any, *, with_spend: bool = True) -> Point:
     """The figures of a ``CleanReport`` or a saved ``ActualReport`` (whose amounts are strings);
     its spend only ``with_spend`` (amounts compare only in one currency)."""
     figures: dict[str, float | Decimal] = {name: getattr(report, name) for name in CUMULATIVE}
+    if report.progress is not None:
+        figures["progress"] = report.progress
     for category, amount in (report.spend or {}).items() if with_spend else ():
         figures[f"spend.{category}"] = Decimal(str(amount))
-    return Point(report.date, figures)
+    return Point(report.date, figures, report.stage)
 
 
 @dataclass
@@ -233,10 +242,13 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def clean_report(raw: Any, *, program_currency: str) -> tuple[CleanReport | None, Errors]:
+def clean_report(
+    raw: Any, *, program_currency: str, stages: Sequence[str] = (MAIN_STAGE,)
+) -> tuple[CleanReport | None, Errors]:
     """``raw`` (a mapping in the API's shape) as a ``CleanReport``, or None and every field's
     errors. Amounts in the other currency are converted into ``program_currency`` at
-    ``usd_to_cny`` (CNY = USD × rate, half-up to the cent)."""
+    ``usd_to_cny`` (CNY = USD × rate, half-up to the cent). ``stages`` are the stages of the
+    approved plan a report may speak of (``tracked_stages``); "main" is the default."""
     errors = _Collector()
     if not isinstance(raw, Mapping):
         errors.add("non_field_errors", _("send the report as a JSON object"))
@@ -245,18 +257,40 @@ def clean_report(raw: Any, *, program_currency: str) -> tuple[CleanReport | None
         errors.add(
             str(name), _("unknown field; allowed: %(fields)s") % {"fields": ", ".join(FIELDS)}
         )
-    for name in REQUIRED:
+    stage = raw.get("stage")
+    if _blank(stage):
+        stage = MAIN_STAGE
+    if stage not in stages:
+        errors.add(
+            "stage",
+            _("not a stage of the approved plan; use one of %(names)s")
+            % {"names": ", ".join(stages) or "—"},
+        )
+    other_stage = stage != MAIN_STAGE and stage in stages  # a known stage besides the main run
+    for name in STAGE_REQUIRED if other_stage else REQUIRED:
         if _blank(raw.get(name)):
             errors.add(name, _("required"))
     date = None if _blank(raw.get("date")) else _date(raw["date"], errors)
     numbers: dict[str, Any] = {}
     for name in CUMULATIVE:
+        whole = name in ("interruptions", "loss_spikes")
         if not _blank(raw.get(name)):
-            whole = name in ("interruptions", "loss_spikes")
             numbers[name] = _number(raw[name], name, errors, whole=whole)
+        elif other_stage:
+            numbers[name] = 0 if whole else 0.0
     mfu = None
     if not _blank(raw.get("observed_mfu")):
-        mfu = _mfu(raw["observed_mfu"], errors)
+        if stage != MAIN_STAGE:
+            errors.add("observed_mfu", _("is read for the main training run only"))
+        else:
+            mfu = _mfu(raw["observed_mfu"], errors)
+    progress = None
+    if not _blank(raw.get("progress")):
+        progress = _share(raw["progress"], errors)
+        if stage == MAIN_STAGE and progress is not None:
+            errors.add("progress", _("the main run's progress is its tokens: leave it out"))
+        elif progress and numbers.get("elapsed_days") == 0:
+            errors.add("elapsed_days", _("work was done, so the stage has started: more than 0"))
     currency = raw.get("currency")
     if _blank(currency):
         currency = program_currency
@@ -275,14 +309,6 @@ def clean_report(raw: Any, *, program_currency: str) -> tuple[CleanReport | None
             )
         else:
             rate = _rate(raw["usd_to_cny"], errors)
-    stage = raw.get("stage")
-    if _blank(stage):
-        stage = "main"
-    elif stage not in STAGES:
-        errors.add(
-            "stage",
-            _('only the main training run is tracked for now: send "main" (or leave it out)'),
-        )
     note = raw.get("note")
     note = "" if note is None else note
     if not isinstance(note, str):
@@ -315,6 +341,7 @@ def clean_report(raw: Any, *, program_currency: str) -> tuple[CleanReport | None
             usd_to_cny=rate,
             stage=str(stage),
             note=note.strip(),
+            progress=progress,
         ),
         {},
     )
@@ -331,6 +358,28 @@ def _mfu(value: Any, errors: _Collector) -> float | None:
         errors.add("observed_mfu", message)
         return None
     return number
+
+
+def _share(value: Any, errors: _Collector) -> float | None:
+    number = None
+    if isinstance(value, str) and NUMBER.fullmatch(value.strip()):
+        number = float(value.strip())
+    elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        number = float(value) if abs(value) <= 1 else 2.0
+    if number is None or not math.isfinite(number) or not 0 <= number <= 1:
+        errors.add("progress", _("must be a share from 0 to 1 (0.4 for 40 percent done)"))
+        return None
+    return number
+
+
+def tracked_stages(report: Mapping[str, Any]) -> list[str]:
+    """The stages of an approved report a report of actuals may speak of: all but the team,
+    the storage, serving and the GPU bookings (``llmplanner.simulation.forecast.tracked``),
+    main first."""
+    keys = [s.get("key") for s in report.get("stages") or []]
+    return sorted(
+        (k for k in keys if isinstance(k, str) and tracked(k)), key=lambda k: k != MAIN_STAGE
+    )
 
 
 def parsed_date(raw: Any) -> dt.date | None:
@@ -365,13 +414,16 @@ def _show(value: float | Decimal) -> str:
 def check_order(report: CleanReport, others: Iterable[Point]) -> Errors:
     """Cumulative figures never go backwards. ``others`` are the scenario's other reports, in
     the order they were posted: one dated on or before ``report`` must not exceed it, one dated
-    after must not be below it. Spend categories are compared where both reported them."""
+    after must not be below it. A stage's figures are compared with its own stage's reports;
+    spend categories (the program's) with every report that gave them."""
     mine = point_of(report).figures
     errors = _Collector()
     for other in others:
         for name, value in mine.items():
             theirs = other.figures.get(name)
             if theirs is None or name in errors.errors:
+                continue
+            if other.stage != report.stage and not name.startswith("spend."):
                 continue
             if other.date <= report.date and value < theirs:
                 errors.add(

@@ -26,12 +26,13 @@ from apps.reports.forms import ExportForm
 from apps.reports.services import status_export_create
 from apps.runs.figure_style import category_label
 from apps.runs.models import RunStatus
+from apps.runs.report_text import localize_texts
 from apps.runs.selectors import plan_run_get
 from apps.tracking.csv_format import HEADER, csv_rows, template_csv
 from apps.tracking.dashboard import forecast_figures, forecast_summary
 from apps.tracking.forecasting import forecast_current, forecast_history
 from apps.tracking.forms import ActualReportForm, ApproveForm, CsvUploadForm
-from apps.tracking.models import ActualReport
+from apps.tracking.models import ActualReport, ApprovedBaseline
 from apps.tracking.selectors import (
     actual_report_list,
     actuals_for,
@@ -44,6 +45,7 @@ from apps.tracking.services import (
     actual_reports_import,
     baseline_approve,
 )
+from apps.tracking.validation import tracked_stages
 from llmplanner.simulation.program import CATEGORIES
 
 TEMPLATE = "tracking/scenario_tracking.html"
@@ -66,16 +68,28 @@ def _forecast_context(scenario: Scenario) -> dict[str, Any]:
     context: dict[str, Any] = {"scenario": scenario, "forecast": row}
     if row is not None and row.status == RunStatus.SUCCEEDED:
         figures = forecast_figures(
-            row, actuals_for(row.baseline), forecast_history(baseline=row.baseline)
+            row, actuals_for(row.baseline, stage=None), forecast_history(baseline=row.baseline)
         )
         context["summary"] = forecast_summary(row, program=scenario.program)
         context["figures"] = {name: fig.to_json() for name, fig in figures.items()}
     return context
 
 
+def stage_choices(baseline: ApprovedBaseline | None) -> list[tuple[str, str]]:
+    """(key, name in the page's language) of the stages a report may speak of, main first."""
+    if baseline is None:
+        return [("main", "")]
+    rows = {r.get("key"): r for r in localize_texts(baseline.report.get("stages") or [], "name")}
+    return [(key, rows[key].get("name") or key) for key in tracked_stages(baseline.report)]
+
+
 def _context(request: HttpRequest, scenario: Scenario, **forms: Any) -> dict[str, Any]:
     current = baseline_current(scenario=scenario)
     reports = list(actual_report_list(scenario=scenario))
+    stages = stage_choices(current)
+    names = {key: name for key, name in stages if name}
+    for report in reports:
+        report.stage_name = names.get(report.stage, report.stage)  # type: ignore[attr-defined]
     return {
         **_forecast_context(scenario),
         "scenario": scenario,
@@ -87,7 +101,7 @@ def _context(request: HttpRequest, scenario: Scenario, **forms: Any) -> dict[str
         "reports": reports,
         "categories": [(key, category_label(key)) for key in CATEGORIES],
         "csv_header": ",".join(HEADER),
-        "form": forms.get("form") or ActualReportForm(),
+        "form": forms.get("form") or ActualReportForm(stages=stages),
         "upload": forms.get("upload") or CsvUploadForm(),
         "import_errors": forms.get("import_errors") or [],
     }
@@ -156,7 +170,7 @@ def run_approve(request: HttpRequest, run_id: int) -> HttpResponse:
 def actual_add(request: HttpRequest, scenario_id: int) -> HttpResponse:
     scenario = scenario_get(user=_user(request), scenario_id=scenario_id)
     _require_editor(request, scenario)
-    form = ActualReportForm(request.POST)
+    form = ActualReportForm(request.POST, stages=stage_choices(baseline_current(scenario=scenario)))
     if form.is_valid():
         try:
             report, _created = actual_report_create(

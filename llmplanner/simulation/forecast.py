@@ -27,6 +27,18 @@ stages, pools, people — follows as in any simulation (``simulate_program(main_
   reported. An observed rate below ``MIN_OBSERVED_SHARE`` of the plan's (a stalled run) is taken
   at that floor, so the forecast stays finite.
 
+- **Other stages** (data preparation, burn-in, SFT, preference tuning, evaluation, a RAG
+  corpus ingest …) are reported by the share of their work done (``progress``; for SFT and DPO
+  also from tokens, ``stage_tokens``) after ``elapsed_days``. Per trial the planned length ``D``
+  is the prior; the report's pace, ``elapsed ÷ progress``, is the observation, weighing its share
+  done: ``log D' = (1 − p)·log D + p·log(elapsed ÷ p)`` — the normal-normal update whose
+  observation variance is the prior's × (1 − p) ÷ p, so half-way the two weigh the same and a
+  finished stage is its observed dates. A stage reported started is dated from its report; one
+  not reported finished is still running on the latest report's day; one reported not started
+  starts no earlier than that day. A started stage means what it depends on had finished by its
+  start (unreported stages before it are cut to it). Interruptions, spikes and MFU are read from
+  the main run's reports only.
+
 ``spread=False`` uses the posterior means in every trial: no randomness in the main run (the
 tests derive such a forecast by hand).
 """
@@ -35,6 +47,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +55,7 @@ import numpy as np
 
 from .errors import ValidationError
 from .planspec import PlanSpec, parse_plan
-from .program import CATEGORIES, DAYS_PER_MONTH, ProgramResult, simulate_program
+from .program import CATEGORIES, DAYS_PER_MONTH, ProgramResult, Stage, simulate_program, stage_text
 from .report import _date as report_date
 from .text import T, Text, percent
 
@@ -56,12 +69,22 @@ MIN_GOODPUT = 0.05  # floor of the goodput a sampled failure rate may leave
 # remaining work takes at most ~50× its planned time, which the drivers then show.
 MIN_OBSERVED_SHARE = 0.02
 BURNUP_POINTS = 60  # dates on the burn-up chart
+# Stages a report cannot speak of: the people and storage run all along, serving after release;
+# "cluster" and "pool_<n>" are the GPU bookings (``program._bill_pools``), not work.
+UNTRACKED = ("team", "storage", "serving", "cluster")
+
+
+def tracked(key: str) -> bool:
+    """Whether a report may speak of the stage ``key``."""
+    return key not in UNTRACKED and not key.startswith("pool_")
 
 
 @dataclass(frozen=True)
 class Actuals:
-    """The main run's state on ``date``, cumulative since the program started (spend) or since
-    the main run started (the rest). Spend is in the plan's currency, by cost category."""
+    """A stage's state on ``date`` (the main run's unless ``stage`` says another), cumulative
+    since the program started (spend) or since the stage started (the rest). Spend is in the
+    plan's currency, by cost category. ``progress`` is the share of the stage's work done (for
+    the main run the tokens say it)."""
 
     date: dt.date
     tokens_trained: float
@@ -71,6 +94,8 @@ class Actuals:
     loss_spikes: int = 0
     observed_mfu: float | None = None
     spend: dict[str, float] = field(default_factory=dict)
+    stage: str = "main"
+    progress: float | None = None
 
     def validate(self, spec: PlanSpec) -> Actuals:
         if spec.start_date is None:
@@ -89,6 +114,11 @@ class Actuals:
                 raise ValidationError(name, "must be a whole number ≥ 0")
         if self.observed_mfu is not None and not 0 < self.observed_mfu <= 1:
             raise ValidationError("observed_mfu", "must be between 0 and 1")
+        if self.progress is not None:
+            if not math.isfinite(self.progress) or not 0 <= self.progress <= 1:
+                raise ValidationError("progress", "must be a share between 0 and 1")
+            if self.progress > 0 and self.elapsed_days <= 0:
+                raise ValidationError("elapsed_days", "work was done, so the stage has started")
         if self.tokens_trained > 0 and self.elapsed_days <= 0:
             raise ValidationError("elapsed_days", "tokens were trained, so the run has started")
         for category, amount in self.spend.items():
@@ -287,78 +317,287 @@ def _drivers(
     return out
 
 
+def stage_tokens(spec: PlanSpec, key: str) -> float | None:
+    """The tokens a training stage other than the main run trains (all its runs), for reading
+    its progress from ``tokens_trained``; None for a stage that is not token-counted."""
+    if key == "sft" and spec.sft:
+        sft = spec.sft
+        return float(sft["samples"] * sft["tokens_per_sample"] * sft["epochs"] * sft["runs"])
+    if key == "rlhf" and spec.rlhf_method == "dpo" and spec.sft:
+        return float(spec.rlhf_pairs * spec.sft["tokens_per_sample"] * 2.7)  # as ``program``
+    return None
+
+
+def _progress(spec: PlanSpec, report: Actuals) -> float | None:
+    if report.progress is not None:
+        return report.progress
+    tokens = stage_tokens(spec, report.stage)
+    if tokens and report.tokens_trained > 0:
+        return min(report.tokens_trained / tokens, 1.0)
+    return None
+
+
+def _stage_span(
+    stage: Stage, report: Actuals, progress: float | None, report_day: float, today: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A started stage's dates per trial from its report (the update of the module docstring)."""
+    days = report.elapsed_days
+    start = np.full(stage.start_days.shape, report_day - days)
+    if progress is not None and progress >= 1:
+        return start, np.full(start.shape, report_day)
+    planned = np.maximum(stage.finish_days - stage.start_days, 1e-9)
+    if progress:
+        length = np.exp((1 - progress) * np.log(planned) + progress * math.log(days / progress))
+    else:
+        length = planned
+    # Not reported finished: it runs at least until its report's day, and the latest report's.
+    return start, np.maximum(start + np.maximum(length, days), today)
+
+
+def _upstream(stages: dict[str, Stage], key: str) -> set[str]:
+    out: set[str] = set()
+    todo = list(stages[key].depends_on)
+    while todo:
+        dep = todo.pop()
+        if dep in stages and dep not in out:
+            out.add(dep)
+            todo.extend(stages[dep].depends_on)
+    return out
+
+
+def _stage_rows(
+    spec: PlanSpec,
+    base: ProgramResult,
+    result: ProgramResult,
+    reports: dict[str, Actuals],
+    progress: dict[str, float | None],
+) -> list[dict[str, Any]]:
+    """Each tracked stage: planned and forecast dates (P50/P90), and what its report said."""
+    planned = {s.key: s for s in base.stages}
+
+    def date(days: float) -> str:
+        return report_date(spec, days) or ""
+
+    rows = []
+    for stage in result.stages:
+        if not tracked(stage.key):
+            continue
+        plan, report = planned[stage.key], reports.get(stage.key)
+        done = progress.get(stage.key)
+        if stage.key == "main" and report is not None and report.elapsed_days > 0:
+            tokens = plan_tokens = spec.tokens * spec.full_runs
+            done = min(report.tokens_trained / plan_tokens, 1.0) if tokens else None
+        if report is None:
+            status = "planned"
+        elif report.elapsed_days <= 0:
+            status = "not_started"
+        elif done is not None and done >= 1:
+            status = "done"
+        else:
+            status = "running"
+        rows.append(
+            {
+                "key": stage.key,
+                **stage_text(stage).fields("name"),
+                "status": status,
+                "progress": done,
+                "reported_on": report.date.isoformat() if report is not None else None,
+                "planned_start_date_p50": date(float(np.median(plan.start_days))),
+                "planned_finish_date_p50": date(float(np.median(plan.finish_days))),
+                "start_date_p50": date(float(np.median(stage.start_days))),
+                "finish_date_p50": date(float(np.median(stage.finish_days))),
+                "finish_date_p90": date(float(np.percentile(stage.finish_days, 90))),
+                "finish_days_p50": float(np.median(stage.finish_days)),
+                "planned_finish_days_p50": float(np.median(plan.finish_days)),
+            }
+        )
+    return rows
+
+
+def _stage_drivers(
+    spec: PlanSpec, base: ProgramResult, reports: dict[str, Actuals], progress: dict[str, Any]
+) -> list[Text]:
+    out: list[Text] = []
+    stages = {s.key: s for s in base.stages}
+    for key, report in reports.items():
+        if key == "main":
+            continue
+        name = stage_text(stages[key])
+        planned = float(np.median(stages[key].finish_days - stages[key].start_days))
+        done = progress.get(key)
+        if report.elapsed_days <= 0:
+            out.append(T("%(stage)s: not started on %(date)s", stage=name, date=str(report.date)))
+        elif done is not None and done >= 1:
+            out.append(
+                T(
+                    "%(stage)s: done in %(days)s days (planned %(planned)s)",
+                    stage=name,
+                    days=f"{report.elapsed_days:g}",
+                    planned=f"{planned:.0f}",
+                )
+            )
+        elif done:
+            out.append(
+                T(
+                    "%(stage)s: %(share)s done after %(days)s days (planned %(planned)s days "
+                    "in all)",
+                    stage=name,
+                    share=percent(done),
+                    days=f"{report.elapsed_days:g}",
+                    planned=f"{planned:.0f}",
+                )
+            )
+        else:
+            out.append(
+                T(
+                    "%(stage)s: started %(days)s days ago, no progress reported",
+                    stage=name,
+                    days=f"{report.elapsed_days:g}",
+                )
+            )
+    return out
+
+
+def _spend(reports: Sequence[Actuals]) -> dict[str, float]:
+    """Spend to date by category: each category from the latest report that gives it (spend is
+    cumulative for the whole program, whichever stage the report speaks of)."""
+    out: dict[str, float] = {}
+    for report in sorted(reports, key=lambda r: r.date):  # stable: same-day reports in order
+        out.update(report.spend)
+    return out
+
+
 def forecast(
     plan: Any,
-    actuals: Actuals,
+    actuals: Actuals | Sequence[Actuals],
     *,
     trials: int = 2000,
     seed: int = 0,
     spread: bool = True,
+    as_of: dt.date | None = None,
 ) -> dict[str, Any]:
-    """The re-forecast of ``plan`` (the approved inputs, as the core's JSON) given ``actuals``.
+    """The re-forecast of ``plan`` (the approved inputs, as the core's JSON) given ``actuals``:
+    one report, or the latest report of each stage (oldest first when two share a date), as of
+    the latest report's date or ``as_of`` when later (no report: the plan as of that day).
 
     Simulate with the approved run's ``trials`` and ``seed`` so the trials are the approved
     report's. Returns plain JSON: days from the plan's start and ISO dates, money in the plan's
     currency.
     """
     spec = parse_plan(plan)
-    actuals.validate(spec)
+    reports = [actuals] if isinstance(actuals, Actuals) else list(actuals)
+    if not reports and as_of is None:
+        raise ValidationError("actuals", "a forecast needs a report or a date")
+    if as_of is not None:
+        Actuals(as_of, 0.0, 0.0).validate(spec)  # on or after the plan's start
+    for report in reports:
+        report.validate(spec)
     assert spec.start_date is not None
     base = simulate_program(spec, trials=trials, seed=seed)
-    prior = main_prior(base)
-    post = update(prior, actuals)
+    planned = {s.key: s for s in base.stages}
+    by_stage: dict[str, Actuals] = {}
+    for report in reports:
+        if report.stage not in planned or not tracked(report.stage):
+            keys = ", ".join(k for k in planned if tracked(k))
+            raise ValidationError("stage", f"not a stage of this plan: one of {keys}")
+        if report.stage in by_stage:
+            raise ValidationError("stage", f"one report per stage ({report.stage} twice)")
+        by_stage[report.stage] = report
+    as_of_date = max([r.date for r in reports] + ([as_of] if as_of is not None else []))
+    spend = _spend(reports)
     n = trials
-    today = float((actuals.date - spec.start_date).days)
-    main = next(s for s in base.stages if s.key == "main")
-    remaining = max(prior.tokens - actuals.tokens_trained, 0.0)
-    rng = np.random.default_rng(seed + 7)
-    if spread:
-        multiplier = np.exp(rng.normal(post.raw_log_mean, post.raw_log_sigma, n))
-        fails = rng.gamma(post.failures_alpha, 1.0 / post.failures_beta, n)
-        spikes = rng.gamma(post.spikes_alpha, 1.0 / post.spikes_beta, n)
-    else:
-        multiplier = np.full(n, post.raw_multiplier)
-        fails = np.full(n, post.failures_per_day)
-        spikes = np.full(n, post.spikes_per_day)
-    net = prior.raw_rate * multiplier * goodput(prior, fails, spikes)
-    started = actuals.elapsed_days > 0
-    if started:
-        start = np.full(n, today - actuals.elapsed_days)
-        finish = today + remaining / net
-    else:
-        # Not started: the plan's dates, never in the past.
-        start = np.maximum(main.start_days, today)
-        finish = start + (main.finish_days - main.start_days)
-    result = simulate_program(spec, trials=n, seed=seed, main_span=(start, finish))
+
+    def day_of(report: Actuals) -> float:
+        assert spec.start_date is not None
+        return float((report.date - spec.start_date).days)
+
+    today = float((as_of_date - spec.start_date).days)
+    has_main = base.goodput is not None and "main" in planned
+    rm = by_stage.get("main")
+    # Without a main report the main run is read as not observed: the prior alone.
+    main_report = rm if rm is not None else Actuals(as_of_date, 0.0, 0.0)
+    if rm is not None and not has_main:
+        raise ValidationError("stage", "this plan has no main training run: report its stages")
+    spans: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    earliest: dict[str, float] = {}
+    progress = {k: _progress(spec, r) for k, r in by_stage.items() if k != "main"}
+    for key, report in by_stage.items():
+        if key == "main":
+            continue
+        if report.elapsed_days <= 0:
+            earliest[key] = today
+        else:
+            spans[key] = _stage_span(planned[key], report, progress[key], day_of(report), today)
+
+    prior = post = None
+    multiplier = net = start = finish = None
+    started = False
+    remaining = 0.0
+    if has_main:
+        prior = main_prior(base)
+        post = update(prior, main_report)
+        main_day = day_of(main_report)
+        remaining = max(prior.tokens - main_report.tokens_trained, 0.0)
+        rng = np.random.default_rng(seed + 7)
+        if spread:
+            multiplier = np.exp(rng.normal(post.raw_log_mean, post.raw_log_sigma, n))
+            fails = rng.gamma(post.failures_alpha, 1.0 / post.failures_beta, n)
+            spikes = rng.gamma(post.spikes_alpha, 1.0 / post.spikes_beta, n)
+        else:
+            multiplier = np.full(n, post.raw_multiplier)
+            fails = np.full(n, post.failures_per_day)
+            spikes = np.full(n, post.spikes_per_day)
+        net = prior.raw_rate * multiplier * goodput(prior, fails, spikes)
+        started = main_report.elapsed_days > 0
+        if started:
+            start = np.full(n, main_day - main_report.elapsed_days)
+            finish = main_day + remaining / net
+            if remaining > 0:  # not done: still running on the latest report's day
+                finish = np.maximum(finish, today)
+            spans["main"] = (start, finish)
+        elif rm is not None:
+            earliest["main"] = today  # reported not started: not before the report's day
+    # A started stage means what it depends on had finished when it started: unreported
+    # stages before it are cut to its start.
+    for key, (begin, _end) in list(spans.items()):
+        for dep in _upstream(planned, key):
+            if dep in by_stage or not tracked(dep):
+                continue
+            d_start, d_finish = spans.get(dep, (planned[dep].start_days, planned[dep].finish_days))
+            d_finish = np.minimum(d_finish, begin)
+            spans[dep] = (np.minimum(d_start, d_finish), d_finish)
+    if has_main and not started and "main" in spans:  # the main run cut to a later stage's start
+        start, finish = spans["main"]
+    result = simulate_program(spec, trials=n, seed=seed, spans=spans, earliest=earliest)
+    main = next((s for s in result.stages if s.key == "main"), None)
+    if has_main and not started:
+        assert main is not None
+        start, finish = main.start_days, main.finish_days
 
     after = _after(result, today)
     planned_all, planned_after = _after(base, 0.0), _after(base, today)
-    planned = {c: planned_all[c] - planned_after[c] for c in CATEGORIES}
-    # A category the report leaves out was spent as planned (per trial); one it gives is fact.
+    planned_spend = {c: planned_all[c] - planned_after[c] for c in CATEGORIES}
+    # A category no report gives was spent as planned (per trial); one given is fact.
     # Contingency is a reserve, not spend: only what a report says was drawn from it is past.
     spent = {
-        c: np.full(n, float(actuals.spend[c]))
-        if c in actuals.spend
-        else (np.zeros(n) if c == "contingency" else planned[c])
+        c: np.full(n, float(spend[c]))
+        if c in spend
+        else (np.zeros(n) if c == "contingency" else planned_spend[c])
         for c in CATEGORIES
     }
     by_category = {c: spent[c] + after[c] for c in CATEGORIES}
     to_complete = sum((after[c] for c in CATEGORIES), np.zeros(n))
     spent_total = sum((spent[c] for c in CATEGORIES), np.zeros(n))
     total = spent_total + to_complete
-    planned_to_date = sum((planned[c] for c in CATEGORIES), np.zeros(n))
+    planned_to_date = sum((planned_spend[c] for c in CATEGORIES), np.zeros(n))
     finish_days = result.finish_days
 
     def date(days: float) -> str:
         return report_date(spec, days) or ""
 
-    horizon = max(float(np.percentile(finish, 95)), float(np.percentile(main.finish_days, 95)))
-    first = float(min(np.percentile(main.start_days, 5), start.min()))
-    grid = np.linspace(first, max(horizon, first + 1.0), BURNUP_POINTS)
-    main_start_date = spec.start_date + dt.timedelta(days=int(round(float(start[0]))))
-    days = actuals.elapsed_days
-    return {
-        "as_of": actuals.date.isoformat(),
+    days = main_report.elapsed_days
+    out: dict[str, Any] = {
+        "as_of": as_of_date.isoformat(),
         "as_of_day": today,
         "trials": n,
         "seed": seed,
@@ -367,24 +606,14 @@ def forecast(
         "finish_days": _pct(finish_days),
         "finish_date_p50": date(float(np.median(finish_days))),
         "finish_date_p90": date(float(np.percentile(finish_days, 90))),
-        "main": {
-            "tokens": prior.tokens,
-            "tokens_trained": actuals.tokens_trained,
-            "remaining_tokens": remaining,
-            "started": started,
-            "start_date": main_start_date.isoformat() if started else None,
-            "finish_days": _pct(finish),
-            "finish_date_p50": date(float(np.median(finish))),
-            "finish_date_p90": date(float(np.percentile(finish, 90))),
-            "planned_finish_date_p50": date(float(np.median(main.finish_days))),
-            "planned_start_date_p50": date(float(np.median(main.start_days))),
-        },
+        "main": None,
+        "stages": _stage_rows(spec, base, result, by_stage, progress),
         "cost": _pct(total),
         "cost_by_category": {c: _pct(v) for c, v in by_category.items()},
         "cost_to_complete": _pct(to_complete),
         "spent": {c: float(np.median(spent[c])) for c in CATEGORIES},
         "spent_total": float(np.median(spent_total)),
-        "spent_from_plan": [c for c in CATEGORIES if c not in actuals.spend],
+        "spent_from_plan": [c for c in CATEGORIES if c not in spend],
         "planned_spend_to_date": _pct(planned_to_date),
         "p_miss_deadline": None
         if spec.deadline_days is None
@@ -393,17 +622,53 @@ def forecast(
         if spec.budget_cap is None
         else float(np.mean(total > spec.budget_cap)),
         "observed": {
-            "throughput_tokens_per_day": actuals.tokens_trained / days if days > 0 else None,
-            "effective_training_time": float(
-                goodput(prior, actuals.interruptions / days, actuals.loss_spikes / days)
-            )
-            if days > 0
-            else None,
-            "interruptions_per_day": actuals.interruptions / days if days > 0 else None,
-            "loss_spikes_per_day": actuals.loss_spikes / days if days > 0 else None,
-            "observed_mfu": actuals.observed_mfu,
+            "throughput_tokens_per_day": None,
+            "effective_training_time": None,
+            "interruptions_per_day": None,
+            "loss_spikes_per_day": None,
+            "observed_mfu": main_report.observed_mfu,
         },
-        "prior": {
+        "prior": None,
+        "posterior": None,
+        "burnup": None,
+        "drivers": [],
+    }
+    drivers: list[Text] = []
+    if has_main:
+        assert prior is not None and post is not None and main is not None
+        assert start is not None and finish is not None and net is not None
+        base_main = planned["main"]
+        main_start_date = spec.start_date + dt.timedelta(days=int(round(float(start[0]))))
+        horizon = max(
+            float(np.percentile(finish, 95)), float(np.percentile(base_main.finish_days, 95))
+        )
+        first = float(min(np.percentile(base_main.start_days, 5), start.min()))
+        grid = np.linspace(first, max(horizon, first + 1.0), BURNUP_POINTS)
+        main_day = day_of(main_report)
+        if days > 0:
+            out["observed"] = {
+                "throughput_tokens_per_day": main_report.tokens_trained / days,
+                "effective_training_time": float(
+                    goodput(prior, main_report.interruptions / days, main_report.loss_spikes / days)
+                ),
+                "interruptions_per_day": main_report.interruptions / days,
+                "loss_spikes_per_day": main_report.loss_spikes / days,
+                "observed_mfu": main_report.observed_mfu,
+            }
+        out["main"] = {
+            "tokens": prior.tokens,
+            "tokens_trained": main_report.tokens_trained,
+            "remaining_tokens": remaining,
+            "started": started,
+            "start_date": main_start_date.isoformat() if started else None,
+            "reported_on": rm.date.isoformat() if rm is not None else None,
+            "finish_days": _pct(finish),
+            "finish_date_p50": date(float(np.median(finish))),
+            "finish_date_p90": date(float(np.percentile(finish, 90))),
+            "planned_finish_date_p50": date(float(np.median(base_main.finish_days))),
+            "planned_start_date_p50": date(float(np.median(base_main.start_days))),
+        }
+        out["prior"] = {
             "raw_tokens_per_day": prior.raw_rate,
             "net_tokens_per_day": prior.net_rate,
             "raw_log_sigma": prior.raw_log_sigma,
@@ -413,28 +678,28 @@ def forecast(
             "hours_per_spike": prior.hours_per_spike,
             "checkpoint_share": prior.checkpoint_share,
             "mfu": prior.mfu,
-        },
-        "posterior": {
+        }
+        out["posterior"] = {
             "raw_multiplier": post.raw_multiplier,
             "raw_log_sigma": post.raw_log_sigma,
             "data_weight": post.data_weight,
             "failures_per_day": post.failures_per_day,
             "spikes_per_day": post.spikes_per_day,
             "net_tokens_per_day": _pct(net),
-        },
-        "burnup": {
+        }
+        out["burnup"] = {
             "days": grid.tolist(),
             "dates": [date(float(d)) for d in grid],
-            "planned": _burnup(spec, grid, main.start_days, main.finish_days, 0.0),
-            # From the report's day on; the days before it are the actuals'.
+            "planned": _burnup(spec, grid, base_main.start_days, base_main.finish_days, 0.0),
+            # From the main report's day on; the days before it are the actuals'.
             "forecast": {
-                band: [v if d >= today else None for d, v in zip(grid, values, strict=True)]
+                band: [v if d >= main_day else None for d, v in zip(grid, values, strict=True)]
                 for band, values in _burnup(
-                    spec, grid, np.maximum(start, today), finish, actuals.tokens_trained
+                    spec, grid, np.maximum(start, main_day), finish, main_report.tokens_trained
                 ).items()
             },
-        },
-        "drivers": [
-            d.fields("text") for d in _drivers(spec, prior, post, actuals, main_start_date)
-        ],
-    }
+        }
+        drivers += _drivers(spec, prior, post, main_report, main_start_date)
+    drivers += _stage_drivers(spec, base, by_stage, progress)
+    out["drivers"] = [d.fields("text") for d in drivers]
+    return out

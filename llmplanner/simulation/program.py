@@ -185,6 +185,10 @@ class _Builder:
     trials: int
     stages: dict[str, Stage] = field(default_factory=dict)
     charges: list[Charge] = field(default_factory=list)
+    # Observed stages (a re-forecast): the dates that replace a stage's simulated ones, and the
+    # day before which a stage reported not started cannot start (``simulate_program``).
+    spans: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    earliest: dict[str, float] = field(default_factory=dict)
     zero: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -226,8 +230,17 @@ class _Builder:
             start = np.maximum(start, not_before)
         if delay_days is not None:
             start = start + delay_days
+        if key in self.earliest:
+            start = np.maximum(start, self.earliest[key])
         if start_days is not None:
             start = start_days
+        elif key in self.spans:
+            # Observed: its dates replace the simulated ones; GPU-hours follow its length.
+            start, finish_days = self.spans[key]
+            length = finish_days - start
+            if gpu_hours is not None:
+                gpu_hours = gpu_hours * length / np.maximum(duration_days, 1e-9)
+            duration_days = length
         stage = Stage(
             key=key,
             name=str(name),
@@ -831,21 +844,24 @@ def simulate_program(
     seed: int = 0,
     *,
     month_block_bytes: int = MONTH_BLOCK_BYTES,
-    main_span: tuple[np.ndarray, np.ndarray] | None = None,
+    spans: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    earliest: dict[str, float] | None = None,
 ) -> ProgramResult:
     """Simulate a whole program (see the module docstring); deterministic per seed.
 
     ``month_block_bytes`` bounds the block of months cut at a time (``_stream_months``); it changes
     the memory taken, never a number: the same seed gives the same result whatever it is.
 
-    ``main_span`` (start, finish days per trial) replaces the main run's simulated dates — a
-    re-forecast (``forecast``) conditions them on what was observed; every stage after it, the
-    pools and the people follow as they would any main run. The random draws stay those of
-    ``seed``, so trial ``i`` is the same world with and without it.
+    ``spans`` (stage key → start, finish days per trial) replace those stages' simulated dates —
+    a re-forecast (``forecast``) conditions them on what was observed; every stage after them, the
+    pools and the people follow as they would any simulated stage. ``earliest`` (stage key → day)
+    holds back a stage reported not started. The random draws stay those of ``seed``, so trial
+    ``i`` is the same world with and without them.
     """
     rng = np.random.default_rng(seed)
     pool_rng = np.random.default_rng(seed + 2)  # delivery of pools other than the main one
-    b = _Builder(spec, rng, trials)
+    b = _Builder(spec, rng, trials, spans=dict(spans or {}), earliest=dict(earliest or {}))
+    main_span = b.spans.pop("main", None)
     n = trials
     team = spec.team or default_team(spec)
     team_is_default = not spec.team

@@ -14,9 +14,11 @@ from pypdf import PdfReader
 
 from apps.reports import services
 from apps.reports.models import Export
-from apps.reports.services import export_render
+from apps.reports.services import export_render, status_export_create
 from apps.runs.models import RunStatus
 from apps.runs.services import plan_run_create
+from apps.tracking.forecasting import forecast_current, forecast_execute
+from apps.tracking.services import baseline_approve
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +131,39 @@ def test_an_unknown_format_on_download_is_a_json_404(reader, run):
     # …and it names the format (issue 18), not a bare "Not found."
     assert response.json()["error"]["code"] == "unknown_format"
     assert "'AAA'" in response.json()["error"]["message"]
+
+
+def test_the_exports_say_whether_they_are_a_plan_or_a_status_report(reader, owner, run):
+    # The run's plan, asked for over the API; a "kind" in the body is not the client's to set.
+    response = _export(reader, run, kind="status")
+    assert response.status_code == 202, response.content
+    plan = response.json()
+    assert plan["kind"] == "plan"
+    # The status report of the same run, once approved and forecast (the Tracking page's button).
+    baseline_approve(user=owner, scenario=run.scenario, run=run)
+    forecast = forecast_current(scenario=run.scenario)
+    assert forecast is not None
+    forecast = forecast_execute(forecast_id=forecast.pk, worker="test") or forecast
+    forecast.refresh_from_db()
+    assert forecast.status == RunStatus.SUCCEEDED, forecast.error
+    status = status_export_create(user=owner, forecast=forecast)
+
+    listed = reader.get(reverse("api:export-list")).json()
+    assert listed["count"] == 2
+    assert {e["id"]: e["kind"] for e in listed["results"]} == {
+        plan["id"]: "plan",
+        status.pk: "status",
+    }
+    detail = reader.get(reverse("api:export-detail", args=[status.pk])).json()
+    assert (detail["kind"], detail["run"]) == ("status", run.pk)
+    assert Export.objects.get(pk=plan["id"]).kind == Export.Kind.PLAN
+
+
+def test_the_schema_documents_the_kind_of_an_export_as_read_only(client):
+    schema = client.get(reverse("api:schema"), {"format": "json"}).json()["components"]["schemas"]
+    kind = schema["Export"]["properties"]["kind"]
+    assert kind["readOnly"] is True and "status report" in kind["description"]
+    [ref] = [part["$ref"] for part in kind["allOf"]]
+    enum = schema[ref.rsplit("/", 1)[-1]]["enum"]
+    assert sorted(enum) == sorted(Export.Kind.values) == ["plan", "status"]
+    assert "kind" not in schema["ExportCreateRequest"]["properties"]

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 from django.db import connection
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from tests.runs.worker_process import database_url_of_test_db, running_worker
 
@@ -165,3 +165,13 @@ def log_in(session: Session, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("button", name="Log out").wait_for()
+
+
+def open_organization_menu(session: Session) -> None:
+    """Open the header's Organization menu (Members, API tokens, Webhooks, Calibration,
+    Invitations, Admin), as a person must before following one of its links: closed, they are
+    not shown."""
+    menu = session.page.get_by_test_id("organization-menu")
+    expect(menu).not_to_have_attribute("open", "")
+    menu.locator("summary").click()
+    expect(menu).to_have_attribute("open", "")

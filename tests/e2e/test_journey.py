@@ -22,7 +22,7 @@ from apps.programs.models import Dataset, Program, TeamLine
 from apps.programs.services import program_create_from_blueprint
 from apps.runs.models import PlanRun, RunStatus
 from llmplanner.simulation.report import run_plan as core_run_plan
-from tests.e2e.conftest import Session, log_in
+from tests.e2e.conftest import Session, log_in, open_organization_menu
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -186,6 +186,7 @@ def test_an_owner_creates_an_api_token_and_reads_the_programs_with_it(session, o
     )
     page = session.page
     log_in(session, owner.username)
+    open_organization_menu(session)
     page.get_by_role("link", name="API tokens").click()
     expect(page.get_by_role("heading", name="API tokens")).to_be_visible()
     session.step("api tokens page")
@@ -213,6 +214,7 @@ def test_an_owner_creates_an_api_token_and_reads_the_programs_with_it(session, o
     assert status == 401, body
 
     # The page lists the token (never its secret again) with its first use.
+    open_organization_menu(session)
     page.get_by_role("link", name="API tokens").click()
     expect(page.get_by_test_id("new-token")).to_have_count(0)
     row = page.locator("tbody tr", has_text="finance sheet")

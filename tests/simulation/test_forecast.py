@@ -18,6 +18,7 @@ from llmplanner.simulation.forecast import (
     Actuals,
     forecast,
     main_prior,
+    stage_tokens,
     update,
 )
 from llmplanner.simulation.planspec import parse_plan
@@ -230,12 +231,140 @@ def test_bad_actuals_are_refused_naming_the_field(change, field):
     assert err.value.field == field
 
 
-def test_a_plan_without_a_main_run_cannot_be_tracked():
+def test_a_plan_without_a_main_run_is_tracked_by_its_stages_not_by_a_main_report():
     data = copy.deepcopy(plan())
     data["strategy"] = "icl"
     with pytest.raises(ValidationError) as err:
         forecast(data, Actuals(dt.date(2027, 3, 1), 0.0, 0.0), trials=50)
-    assert err.value.field == "strategy"
+    assert err.value.field == "stage"
+    day = dt.date(2027, 3, 1)
+    answer = forecast(data, Actuals(day, 0.0, 5.0, stage="prompts", progress=0.2), trials=50)
+    assert answer["main"] is None and answer["burnup"] is None
+    assert [r["key"] for r in answer["stages"]] == ["prompts", "eval"]
+    # Nothing reported: the plan as of a day.
+    assert forecast(data, [], trials=50, as_of=day)["as_of"] == "2027-03-01"
+
+
+TRIALS_ODD = 201  # an odd number of trials: a median is one trial's value
+
+
+def icl_plan() -> dict:
+    data = copy.deepcopy(plan())
+    data["strategy"] = "icl"
+    return data
+
+
+@pytest.mark.parametrize("share", [0.25, 0.5, 0.8])
+def test_a_stage_report_weighs_its_pace_by_the_share_done(share):
+    # The prompt library (planned ~14 days, log-normal) reported ``share`` done after 14 days:
+    # per trial log D' = (1 − p)·log D + p·log(14 / p), at least the 14 days already spent.
+    data, elapsed = icl_plan(), 14.0
+    spec = parse_plan(data)
+    base = simulate_program(spec, TRIALS_ODD, SEED)
+    prompts = next(s for s in base.stages if s.key == "prompts")
+    day = spec.start_date + dt.timedelta(days=60)
+    today = 60.0
+    got = forecast(
+        data,
+        Actuals(day, 0.0, elapsed, stage="prompts", progress=share),
+        trials=TRIALS_ODD,
+        seed=SEED,
+    )
+    planned = prompts.finish_days - prompts.start_days
+    by_hand = np.exp((1 - share) * np.log(planned) + share * math.log(elapsed / share))
+    finish = (today - elapsed) + np.maximum(by_hand, elapsed)
+    row = next(r for r in got["stages"] if r["key"] == "prompts")
+    assert row["status"] == "running" and row["progress"] == share
+    assert row["finish_days_p50"] == pytest.approx(float(np.median(finish)), abs=1e-9)
+    # The evaluation starts when the prompts are done: the program moves with them.
+    evaluation = next(r for r in got["stages"] if r["key"] == "eval")
+    assert evaluation["finish_days_p50"] > row["finish_days_p50"]
+    assert got["finish_days"]["p50"] > float(np.median(base.finish_days))
+
+
+def test_a_finished_stage_is_its_observed_dates_and_a_late_start_holds_back_what_follows():
+    data = icl_plan()
+    spec = parse_plan(data)
+    day = spec.start_date + dt.timedelta(days=40)
+    done = forecast(data, Actuals(day, 0.0, 30.0, stage="prompts", progress=1.0), trials=51)
+    row = next(r for r in done["stages"] if r["key"] == "prompts")
+    assert row["status"] == "done"
+    assert row["start_date_p50"] == (day - dt.timedelta(days=30)).isoformat()
+    assert row["finish_date_p50"] == day.isoformat()
+    # Reported not started on day 40: it cannot start before then.
+    late = forecast(data, Actuals(day, 0.0, 0.0, stage="prompts"), trials=51)
+    row = next(r for r in late["stages"] if r["key"] == "prompts")
+    assert row["status"] == "not_started" and row["start_date_p50"] == day.isoformat()
+
+
+def test_sft_progress_is_read_from_its_tokens_and_a_started_sft_means_the_main_run_ended(
+    baseline,
+):
+    spec, result, prior, main = baseline
+    sft = next(s for s in result.stages if s.key == "sft")
+    sft_start = round(float(np.median(sft.start_days))) - 40  # earlier than the plan's main end
+    day = spec.start_date + dt.timedelta(days=sft_start + 4)
+    tokens = stage_tokens(spec, "sft")
+    assert tokens == (
+        spec.sft["samples"] * spec.sft["tokens_per_sample"] * spec.sft["epochs"] * spec.sft["runs"]
+    )
+    got = forecast(
+        plan(),
+        Actuals(day, tokens / 2, 4.0, stage="sft"),
+        trials=TRIALS,
+        seed=SEED,
+    )
+    rows = {r["key"]: r for r in got["stages"]}
+    assert rows["sft"]["progress"] == 0.5 and rows["sft"]["status"] == "running"
+    # The main run (not reported) is cut to the SFT's observed start, in every trial.
+    assert rows["main"]["status"] == "planned"
+    assert rows["main"]["finish_days_p50"] <= sft_start
+    assert got["main"]["finish_days"]["p90"] <= sft_start + 1e-9
+
+
+def test_spend_is_read_from_the_latest_report_that_gives_each_category(baseline):
+    spec, _, prior, main = baseline
+    start = round(float(np.median(main.start_days)))
+    early = Actuals(
+        spec.start_date + dt.timedelta(days=start + 10),
+        prior.net_rate * 10,
+        10.0,
+        spend={"gpu_compute": 100.0, "people": 50.0},
+    )
+    later = Actuals(
+        spec.start_date + dt.timedelta(days=start + 12),
+        0.0,
+        3.0,
+        stage="data",
+        progress=1.0,
+        spend={"people": 70.0},
+    )
+    got = forecast(plan(), [early, later], trials=51, seed=SEED)
+    assert got["spent"]["gpu_compute"] == 100.0 and got["spent"]["people"] == 70.0
+    assert got["as_of"] == later.date.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("reports", "field"),
+    [
+        ([Actuals(dt.date(2027, 3, 1), 0.0, 2.0, stage="nope")], "stage"),
+        ([Actuals(dt.date(2027, 3, 1), 0.0, 2.0, stage="team")], "stage"),
+        (
+            [
+                Actuals(dt.date(2027, 3, 1), 0.0, 2.0, stage="sft"),
+                Actuals(dt.date(2027, 3, 2), 0.0, 3.0, stage="sft"),
+            ],
+            "stage",
+        ),
+        ([Actuals(dt.date(2027, 3, 1), 0.0, 2.0, stage="sft", progress=1.5)], "progress"),
+        ([Actuals(dt.date(2027, 3, 1), 0.0, 0.0, stage="sft", progress=0.5)], "elapsed_days"),
+        ([], "actuals"),
+    ],
+)
+def test_bad_stage_reports_are_refused_naming_the_field(reports, field):
+    with pytest.raises(ValidationError) as err:
+        forecast(plan(), reports, trials=20)
+    assert err.value.field == field
 
 
 def test_a_stalled_run_forecasts_a_finite_finish_at_the_floor_rate(baseline):

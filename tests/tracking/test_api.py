@@ -242,7 +242,12 @@ def test_usd_spend_with_a_rate_is_stored_in_cny_with_the_original_kept(writer, s
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"stage": "sft"}, "stage"),
+        ({"stage": "nope"}, "stage"),
+        ({"stage": "serving"}, "stage"),
+        ({"progress": 0.5}, "progress"),
+        ({"stage": "data", "progress": 1.5}, "progress"),
+        ({"stage": "data", "elapsed_days": 0, "progress": 0.5}, "elapsed_days"),
+        ({"stage": "sft", "observed_mfu": 0.4}, "observed_mfu"),
         ({"spend": {"gpus": "10.00"}}, "spend.gpus"),
         ({"spend": {"people": "-5.00"}}, "spend.people"),
         ({"spend": {"people": 12.5}}, "spend.people"),
@@ -263,9 +268,50 @@ def test_a_bad_field_is_refused_by_name_and_nothing_is_saved(
     assert not ActualReport.objects.exists()
 
 
-def test_a_stage_other_than_main_says_only_the_main_run_is_tracked(writer, scenario, baseline):
-    response = _post(writer, actuals_url(scenario), report(stage="sft"))
-    assert "only the main training run" in response.json()["error"]["fields"]["stage"][0]
+def test_a_stage_report_needs_only_its_date_and_days_and_is_listed_with_its_share_done(
+    writer, scenario, baseline
+):
+    body = {"date": report()["date"], "stage": "data", "elapsed_days": 12, "progress": "0.75"}
+    response = _post(writer, actuals_url(scenario), body)
+    assert response.status_code == 201, response.content
+    saved = ActualReport.objects.get()
+    assert (saved.stage, saved.progress, saved.tokens_trained, saved.interruptions) == (
+        "data",
+        0.75,
+        0.0,
+        0,
+    )
+    listed = writer.get(actuals_url(scenario)).json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert rows[0]["stage"] == "data" and rows[0]["progress"] == 0.75
+    # The main run's figures stay required for the main run.
+    response = _post(writer, actuals_url(scenario), {"date": body["date"], "elapsed_days": 3})
+    assert response.status_code == 400
+    assert {"tokens_trained", "gpu_hours"} <= set(response.json()["error"]["fields"])
+
+
+def test_an_unknown_stage_names_the_plans_stages(writer, scenario, baseline):
+    response = _post(writer, actuals_url(scenario), report(stage="pretraining"))
+    message = response.json()["error"]["fields"]["stage"][0]
+    assert "main, data, burn_in" in message and "serving" not in message
+    assert "cluster" not in message and "team" not in message
+
+
+def test_each_stage_goes_forward_on_its_own_and_spend_across_stages(writer, scenario, baseline):
+    first = report()
+    assert _post(writer, actuals_url(scenario), first).status_code == 201
+    # A data-stage report of the same day with fewer tokens (it trains none) is not "backwards".
+    data = {"date": first["date"], "stage": "data", "elapsed_days": 30, "progress": 1}
+    assert _post(writer, actuals_url(scenario), data).status_code == 201
+    # Its share done cannot go back, nor can the program's spend, whichever stage reports it.
+    worse = data | {"progress": 0.5}
+    response = _post(writer, actuals_url(scenario), worse)
+    assert response.status_code == 400 and "progress" in response.json()["error"]["fields"]
+    spent = first["spend"]
+    less = {c: "0.00" for c in spent}
+    response = _post(writer, actuals_url(scenario), data | {"spend": less})
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {f"spend.{c}" for c in spent}
 
 
 def test_without_an_approved_baseline_a_report_is_a_409(writer, scenario, run):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.programs.models import Program, Scenario
+from apps.programs.services import program_create_from_blueprint
 from apps.runs.models import RunStatus
 from apps.tracking.forecasting import (
     MAX_ATTEMPTS,
@@ -339,6 +340,8 @@ def test_spend_stored_in_the_other_currency_is_converted_to_the_plans():
         observed_mfu=None,
         spend={"people": "100.00"},
         spend_currency="USD",  # the program switched to USD after a CNY plan was approved
+        stage="main",
+        progress=None,
     )
     assert core_actuals(report, "CNY", 7.0).spend == {"people": 700.0}
     assert core_actuals(report, "USD", 7.0).spend == {"people": 100.0}
@@ -361,3 +364,67 @@ def test_forecasts_finishing_out_of_order_alert_once(owner, organization, early)
     forecast_execute(forecast_id=by_report[earlier.pk].pk)
     assert Alert.objects.filter(kind="p_miss_deadline").count() == 1
     assert Alert.objects.get(kind="p_miss_deadline").forecast_id == by_report[later.pk].pk
+
+
+def test_a_late_data_stage_holds_back_the_main_run_and_the_finish(owner, reader, early_baseline):
+    # The data mix, planned done on its P50 date, is reported a quarter done on that day: the
+    # forecast reads its pace (the share done weighs a quarter against the plan), the main run
+    # waits for it, and the program finishes later.
+    scenario = early_baseline.scenario
+    before = computed(scenario).answer
+    data = next(s for s in early_baseline.report["stages"] if s["key"] == "data")
+    start = dt.date.fromisoformat(data["start_date_p50"])
+    finish = dt.date.fromisoformat(data["finish_date_p50"])
+    elapsed = (finish - start).days
+    actual_report_create(
+        user=owner,
+        scenario=scenario,
+        data={
+            "date": finish.isoformat(),
+            "stage": "data",
+            "elapsed_days": elapsed,
+            "progress": 0.25,
+        },
+        source="api",
+    )
+    after = computed(scenario).answer
+    rows = {row["key"]: row for row in after["stages"]}
+    assert rows["data"]["status"] == "running" and rows["data"]["progress"] == 0.25
+    assert rows["data"]["finish_date_p50"] > data["finish_date_p50"]
+    assert rows["data"]["finish_days_variance"] > 0
+    assert rows["main"]["finish_date_p50"] > main_stage(early_baseline.report)["finish_date_p50"]
+    assert after["finish_date_p50"] > before["finish_date_p50"]
+    assert after["main_run"]["tokens_trained"] == 0
+    assert any(d.startswith("Data mix build: 25% done after") for d in after["drivers"])
+    page = reader.get(url(scenario)).json()
+    assert [r["key"] for r in page["stages"]][:2] == ["data", "burn_in"]
+
+
+def test_an_sft_program_without_a_main_run_is_tracked_by_its_stages(owner, organization):
+    program = program_create_from_blueprint(
+        user=owner, organization=organization, key="sft-7b-10k-instructions"
+    )
+    scenario = program.scenarios.get()
+    Scenario.objects.filter(pk=scenario.pk).update(
+        start_date=timezone.localdate() - dt.timedelta(days=100)
+    )
+    scenario.budget_lines.update(start_date=None)
+    scenario.team_lines.update(start_date=None, end_date=None)
+    scenario.datasets.update(ready_date=None)
+    scenario.refresh_from_db()
+    baseline = baseline_approve(user=owner, scenario=scenario, run=succeeded_run(owner, scenario))
+    assert computed(scenario).answer["main_run"] is None
+    sft = next(s for s in baseline.report["stages"] if s["key"] == "sft")
+    day = dt.date.fromisoformat(sft["start_date_p50"]) + timedelta(days=2)
+    assert day <= timezone.localdate()
+    actual_report_create(
+        user=owner,
+        scenario=scenario,
+        data={"date": day.isoformat(), "stage": "sft", "elapsed_days": 2, "progress": 1},
+        source="api",
+    )
+    after = computed(scenario).answer
+    rows = {row["key"]: row for row in after["stages"]}
+    assert rows["sft"]["status"] == "done" and rows["sft"]["finish_date_p50"] == day.isoformat()
+    assert after["main_run"] is None and after["posterior"] is None
+    assert after["observed"]["throughput_tokens_per_day"] is None

@@ -139,8 +139,8 @@ def test_a_csv_upload_saves_every_row(owner_client, scenario, baseline):
         reverse("tracking:actuals_import", args=[scenario.pk]),
         {
             "file": csv_file(
-                f"{day(20)},1e10,5,10000,0,0,0.41,500000,,,,,,first",
-                f"{day(13)},2e10,12,20000,1,0,,1000000,1000,,,,,",
+                f"{day(20)},1e10,5,10000,0,0,0.41,,,500000,,,,,,first",
+                f"{day(13)},2e10,12,20000,1,0,,,,1000000,1000,,,,,",
             )
         },
     )
@@ -152,6 +152,24 @@ def test_a_csv_upload_saves_every_row(owner_client, scenario, baseline):
     assert stored[0].observed_mfu == 0.41 and stored[1].observed_mfu is None
 
 
+def test_a_csv_carries_stage_rows_beside_the_main_runs(owner_client, scenario, baseline):
+    response = owner_client.post(
+        reverse("tracking:actuals_import", args=[scenario.pk]),
+        {
+            "file": csv_file(
+                f"{day(20)},,30,,,,,data,1,,,,,,,data done",
+                f"{day(13)},2e10,12,20000,1,0,,main,,,,,,,,",
+                f"{day(6)},,0,,,,,sft,,,,,,,,",
+            )
+        },
+    )
+    assert response.status_code == 302, response.context and response.context["import_errors"]
+    stored = list(ActualReport.objects.order_by("date"))
+    assert [(r.stage, r.progress) for r in stored] == [("data", 1.0), ("main", None), ("sft", None)]
+    page = owner_client.get(reverse("tracking:scenario_tracking", args=[scenario.pk]))
+    assert "100% done" in page.content.decode()
+
+
 def test_a_csv_with_one_bad_row_saves_nothing_and_names_the_row_and_column(
     owner_client, scenario, baseline
 ):
@@ -159,9 +177,9 @@ def test_a_csv_with_one_bad_row_saves_nothing_and_names_the_row_and_column(
         reverse("tracking:actuals_import", args=[scenario.pk]),
         {
             "file": csv_file(
-                f"{day(20)},1e10,5,10000,0,0,,500000,,,,,,",
-                f"{day(13)},9e9,12,20000,1,0,,1000000,,,,,,",  # row 3: tokens go backwards
-                f"{day(6)},3e10,19,30000,1,0,,1500000,,,,,bad,",  # row 4: an amount
+                f"{day(20)},1e10,5,10000,0,0,,,,500000,,,,,,",
+                f"{day(13)},9e9,12,20000,1,0,,,,1000000,,,,,,",  # row 3: tokens go backwards
+                f"{day(6)},3e10,19,30000,1,0,,,,1500000,,,,,bad,",  # row 4: an amount
             )
         },
     )

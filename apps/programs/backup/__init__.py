@@ -1,8 +1,8 @@
 """Backups of an organization's plans: one versioned JSON document, and its all-or-nothing restore.
 
-Format version 1 (``organization_backup`` writes it, ``backup_restore`` reads it)::
+Format version 2 (``organization_backup`` writes it, ``backup_restore`` reads it and version 1)::
 
-    format: llmplanner-backup          format_version: 1
+    format: llmplanner-backup          format_version: 2
     app_version, core_version, created_at (when the backup was taken, ISO 8601)
     organization: {slug, name}
     members: [{username, role}]        # optional (dump --no-members leaves it out)
@@ -13,9 +13,19 @@ Format version 1 (``organization_backup`` writes it, ``backup_restore`` reads it
                              activity: [{actor, action, summary, changes, version, created_at,
                                          updated_at}],
                              runs: [{ref, <every PlanRun field>, reused_from (a ref or null)}],
-                             sweeps: [{<every Sweep field>, chunks: [{<every SweepChunk field>}]}]
+                             sweeps: [{<every Sweep field>, chunks: [{<every SweepChunk field>}]}],
+                             baselines: [{ref, run (a run's ref), supersedes (a baseline's ref or
+                                          null), approved_by, <every ApprovedBaseline field>}],
+                             actuals: [{ref, baseline (a ref), created_by,
+                                        <every ActualReport field>}],
+                             alerts: [{baseline, last_actual (refs: the forecast that raised
+                                       it), kind, value, previous, threshold}]
                             }]}]
+    calibration: {enabled, fitted (its "baselines" as refs), fitted_at, changed_by} or null
     skipped: {runs_in_flight, sweeps_in_flight, exports}   # counts, for the reader; not restored
+
+Version 1 is version 2 without ``baselines``, ``actuals``, ``alerts`` and ``calibration``: it
+restores as before, with no tracking data (and leaves the organization's calibration alone).
 
 Choices, so that a restore is faithful and a restored dashboard looks as it did:
 
@@ -38,6 +48,16 @@ Choices, so that a restore is faithful and a restored dashboard looks as it did:
   result yet, and a restored queued row would be picked up by the stale-run sweeper and computed
   again. PDF exports are not written (neither rows nor files): they are renderings of the runs,
   which are restored, and can be made again from the run's dashboard.
+- Execution tracking: approved baselines are written with all their fields and their chain
+  (``supersedes``), in the order they were approved, and restored as new rows in that order —
+  a baseline is never updated, so its times are written with it on insert. Actual reports are
+  written with every field of the model (one added later is optional when read). Forecasts are
+  not written: they are computed from the baseline and the reports, and the Tracking page asks
+  for the current one again after a restore, as when none exists. An alert names the forecast
+  that raised it by (baseline, last report); the restore gives it a forecast row without a
+  result (``restore._anchor``). The calibration's fit names its baselines by ref.
+- Webhooks are not written: each holds a signing secret, which a backup file must not carry.
+  Set them up again in the restored organization (API tokens are not written either).
 - A username unknown on the target installation restores as "nobody" (``NULL``, as when a user is
   deleted); the restore reports those names. Members are restored only into an organization
   the restore creates: restoring into an existing one never changes who can see it (the
@@ -50,10 +70,15 @@ Choices, so that a restore is faithful and a restored dashboard looks as it did:
 from apps.programs.backup.dump import backup_dumps, organization_backup
 from apps.programs.backup.format import (
     ACTIVITY_FIELDS,
+    ACTUAL_FIELDS,
+    ALERT_FIELDS,
+    BASELINE_FIELDS,
+    CALIBRATION_FIELDS,
     CHUNK_FIELDS,
     FORMAT,
     FORMAT_VERSION,
     PROGRAM_FIELDS,
+    READS,
     RUN_FIELDS,
     SCENARIO_EXTRA,
     SWEEP_FIELDS,
@@ -65,10 +90,15 @@ from apps.programs.backup.validate import BackupPlan, backup_loads, backup_valid
 
 __all__ = [
     "ACTIVITY_FIELDS",
+    "ACTUAL_FIELDS",
+    "ALERT_FIELDS",
+    "BASELINE_FIELDS",
+    "CALIBRATION_FIELDS",
     "CHUNK_FIELDS",
     "FORMAT",
     "FORMAT_VERSION",
     "PROGRAM_FIELDS",
+    "READS",
     "RUN_FIELDS",
     "SCENARIO_EXTRA",
     "SWEEP_FIELDS",

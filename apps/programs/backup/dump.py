@@ -14,6 +14,10 @@ from apps.accounts.models import Organization, User
 from apps.programs import documents
 from apps.programs.backup.format import (
     ACTIVITY_FIELDS,
+    ACTUAL_FIELDS,
+    ALERT_FIELDS,
+    BASELINE_FIELDS,
+    CALIBRATION_FIELDS,
     CHUNK_FIELDS,
     FINISHED,
     FORMAT,
@@ -27,6 +31,7 @@ from apps.programs.backup.format import (
 )
 from apps.programs.models import Program, Scenario
 from apps.runs.models import PlanRun, Sweep
+from apps.tracking.models import ActualReport, Alert, ApprovedBaseline, OrganizationCalibration
 from llmplanner.simulation import __version__ as CORE_VERSION
 
 
@@ -65,8 +70,94 @@ def _scenario_body(scenario: Scenario) -> dict[str, Any]:
     return body
 
 
+def _chain(baselines: list[ApprovedBaseline]) -> list[ApprovedBaseline]:
+    """A scenario's baselines in the order they were approved: the first, then each one's
+    successor (a restore saves them in this order, so each supersedes one already saved)."""
+    successor = {b.supersedes_id: b for b in baselines}
+    ordered = []
+    current = successor.get(None)
+    while current is not None and len(ordered) < len(baselines):
+        ordered.append(current)
+        current = successor.get(current.pk)
+    # None are left over while the model's constraints hold; a row that is would be refused by
+    # the restore, naming it, rather than dropped from the file here.
+    return ordered + [b for b in baselines if b not in ordered]
+
+
+def _tracking(
+    scenario: Scenario, runs: dict[int, int], baselines: dict[int, int], actuals: dict[int, int]
+) -> dict[str, Any]:
+    """The scenario's approvals, actual reports and alerts; ``runs`` maps run ids to their refs,
+    ``baselines`` and ``actuals`` are filled with this scenario's (id → ref, document-wide).
+    Forecasts are not written: they are computed from these (an alert names its forecast by
+    the forecast's baseline and last report)."""
+    order = ("created_at", "id")
+    approved = _chain(
+        list(
+            ApprovedBaseline.objects.filter(scenario=scenario)
+            .select_related("approved_by")
+            .order_by(*order)
+        )
+    )
+    written: dict[str, Any] = {"baselines": [], "actuals": [], "alerts": []}
+    for baseline in approved:
+        baselines[baseline.pk] = len(baselines) + 1
+        written["baselines"].append(
+            {
+                "ref": baselines[baseline.pk],
+                "run": runs.get(baseline.run_id),
+                "supersedes": baselines.get(baseline.supersedes_id),
+                **_row(baseline, ("approved_by", *BASELINE_FIELDS, *STAMPS)),
+            }
+        )
+    for report in (
+        ActualReport.objects.filter(scenario=scenario).select_related("created_by").order_by(*order)
+    ):
+        actuals[report.pk] = len(actuals) + 1
+        written["actuals"].append(
+            {
+                "ref": actuals[report.pk],
+                "baseline": baselines.get(report.baseline_id),
+                **_row(report, ("created_by", *ACTUAL_FIELDS, *STAMPS)),
+            }
+        )
+    for alert in (
+        Alert.objects.filter(scenario=scenario).select_related("forecast").order_by(*order)
+    ):
+        written["alerts"].append(
+            {
+                "baseline": baselines.get(alert.forecast.baseline_id),
+                "last_actual": actuals.get(alert.forecast.last_actual_id),
+                **_row(alert, (*ALERT_FIELDS, *STAMPS)),
+            }
+        )
+    return written
+
+
+def _calibration(organization: Organization, baselines: dict[int, int]) -> dict[str, Any] | None:
+    """The organization's calibration (None: it has none), the baselines its fit used named by
+    their refs in this document (ids differ between databases)."""
+    row = (
+        OrganizationCalibration.objects.filter(organization=organization)
+        .select_related("changed_by")
+        .first()
+    )
+    if row is None:
+        return None
+    item = _row(row, ("changed_by", *CALIBRATION_FIELDS, *STAMPS))
+    fitted = dict(row.fitted or {})
+    if isinstance(fitted.get("baselines"), list):
+        # A baseline no longer there (its scenario deleted) was used by the fit but cannot be
+        # named; the Calibration page lists only the ones that exist anyway.
+        fitted["baselines"] = [
+            baselines[pk] for pk in fitted["baselines"] if isinstance(pk, int) and pk in baselines
+        ]
+    item["fitted"] = fitted
+    return item
+
+
 def organization_backup(organization: Organization, *, members: bool = True) -> dict[str, Any]:
-    """Everything of ``organization``'s plans as a format-1 backup document (a JSON-ready dict),
+    """Everything of ``organization``'s plans as a format-2 backup document (a JSON-ready dict),
     read from one snapshot so that an edit made meanwhile is either wholly in it or not at all."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
@@ -79,6 +170,8 @@ def organization_backup(organization: Organization, *, members: bool = True) -> 
 
 def _backup(organization: Organization, *, members: bool) -> dict[str, Any]:
     refs: dict[int, int] = {}  # run id → its number in this document, in document order
+    baselines: dict[int, int] = {}  # likewise for approved baselines and actual reports
+    actuals: dict[int, int] = {}
     runs = PlanRun.objects.filter(organization=organization, status__in=FINISHED)
     programs = []
     order = ("created_at", "id")
@@ -117,6 +210,7 @@ def _backup(organization: Organization, *, members: bool) -> dict[str, Any]:
                 .select_related("created_by")
                 .order_by(*order)
             ]
+            body.update(_tracking(scenario, refs, baselines, actuals))
             scenarios.append(body)
         item = _row(program, (*PROGRAM_FIELDS, "created_by", *STAMPS))
         item["scenarios"] = scenarios
@@ -139,6 +233,7 @@ def _backup(organization: Organization, *, members: bool) -> dict[str, Any]:
             for m in organization.memberships.select_related("user").order_by("user__username")
         ]
     document["programs"] = programs
+    document["calibration"] = _calibration(organization, baselines)
     document["skipped"] = {
         "runs_in_flight": PlanRun.objects.filter(organization=organization)
         .exclude(status__in=FINISHED)

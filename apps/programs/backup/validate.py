@@ -21,15 +21,17 @@ from apps.programs.backup.format import (
     CHUNK_FIELDS_V1,
     FINISHED,
     FORMAT,
-    FORMAT_VERSION,
     PROGRAM_FIELDS,
+    READS,
     RUN_FIELDS,
     SCENARIO_EXTRA,
     SCENARIO_KEYS,
     STAMPS,
     SWEEP_FIELDS,
+    TRACKING_KEYS,
     BackupError,
 )
+from apps.programs.backup.tracking import TrackingPlan, calibration_read, tracking_read
 from apps.programs.models import Program, Scenario, ScenarioActivity
 from apps.runs.models import PlanRun, Sweep, SweepChunk
 
@@ -62,6 +64,7 @@ class _ScenarioPlan:
     activities: list[StampedRow]
     runs: list[tuple[int, int | None, StampedRow]]  # (ref, reused_from ref, run)
     sweeps: list[tuple[StampedRow, list[StampedRow]]]
+    tracking: TrackingPlan | None  # None: a format 1 file, which has none
 
 
 @dataclass
@@ -78,6 +81,8 @@ class BackupPlan:
     name: str
     members: list[tuple[str, str]]
     programs: list[_ProgramPlan]
+    version: int
+    calibration: StampedRow | None  # the organization's; None when it had none (or format 1)
 
 
 class _Reader:
@@ -87,6 +92,9 @@ class _Reader:
         self.errors: list[str] = []
         self.refs: set[int] = set()  # the runs' refs seen so far
         self.reuses: list[tuple[str, Any]] = []  # (path, ref) of every reused_from
+        self.baseline_refs: set[int] = set()  # tracking (format 2): refs seen so far
+        self.actual_refs: set[int] = set()
+        self.actual_keys: list[tuple[str, str]] = []  # (idempotency scope, key) of the reports
 
     def add(self, path: str, message: str) -> None:
         self.errors.append(f"{path or '(document)'}: {message}")
@@ -212,10 +220,14 @@ def _no_blank_lookalikes(reader: _Reader, body: dict[str, Any], path: str) -> No
                     check(model, name, line[name], f"{path}.{key}[{i}].{name}")
 
 
-def _scenario(reader: _Reader, data: Any, path: str, currency: str) -> _ScenarioPlan | None:
+def _scenario(
+    reader: _Reader, data: Any, path: str, currency: str, format_version: int
+) -> _ScenarioPlan | None:
     """One scenario of the backup, its lines validated by the scenario document's parser."""
     before = len(reader.errors)
     extra = (*SCENARIO_EXTRA, "created_by", *STAMPS, "activity", "runs", "sweeps")
+    if format_version >= 2:
+        extra = (*extra, *TRACKING_KEYS)
     body = reader.keys(data, path, (*SCENARIO_KEYS, *extra))
     if body is None:
         return None
@@ -312,21 +324,24 @@ def _scenario(reader: _Reader, data: Any, path: str, currency: str) -> _Scenario
             indexes.add(index)
             chunks.append(chunk)
         sweeps.append((sweep, chunks))
-    return _ScenarioPlan(row, lines, activities, runs, sweeps)
+    tracking = tracking_read(reader, body, path, runs) if format_version >= 2 else None
+    return _ScenarioPlan(row, lines, activities, runs, sweeps, tracking)
 
 
 def backup_validate(data: Any) -> BackupPlan:
     """Check a parsed backup document completely, without writing anything.
 
     Raises ``BackupError`` listing every problem by path: a wrong format or version, a missing or
-    unknown field, a value a field refuses, an unknown GPU type, role or model preset.
+    unknown field, a value a field refuses, an unknown GPU type, role or model preset, a broken
+    chain of approvals. A format 1 file (no tracking data) reads as before; in it the tracking
+    fields are unknown.
     """
     reader = _Reader()
     top = reader.keys(
         data,
         "",
         ("format", "format_version", "app_version", "core_version", "created_at"),
-        ("organization", "members", "programs", "skipped"),
+        ("organization", "members", "programs", "skipped", "calibration"),
     )
     if top is None:
         raise BackupError(reader.errors)
@@ -335,11 +350,16 @@ def backup_validate(data: Any) -> BackupPlan:
     version = top["format_version"]
     if not isinstance(version, int) or isinstance(version, bool):
         reader.add("format_version", f"must be a whole number, got {version!r}")
-    elif version != FORMAT_VERSION:
+    elif version not in READS:
         reader.add(
             "format_version",
-            f"{version} is not a version this llmplanner reads (it reads {FORMAT_VERSION})",
+            f"{version} is not a version this llmplanner reads "
+            f"(it reads {', '.join(map(str, READS))})",
         )
+    elif version == 1 and "calibration" in top:
+        reader.add("calibration", "unknown field (format version 1 has no tracking data)")
+    elif version >= 2 and "calibration" not in top:
+        reader.add("calibration", "missing field")
     for key in ("organization", "programs"):
         if key not in top:
             reader.add(key, "missing field")
@@ -377,7 +397,7 @@ def backup_validate(data: Any) -> BackupPlan:
         scenarios = [
             plan
             for j, scenario in enumerate(reader.items(data_["scenarios"], f"{path}.scenarios"))
-            if (plan := _scenario(reader, scenario, f"{path}.scenarios[{j}]", currency))
+            if (plan := _scenario(reader, scenario, f"{path}.scenarios[{j}]", currency, version))
         ]
         if sum(1 for s in scenarios if s.row.instance.is_baseline is True) > 1:
             reader.add(f"{path}.scenarios", "more than one scenario is the baseline")
@@ -394,6 +414,13 @@ def backup_validate(data: Any) -> BackupPlan:
     ]
     for key in sorted({k for k in keys if keys.count(k) > 1}):
         reader.add("programs", f"idempotency key {key!r} is used by more than one run")
+    for scope, key in sorted({k for k in reader.actual_keys if reader.actual_keys.count(k) > 1}):
+        reader.add(
+            "programs", f"idempotency key {key!r} of {scope} is used by more than one report"
+        )
+    calibration = calibration_read(reader, top.get("calibration"))
     if reader.errors:
         raise BackupError(reader.errors)
-    return BackupPlan(organization["slug"], organization["name"], members, programs)
+    return BackupPlan(
+        organization["slug"], organization["name"], members, programs, version, calibration
+    )

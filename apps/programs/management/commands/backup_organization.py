@@ -24,9 +24,19 @@ from apps.programs.backup import (
     organization_backup,
 )
 
+CALIBRATION = {
+    "restored": "Calibration: the backup's (its opt-in and fit).",
+    "kept": "Calibration: {slug}'s own, kept (--replace restores the backup's).",
+    "removed": "Calibration: removed (the backup has none).",
+    "": "Calibration: none.",
+}
+
 
 class Command(BaseCommand):
-    help = "Dump an organization's programs, scenarios, history and runs to JSON, or restore one."
+    help = (
+        "Dump an organization's programs, scenarios, history, runs and tracking data to JSON, "
+        "or restore one."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
@@ -44,7 +54,9 @@ class Command(BaseCommand):
         restore.add_argument(
             "--replace",
             action="store_true",
-            help="Delete existing programs with the backup's program names first.",
+            help="Delete existing programs with the backup's program names first (with their "
+            "approvals, actuals and alerts), and put the backup's calibration in place of the "
+            "organization's.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -95,8 +107,17 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Restored into {where}{' (new organization)' if report.created_organization else ''}: "
             f"{report.programs} programs, {report.scenarios} scenarios, "
-            f"{report.activities} history entries, {report.runs} runs, {report.sweeps} sweeps."
+            f"{report.activities} history entries, {report.runs} runs, {report.sweeps} sweeps, "
+            f"{report.baselines} approved baselines, {report.actuals} actual reports, "
+            f"{report.alerts} alerts."
         )
+        if report.tracking:
+            self.stdout.write(CALIBRATION[report.calibration].format(slug=where))
+        else:
+            self.stdout.write(
+                "This backup is of format version 1, which holds no tracking data: no approvals, "
+                "actual reports, alerts or calibration were restored."
+            )
         if report.replaced:
             self.stdout.write("Replaced: " + ", ".join(report.replaced))
         if report.members_added:
