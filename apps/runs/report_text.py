@@ -355,9 +355,7 @@ CORE_TEMPLATES = [
     gettext_noop("The main run has not started: its dates are the plan's"),
     gettext_noop("%(stage)s: not started on %(date)s"),
     gettext_noop("%(stage)s: done in %(days)s days (planned %(planned)s)"),
-    gettext_noop(
-        "%(stage)s: %(share)s done after %(days)s days (planned %(planned)s days in all)"
-    ),
+    gettext_noop("%(stage)s: %(share)s done after %(days)s days (planned %(planned)s days in all)"),
     gettext_noop("%(stage)s: started %(days)s days ago, no progress reported"),
 ]
 
