@@ -171,6 +171,13 @@ class ActualReportRequestSerializer(serializers.Serializer):  # type: ignore[typ
     note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH)
 
 
+class WithdrawRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    report = serializers.IntegerField(help_text="The id of the scenario's latest report.")
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH, help_text="Why."
+    )
+
+
 class ActualReportSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     spend = serializers.SerializerMethodField(
         help_text="Cumulative spend by category, in the program's currency when posted."
@@ -202,6 +209,9 @@ class ActualReportSerializer(serializers.ModelSerializer):  # type: ignore[type-
             "source",
             "created_by",
             "created_at",
+            "withdrawn_at",
+            "withdrawn_by_name",
+            "withdrawal_note",
         ]
 
     @extend_schema_field(serializers.DictField(child=MoneySerializer()))

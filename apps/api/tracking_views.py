@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -20,7 +21,7 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -39,6 +40,7 @@ from apps.api.tracking_serializers import (
     BaselineSerializer,
     ForecastPendingSerializer,
     ForecastSerializer,
+    WithdrawRequestSerializer,
 )
 from apps.api.views import ERROR_EXAMPLE, ERRORS, MONEY
 from apps.programs.models import Scenario
@@ -202,8 +204,9 @@ class ScenarioTrackingViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg
     @extend_schema(
         summary="Actuals",
         description="The reports of actuals of the scenario, by date (then in the order they "
-        "were posted). Figures are cumulative from the main run's start; `spend` is in the "
-        "program's currency when the report was posted.",
+        "were posted). Figures are cumulative from the start of the report's `stage`; `spend` "
+        "is the program's to date, in its currency when the report was posted. A withdrawn "
+        "report is listed with `withdrawn_at` and read by nothing else.",
         responses={200: ActualReportSerializer(many=True), **ERRORS},
         examples=[OpenApiExample("A report", response_only=True, value=[REPORT_EXAMPLE])],
     )
@@ -214,14 +217,16 @@ class ScenarioTrackingViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg
 
     @extend_schema(
         summary="Report actuals",
-        description="One dated report of the main training run against the current approved "
-        "baseline: tokens trained, days since the main run started, GPU-hours, interruptions "
-        "and loss spikes (all cumulative), optionally the observed MFU, and the money spent to "
-        "date by category. Refused field by field, nothing saved: a date before the approved "
-        "plan's start (or the approval day) or in the future, a cumulative figure below an "
-        "earlier report's (or above a later one's), an unknown category, an amount that is "
-        "not a decimal string ≥ 0, amounts in the other currency without `usd_to_cny`, a "
-        "stage other than `main`. Owners and editors (a read-write token). Send an "
+        description="One dated report of a stage against the current approved baseline. The "
+        "main run (`stage` `main`, the default): tokens trained, days since it started, "
+        "GPU-hours, interruptions and loss spikes (all cumulative), optionally the observed "
+        "MFU. Another stage of the plan (`data`, `sft`, `eval`, …): the days since it started "
+        "and its `progress` (share done, 0–1). Any report may carry the money spent to date by "
+        "category. Refused field by field, nothing saved: a date before the approved plan's "
+        "start (or the approval day) or in the future, a cumulative figure below an earlier "
+        "report's of the stage (or above a later one's), an unknown category or stage, an "
+        "amount that is not a decimal string ≥ 0, amounts in the other currency without "
+        "`usd_to_cny`. Owners and editors (a read-write token). Send an "
         "`Idempotency-Key` header from a training job: the same key and body answer 200 with "
         "the report already stored (one report, however many retries); the key with another "
         "body is a 422.",
@@ -284,6 +289,31 @@ class ScenarioTrackingViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg
             ActualReportSerializer(report).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    @extend_schema(
+        summary="Withdraw the latest report",
+        description="Takes back the scenario's latest report (a typo that would block every "
+        "lower figure after it): it stays in the list with `withdrawn_at`, and the forecast, "
+        "the alerts and the own calibration no longer read it. Only the latest report can be "
+        "withdrawn (400 naming `report` otherwise: withdraw the later ones first; also for a "
+        "report of another scenario). Owners and editors (a read-write token).",
+        request=WithdrawRequestSerializer,
+        responses={200: ActualReportSerializer, **ERRORS},
+    )
+    def actual_withdraw(self, request: Request, pk: str | None = None) -> Response:
+        scenario = self.get_object()
+        _require_editor(request, scenario)
+        body = WithdrawRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = ActualReport.objects.filter(
+            scenario=scenario, pk=body.validated_data["report"]
+        ).first()
+        if report is None:
+            raise ValidationError({"report": [_("not a report of this scenario")]})
+        report = services.actual_report_withdraw(
+            user=api_access(request).user, report=report, note=body.validated_data.get("note", "")
+        )
+        return Response(ActualReportSerializer(report).data)
 
     @extend_schema(
         summary="Forecast from the actuals",

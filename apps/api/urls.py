@@ -74,6 +74,11 @@ urlpatterns = [
         login_not_required(TRACKING.as_view({"get": "actuals", "post": "actuals_create"})),
         name="scenario-actuals",
     ),
+    re_path(
+        r"^v1/scenarios/(?P<pk>\d+)/actuals/withdraw/$",
+        login_not_required(TRACKING.as_view({"post": "actual_withdraw"})),
+        name="scenario-actual-withdraw",
+    ),
     path("v1/", include(router.urls)),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
     # Swagger UI's start-up script is served as a file of its own (the "split" view), so the

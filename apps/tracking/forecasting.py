@@ -325,10 +325,12 @@ def forecasts_sweep_stale() -> dict[str, int]:
 
 
 def forecast_history(*, baseline: ApprovedBaseline) -> list[Forecast]:
-    """The baseline's succeeded forecasts, oldest report first (one per report)."""
+    """The baseline's succeeded forecasts, oldest report first (one per report; not the ones
+    of a withdrawn report)."""
     # The history plots each forecast's answer; the full result is read for one forecast only.
     rows = (
         Forecast.objects.filter(baseline=baseline, status=RunStatus.SUCCEEDED)
+        .exclude(last_actual__withdrawn_at__isnull=False)
         .select_related("last_actual")
         .defer("result")
     )
@@ -439,6 +441,7 @@ def alerts_by_scenario(thresholds: dict[int, int]) -> dict[int, list[dict[str, A
     forecast (``forecast_order``) found by a subquery, then only those answers read."""
     latest_forecast = (
         Forecast.objects.filter(baseline=OuterRef("pk"), status=RunStatus.SUCCEEDED)
+        .exclude(last_actual__withdrawn_at__isnull=False)
         .order_by(
             F("last_actual__date").desc(nulls_last=True), F("last_actual_id").desc(nulls_last=True)
         )

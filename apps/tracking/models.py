@@ -190,6 +190,13 @@ class ActualReport(BaseModel):
     idempotency_scope = models.CharField(max_length=40, blank=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     request_hash = models.CharField(max_length=64, blank=True)
+    # A report taken back (a typo, a wrong stage): kept for the record, read by nothing else.
+    # Only a scenario's latest report can be withdrawn (``services.actual_report_withdraw``).
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by_name = models.CharField(max_length=150, blank=True, default="")
+    withdrawal_note = models.TextField(
+        blank=True, default="", validators=[MaxLengthValidator(NOTE_MAX_LENGTH)]
+    )
 
     class Meta:
         ordering = ["date", "created_at", "id"]

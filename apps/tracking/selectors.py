@@ -62,7 +62,8 @@ def baseline_start(baseline: ApprovedBaseline) -> dt.date:
 
 
 def actual_report_list(*, scenario: Scenario) -> QuerySet[ActualReport]:
-    """The scenario's reports by date, then in the order they were posted."""
+    """The scenario's reports by date, then in the order they were posted; withdrawn ones too
+    (``withdrawn_at``), for the record."""
     return (
         ActualReport.objects.filter(scenario=scenario)
         .select_related("created_by")
@@ -78,12 +79,13 @@ def actuals_for(
 
     All of the scenario's reports, whichever baseline was current when each was posted
     (``report.baseline``): a re-approval re-plans the same training, whose cumulative figures
-    carry on. Every figure is cumulative from the main run's start (tokens, GPU-hours,
-    interruptions, loss spikes, spend per category in ``report.spend_currency``), so the last
-    report of a stage alone says where it stands; a spend category a report leaves out was not
-    reported that day.
+    carry on. Every figure is cumulative from its stage's start (tokens, GPU-hours,
+    interruptions, loss spikes; spend per category, the program's, in
+    ``report.spend_currency``), so the last report of a stage alone says where it stands; a
+    spend category a report leaves out was not reported that day. A withdrawn report is not
+    read.
     """
-    reports = ActualReport.objects.filter(scenario_id=baseline.scenario_id)
+    reports = ActualReport.objects.filter(scenario_id=baseline.scenario_id, withdrawn_at=None)
     if stage is not None:
         reports = reports.filter(stage=stage)
     return list(reports.order_by("date", "created_at", "id"))

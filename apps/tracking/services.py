@@ -228,7 +228,9 @@ def _existing_points(scenario: Scenario) -> list[Point]:
     only where it is in the program's current currency (a report from before a currency switch
     keeps its own)."""
     currency = scenario.program.currency
-    reports = ActualReport.objects.filter(scenario=scenario).order_by("date", "created_at", "id")
+    reports = ActualReport.objects.filter(scenario=scenario, withdrawn_at=None).order_by(
+        "date", "created_at", "id"
+    )
     return [point_of(r, with_spend=r.spend_currency == currency) for r in reports]
 
 
@@ -402,3 +404,46 @@ def actual_reports_import(
         if saved:  # one forecast per upload, as of its last row (not one per row)
             forecast_queue(baseline=baseline, last_actual=max(saved, key=lambda r: (r.date, r.pk)))
         return saved
+
+
+def actual_report_withdraw(*, user: User, report: ActualReport, note: str = "") -> ActualReport:
+    """Take back the scenario's latest report (a typo that would block every lower figure after
+    it): it stays listed as withdrawn and nothing reads it any more — the forecast is again the
+    one of the report before it, the own calibration is fitted again. An older report is
+    withdrawn by withdrawing the ones after it first, so no stored forecast ever read a report
+    that is gone. Raises ``EditDenied`` or ``ApplicationError`` naming ``report`` or ``note``."""
+    scenario = report.scenario
+    _require_editor(user, scenario.program.organization)
+    if problem := _note_problem(note):
+        raise ApplicationError(problem, extra={"errors": {"note": [problem]}})
+    with transaction.atomic():
+        Scenario.objects.select_for_update().filter(pk=scenario.pk).first()
+        report = ActualReport.objects.select_for_update().get(pk=report.pk)
+        if report.withdrawn_at is not None:
+            message = _("This report was already withdrawn.")
+            raise ApplicationError(message, extra={"errors": {"report": [message]}})
+        latest = (
+            ActualReport.objects.filter(scenario=scenario, withdrawn_at=None)
+            .order_by("-date", "-created_at", "-id")
+            .first()
+        )
+        if latest is not None and latest.pk != report.pk:
+            message = _(
+                "Only the latest report can be withdrawn (now the one of %(date)s): withdraw "
+                "the reports after this one first."
+            ) % {"date": latest.date.isoformat()}
+            raise ApplicationError(message, extra={"errors": {"report": [message]}})
+        report.withdrawn_at = timezone.now()
+        report.withdrawn_by_name = user.get_username()
+        report.withdrawal_note = note.strip()
+        report.save(update_fields=["withdrawn_at", "withdrawn_by_name", "withdrawal_note"])
+        baseline = baseline_current(scenario=scenario)
+        if baseline is not None:
+            calibration_refit_on_commit(baseline=baseline, reports=[report])
+            before = (
+                ActualReport.objects.filter(scenario=scenario, withdrawn_at=None)
+                .order_by("-date", "-created_at", "-id")
+                .first()
+            )
+            forecast_queue(baseline=baseline, last_actual=before)
+    return report

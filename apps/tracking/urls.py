@@ -31,5 +31,10 @@ urlpatterns = [
         views.actuals_import,
         name="actuals_import",
     ),
+    path(
+        "scenarios/<int:scenario_id>/tracking/actuals/<int:report_id>/withdraw/",
+        views.actual_withdraw,
+        name="actual_withdraw",
+    ),
     path("tracking/actuals-template.csv", views.actuals_template, name="actuals_template"),
 ]

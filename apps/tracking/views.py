@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -42,6 +42,7 @@ from apps.tracking.selectors import (
 )
 from apps.tracking.services import (
     actual_report_create,
+    actual_report_withdraw,
     actual_reports_import,
     baseline_approve,
 )
@@ -90,6 +91,8 @@ def _context(request: HttpRequest, scenario: Scenario, **forms: Any) -> dict[str
     names = {key: name for key, name in stages if name}
     for report in reports:
         report.stage_name = names.get(report.stage, report.stage)  # type: ignore[attr-defined]
+    standing = [r for r in reports if r.withdrawn_at is None]
+    latest_id = standing[-1].pk if standing else None
     return {
         **_forecast_context(scenario),
         "scenario": scenario,
@@ -99,6 +102,7 @@ def _context(request: HttpRequest, scenario: Scenario, **forms: Any) -> dict[str
         "start": baseline_start(current) if current else None,
         "baselines": baseline_list(scenario=scenario),
         "reports": reports,
+        "latest_report_id": latest_id,
         "categories": [(key, category_label(key)) for key in CATEGORIES],
         "csv_header": ",".join(HEADER),
         "form": forms.get("form") or ActualReportForm(stages=stages),
@@ -187,6 +191,25 @@ def actual_add(request: HttpRequest, scenario_id: int) -> HttpResponse:
             )
             return redirect("tracking:scenario_tracking", scenario_id=scenario.pk)
     return render(request, TEMPLATE, _context(request, scenario, form=form))
+
+
+@require_POST
+def actual_withdraw(request: HttpRequest, scenario_id: int, report_id: int) -> HttpResponse:
+    scenario = scenario_get(user=_user(request), scenario_id=scenario_id)
+    _require_editor(request, scenario)
+    report = get_object_or_404(ActualReport, scenario=scenario, pk=report_id)
+    try:
+        actual_report_withdraw(
+            user=_user(request), report=report, note=request.POST.get("note", "")
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("The report of %(date)s is withdrawn.") % {"date": report.date.isoformat()},
+        )
+    return redirect("tracking:scenario_tracking", scenario_id=scenario.pk)
 
 
 @require_POST

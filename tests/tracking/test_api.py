@@ -365,3 +365,40 @@ def test_the_approved_budget_without_an_approval_is_a_409(writer, scenario, run)
     assert error["code"] == "no_approved_baseline" and "approve" in error["message"]
     assert writer.get(url, {"baseline": "latest"}).json()["run"] == run.pk
     assert writer.get(url, {"baseline": "signed"}).status_code == 400
+
+
+def withdraw(client, scenario, report_id, **body):
+    url = reverse("api:scenario-actual-withdraw", args=[scenario.pk])
+    return _post(client, url, {"report": report_id, **body})
+
+
+def test_a_typo_is_withdrawn_and_lower_figures_can_follow(writer, scenario, baseline):
+    first = _post(writer, actuals_url(scenario), report(days_ago=12, tokens_trained=20e9))
+    typo = _post(writer, actuals_url(scenario), report(days_ago=10, tokens_trained=30e12))
+    assert typo.status_code == 201
+    # The typo blocks an honest report after it...
+    honest = report(days_ago=8, tokens_trained=40e9)
+    assert _post(writer, actuals_url(scenario), honest).status_code == 400
+    # ...only the latest report can be withdrawn...
+    refused = withdraw(writer, scenario, first.json()["id"], note="x")
+    assert refused.status_code == 400 and "report" in refused.json()["error"]["fields"]
+    taken = withdraw(writer, scenario, typo.json()["id"], note="a zero too many")
+    assert taken.status_code == 200, taken.content
+    assert taken.json()["withdrawn_at"] and taken.json()["withdrawal_note"] == "a zero too many"
+    again = withdraw(writer, scenario, typo.json()["id"])
+    assert again.status_code == 400
+    # ...and then the honest one is accepted; the withdrawn one stays listed, for the record.
+    assert _post(writer, actuals_url(scenario), honest).status_code == 201
+    listed = writer.get(actuals_url(scenario)).json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [bool(r["withdrawn_at"]) for r in rows] == [False, True, False]
+
+
+def test_a_reader_cannot_withdraw_and_an_unknown_report_is_named(
+    reader, writer, scenario, baseline
+):
+    made = _post(writer, actuals_url(scenario), report())
+    assert withdraw(reader, scenario, made.json()["id"]).status_code == 403
+    unknown = withdraw(writer, scenario, 999_999)
+    assert unknown.status_code == 400 and "report" in unknown.json()["error"]["fields"]
+    assert not ActualReport.objects.exclude(withdrawn_at=None).exists()

@@ -21,10 +21,15 @@ from apps.tracking.forecasting import (
     alerts_active,
     forecast_current,
     forecast_execute,
+    forecast_history,
     forecasts_sweep_stale,
 )
 from apps.tracking.models import Alert, Forecast
-from apps.tracking.services import actual_report_create, baseline_approve
+from apps.tracking.services import (
+    actual_report_create,
+    actual_report_withdraw,
+    baseline_approve,
+)
 from apps.webhooks.models import Webhook, WebhookDelivery
 
 from .conftest import succeeded_run
@@ -428,3 +433,19 @@ def test_an_sft_program_without_a_main_run_is_tracked_by_its_stages(owner, organ
     assert rows["sft"]["status"] == "done" and rows["sft"]["finish_date_p50"] == day.isoformat()
     assert after["main_run"] is None and after["posterior"] is None
     assert after["observed"]["throughput_tokens_per_day"] is None
+
+
+def test_withdrawing_the_latest_report_brings_back_the_forecast_before_it(owner, early_baseline):
+    scenario = early_baseline.scenario
+    first = report_midway(owner, scenario, early_baseline, share=0.9, span=0.3)
+    before = computed(scenario)
+    assert before.last_actual_id == first.pk
+    wrong = report_midway(owner, scenario, early_baseline, share=0.6, span=0.5)
+    slow = computed(scenario)
+    assert slow.last_actual_id == wrong.pk
+    assert slow.answer["main_run"]["finish_date_p50"] > before.answer["main_run"]["finish_date_p50"]
+    actual_report_withdraw(user=owner, report=wrong, note="wrong job id")
+    back = computed(scenario)
+    assert back.pk == before.pk  # the stored forecast of the report before: nothing recomputed
+    history = forecast_history(baseline=early_baseline)
+    assert wrong.pk not in [h.last_actual_id for h in history]

@@ -233,3 +233,34 @@ def test_the_csv_template_has_the_documented_header(owner_client, scenario, base
         assert errors == {} and report is not None
         assert check_order(report, [point_of(c) for c in cleaned]) == {}
         cleaned.append(report)
+
+
+def test_the_latest_report_is_withdrawn_from_the_page_and_stays_listed(
+    owner_client, scenario, baseline
+):
+    page = reverse("tracking:scenario_tracking", args=[scenario.pk])
+    for days_ago, tokens in ((13, "1e10"), (6, "5e12")):
+        owner_client.post(
+            reverse("tracking:actual_add", args=[scenario.pk]),
+            {
+                "date": day(days_ago),
+                "tokens_trained": tokens,
+                "elapsed_days": str(20 - days_ago),
+                "gpu_hours": "1000",
+                "interruptions": "0",
+                "loss_spikes": "0",
+            },
+        )
+    first, typo = ActualReport.objects.order_by("date")
+    html = owner_client.get(page).content.decode()
+    assert html.count('data-testid="withdraw-form"') == 1  # on the latest row only
+    assert reverse("tracking:actual_withdraw", args=[scenario.pk, typo.pk]) in html
+    response = owner_client.post(
+        reverse("tracking:actual_withdraw", args=[scenario.pk, typo.pk]), {"note": "typo"}
+    )
+    assert response.status_code == 302
+    typo.refresh_from_db()
+    assert typo.withdrawn_at is not None and typo.withdrawal_note == "typo"
+    html = owner_client.get(page).content.decode()
+    assert 'data-testid="withdrawn"' in html and "withdrawn by" in html
+    assert reverse("tracking:actual_withdraw", args=[scenario.pk, first.pk]) in html
