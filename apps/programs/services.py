@@ -64,6 +64,8 @@ class Action:
     LINE_ADDED = "line_added"
     LINE_CHANGED = "line_changed"
     LINE_REMOVED = "line_removed"
+    APPROVED = "approved"  # a run approved as the baseline to execute (``apps.tracking``)
+    REPORT_WITHDRAWN = "report_withdrawn"  # a report of actuals taken back (``apps.tracking``)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -150,6 +152,12 @@ def _record(
         changes=changes or [],
         version=scenario.version,
     )
+
+
+def activity_record(*, scenario: Scenario, user: User, action: str, summary: str) -> None:
+    """Write on the scenario's History what another app did to it (an approval, a withdrawn
+    report), at the scenario's current version."""
+    _record(scenario, user, action, summary)
 
 
 def _check_core(scenario: Scenario) -> None:

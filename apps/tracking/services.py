@@ -24,7 +24,7 @@ from apps.api.money import money
 from apps.common.errors import ApplicationError
 from apps.programs.models import Scenario
 from apps.programs.selectors import can_edit
-from apps.programs.services import EditDenied
+from apps.programs.services import Action, EditDenied, activity_record
 from apps.reports.models import Export
 from apps.runs.models import PlanRun, RunStatus
 from apps.tracking.calibration import calibration_refit_on_commit
@@ -171,6 +171,13 @@ def baseline_approve(
             ) from None
         webhook_emit(
             organization=organization, event="baseline.approved", payload=approval_payload(baseline)
+        )
+        activity_record(
+            scenario=scenario,
+            user=user,
+            action=Action.APPROVED,
+            summary=_("run #%(id)s approved as the baseline") % {"id": run.pk}
+            + (f" — {note}" if note else ""),
         )
     return baseline
 
@@ -437,6 +444,13 @@ def actual_report_withdraw(*, user: User, report: ActualReport, note: str = "") 
         report.withdrawn_by_name = user.get_username()
         report.withdrawal_note = note.strip()
         report.save(update_fields=["withdrawn_at", "withdrawn_by_name", "withdrawal_note"])
+        activity_record(
+            scenario=scenario,
+            user=user,
+            action=Action.REPORT_WITHDRAWN,
+            summary=_("report of %(date)s withdrawn") % {"date": report.date.isoformat()}
+            + (f" — {report.withdrawal_note}" if report.withdrawal_note else ""),
+        )
         baseline = baseline_current(scenario=scenario)
         if baseline is not None:
             calibration_refit_on_commit(baseline=baseline, reports=[report])

@@ -375,6 +375,11 @@ def default_team(spec: PlanSpec) -> tuple[TeamLine, ...]:
     )
 
 
+# The largest share of the dense peak an organization's factor may lift a layout to: the best
+# large GEMMs sustain ~80–90% of it (NVIDIA's cuBLAS figures for H100), a whole step less.
+MAX_HFU = 0.9
+
+
 def _train(
     model: ModelSpec,
     tokens: float,
@@ -397,17 +402,25 @@ def _train(
     est = estimate(PlanConfig(model, training, gpu_type_spec, LayoutConstraints(), CostInputs()))
     if factor == 1.0:
         return est
-    layout = replace(
-        est.layout,
-        step_time_s=est.layout.step_time_s / factor,
-        tokens_per_s=est.layout.tokens_per_s * factor,
-        model_tflops_per_gpu=est.layout.model_tflops_per_gpu * factor,
-        mfu=est.layout.mfu * factor,
-        hfu=est.layout.hfu * factor,
-    )
+    # A factor above 1 (an organization faster than the model predicts) stops where the layout
+    # would use more than ``MAX_HFU`` of the GPU's dense peak: no training step does.
+    if est.layout.hfu > 0:
+        factor = min(factor, max(MAX_HFU / est.layout.hfu, 1.0))
+
+    def scaled(r: Any) -> Any:
+        return replace(
+            r,
+            step_time_s=r.step_time_s / factor,
+            tokens_per_s=r.tokens_per_s * factor,
+            model_tflops_per_gpu=r.model_tflops_per_gpu * factor,
+            mfu=r.mfu * factor,
+            hfu=r.hfu * factor,
+        )
+
     return replace(
         est,
-        layout=layout,
+        layout=scaled(est.layout),
+        alternatives=tuple(scaled(r) for r in est.alternatives),
         wall_clock_hours=est.wall_clock_hours / factor,
         gpu_hours=est.gpu_hours / factor,
     )

@@ -19,7 +19,7 @@ from llmplanner.simulation.own_calibration import (
     plan_calibration,
 )
 from llmplanner.simulation.planspec import parse_plan
-from llmplanner.simulation.program import simulate_program
+from llmplanner.simulation.program import MAX_HFU, simulate_program
 from llmplanner.simulation.report import report
 
 from .conftest import EXAMPLES
@@ -108,6 +108,27 @@ def test_a_plan_that_opts_in_trains_slower_fails_more_and_says_so():
         "runs": 3,
     }
     assert report(published)["plan"]["calibration"]["source"] == "published"
+
+
+def test_a_faster_organization_is_capped_at_the_hardwares_reach_and_its_alternatives_follow():
+    published = simulate_program(parse_plan(plan()), 50, 0)
+    own_cal = plan_calibration(
+        {"throughput_factor": 2.0, "failure_factor": 1.0, "runs": 3, "days": 90.0}
+    )
+    own = simulate_program(parse_plan(plan(**own_cal)), 50, 0)
+    base, fast = published.main_run.layout, own.main_run.layout
+    # Twice the predicted rate would put this layout past 100% of the dense peak: capped at 90%.
+    assert base.hfu * 2 > 1
+    assert fast.hfu == pytest.approx(MAX_HFU)
+    factor = MAX_HFU / base.hfu
+    assert fast.mfu == pytest.approx(base.mfu * factor)
+    assert own.main_run.wall_clock_hours == pytest.approx(
+        published.main_run.wall_clock_hours / factor
+    )
+    for mine, theirs in zip(
+        own.main_run.alternatives, published.main_run.alternatives, strict=True
+    ):
+        assert mine.mfu == pytest.approx(theirs.mfu * factor)
 
 
 @pytest.mark.parametrize(

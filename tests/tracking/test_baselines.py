@@ -186,3 +186,25 @@ def test_the_forecast_reads_the_scenario_s_reports_oldest_first(owner, scenario,
     # A re-approval re-plans the same training: the reports before it still count.
     assert actuals_for(newer) == [early, late, after]
     assert baseline_current(scenario=scenario) == newer
+
+
+def test_an_approval_and_a_withdrawn_report_are_on_the_scenarios_history(
+    owner, owner_client, scenario, baseline
+):
+    from django.urls import reverse
+
+    from apps.programs.models import ScenarioActivity
+    from apps.tracking.services import actual_report_create, actual_report_withdraw
+
+    approved = ScenarioActivity.objects.get(scenario=scenario, action="approved")
+    assert approved.actor == owner and f"run #{baseline.run_id} approved" in approved.summary
+    assert approved.summary.endswith("— go")  # the approval's note
+    report, _ = actual_report_create(
+        user=owner,
+        scenario=scenario,
+        data={"date": scenario.start_date.isoformat(), "stage": "data", "elapsed_days": 0},
+    )
+    actual_report_withdraw(user=owner, report=report, note="wrong stage")
+    page = owner_client.get(reverse("programs:scenario_tab", args=[scenario.pk, "history"]))
+    html = page.content.decode()
+    assert "approved" in html and "withdrew a report" in html and "wrong stage" in html

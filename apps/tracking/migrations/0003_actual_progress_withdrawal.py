@@ -6,56 +6,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_invitation'),
-        ('programs', '0006_program_alert_threshold'),
-        ('tracking', '0002_forecasts_alerts_calibration'),
+        ("accounts", "0004_invitation"),
+        ("programs", "0006_program_alert_threshold"),
+        ("tracking", "0002_forecasts_alerts_calibration"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='actualreport',
-            name='progress',
-            field=models.FloatField(blank=True, help_text="Share of the stage's work done (0–1).", null=True),
+            model_name="actualreport",
+            name="progress",
+            field=models.FloatField(
+                blank=True, help_text="Share of the stage's work done (0–1).", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='actualreport',
-            name='withdrawal_note',
-            field=models.TextField(blank=True, default='', validators=[django.core.validators.MaxLengthValidator(2000)]),
+            model_name="actualreport",
+            name="withdrawal_note",
+            field=models.TextField(
+                blank=True, default="", validators=[django.core.validators.MaxLengthValidator(2000)]
+            ),
         ),
         migrations.AddField(
-            model_name='actualreport',
-            name='withdrawn_at',
+            model_name="actualreport",
+            name="withdrawn_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='actualreport',
-            name='withdrawn_by_name',
-            field=models.CharField(blank=True, default='', max_length=150),
+            model_name="actualreport",
+            name="withdrawn_by_name",
+            field=models.CharField(blank=True, default="", max_length=150),
         ),
         migrations.AlterField(
-            model_name='actualreport',
-            name='elapsed_days',
-            field=models.FloatField(help_text='Days since the stage started.'),
+            model_name="actualreport",
+            name="elapsed_days",
+            field=models.FloatField(help_text="Days since the stage started."),
         ),
         migrations.AlterField(
-            model_name='actualreport',
-            name='gpu_hours',
-            field=models.FloatField(help_text='GPU-hours of the stage so far (cumulative).'),
+            model_name="actualreport",
+            name="gpu_hours",
+            field=models.FloatField(help_text="GPU-hours of the stage so far (cumulative)."),
         ),
         migrations.AlterField(
-            model_name='actualreport',
-            name='tokens_trained',
-            field=models.FloatField(help_text='Tokens of the stage so far (cumulative).'),
+            model_name="actualreport",
+            name="tokens_trained",
+            field=models.FloatField(help_text="Tokens of the stage so far (cumulative)."),
         ),
         migrations.AddIndex(
-            model_name='actualreport',
-            index=models.Index(fields=['baseline', 'stage', 'date'], name='tracking_ac_baselin_1d86f7_idx'),
+            model_name="actualreport",
+            index=models.Index(
+                fields=["baseline", "stage", "date"], name="tracking_ac_baselin_1d86f7_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='actualreport',
-            constraint=models.CheckConstraint(condition=models.Q(('progress__isnull', True), models.Q(('progress__gte', 0), ('progress__lte', 1)), _connector='OR'), name='tracking_actual_progress_range'),
+            model_name="actualreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("progress__isnull", True),
+                    models.Q(("progress__gte", 0), ("progress__lte", 1)),
+                    _connector="OR",
+                ),
+                name="tracking_actual_progress_range",
+            ),
         ),
     ]
