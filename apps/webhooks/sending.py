@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import time
 import urllib.error
@@ -77,6 +79,48 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+class RefusedAddress(OSError):
+    """The receiver's name led to an address that may not receive webhooks."""
+
+
+def _check_peer(sock: Any, host: str) -> None:
+    """Refuse a connection that reached a non-public address (private, loopback, link-local,
+    reserved) — checked on the socket actually connected, so a name that resolves, or is made to
+    resolve a moment later (DNS rebinding), to an internal address is caught before anything is
+    sent. Loopback is allowed where local receivers are (``DEBUG``, ``WEBHOOK_ALLOW_HTTP``)."""
+    from django.conf import settings
+
+    address = ipaddress.ip_address(sock.getpeername()[0])
+    if address.is_global:
+        return
+    if address.is_loopback and (settings.DEBUG or settings.WEBHOOK_ALLOW_HTTP):
+        return
+    sock.close()
+    raise RefusedAddress(f"{host} is at {address}, not a public address: nothing was sent")
+
+
+class _GuardedHTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _check_peer(self.sock, self.host)
+
+
+class _GuardedHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()  # TCP and the TLS handshake: no request is written before the check
+        _check_peer(self.sock, self.host)
+
+
+class _GuardedHTTP(urllib.request.HTTPHandler):
+    def http_open(self, req: Any) -> Any:
+        return self.do_open(_GuardedHTTPConnection, req)
+
+
+class _GuardedHTTPS(urllib.request.HTTPSHandler):
+    def https_open(self, req: Any) -> Any:
+        return self.do_open(_GuardedHTTPSConnection, req, context=self._context)
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A redirect is an answer, not an instruction: following it would post the signed body to a
     URL nobody registered (and could point it at an internal address). 3xx counts as a failure."""
@@ -85,7 +129,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+_opener = urllib.request.build_opener(_NoRedirects, _GuardedHTTP, _GuardedHTTPS)
 
 
 def post(
@@ -109,6 +153,8 @@ def post(
         return done(exc.code, f"HTTP {exc.code} {exc.reason}")
     except urllib.error.URLError as exc:
         return done(None, str(exc.reason) or "unreachable")
+    except RefusedAddress as exc:
+        return done(None, str(exc))
     except TimeoutError:
         return done(None, f"no answer within {timeout_s:g} s")
     except (OSError, HTTPException, ValueError) as exc:

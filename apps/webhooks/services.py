@@ -58,8 +58,8 @@ def webhook_url_refusal(url: str) -> str | None:
     """Why ``url`` may not receive webhooks, or None. Checks the scheme and the host as written:
     https only; http:// and local hosts (``localhost``, 127.0.0.1, ::1) only while ``DEBUG`` or
     ``WEBHOOK_ALLOW_HTTP`` is on; an IP address that is not public (private, loopback,
-    link-local, reserved) never otherwise. A host *name* is not resolved here: one that resolves
-    to a private address is the operator's firewall's to stop."""
+    link-local, reserved) never otherwise. A host *name* is not resolved here (it may change):
+    each delivery checks the address it actually connected to (``sending._check_peer``)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""

@@ -276,3 +276,19 @@ def test_the_sweeper_resends_lost_messages_and_fails_those_out_of_attempts(sched
     # Resent ones wait another grace period before the sweeper looks at them again.
     assert webhook_deliveries_sweep(now=now, schedule=scheduled) == {"resent": 0, "failed": 0}
     assert len(scheduled.calls) == 2
+
+
+def test_a_name_that_leads_to_an_internal_address_gets_nothing(settings):
+    # The stored URL passed the check as written (a name is not resolved then); at sending, the
+    # connection's peer is checked: a name that resolves to an internal address — here
+    # "localhost", which resolves to loopback, with local receivers not allowed — gets nothing.
+    with receiver(200) as server:
+        settings.WEBHOOK_ALLOW_HTTP = False
+        settings.DEBUG = False
+        url = server.url.replace("127.0.0.1", "localhost")
+        outcome = sending.post(url=url, body=b"{}", headers={"Content-Type": "application/json"})
+        settings.WEBHOOK_ALLOW_HTTP = True
+        allowed = sending.post(url=url, body=b"{}", headers={"Content-Type": "application/json"})
+    assert outcome.status_code is None and "not a public address" in outcome.error
+    assert "nothing was sent" in outcome.error
+    assert allowed.status_code == 200 and len(server.requests) == 1
