@@ -1,17 +1,17 @@
 """Fair shares of the workers: no organization can fill them all.
 
-At most ``settings.ORG_MAX_IN_FLIGHT`` plan runs of one organization, and as many background jobs
-(what-if chunks and PDF exports together), are with the broker or a worker at once: two budgets,
-so a plan run never waits behind its own organization's what-ifs and PDFs (issue 16: interactive
-runs never wait behind sweeps). The others stay ``queued`` in the database without being sent,
-and wait in their budget's queue (oldest first). ``org_dispatch`` sends the next ones when a slot
-frees: the service that finishes a job calls it, and so does the periodic sweeper, so a lost call
-only delays a job by one tick.
+At most ``settings.ORG_MAX_IN_FLIGHT`` plan runs and re-forecasts of one organization, and as
+many background jobs (what-if chunks and PDF exports together), are with the broker or a worker
+at once: two budgets, so a plan run never waits behind its own organization's what-ifs and PDFs
+(issue 16: interactive runs never wait behind sweeps). The others stay ``queued`` in the
+database without being sent, and wait in their budget's queue (oldest first). ``org_dispatch``
+sends the next ones when a slot frees: the service that finishes a job calls it, and so does the
+periodic sweeper, so a lost call only delays a job by one tick.
 
 Which rows wait:
 
 - a plan run: ``status=queued`` and ``phase=PHASE_ORG_QUEUE``;
-- a sweep chunk or an export: ``status=queued`` and ``dispatched_at`` empty.
+- a forecast, a sweep chunk or an export: ``status=queued`` and ``dispatched_at`` empty.
 
 Every other queued or running row is *in flight* (sent, or waiting for the broker to come back).
 """
@@ -52,6 +52,8 @@ def _kinds() -> list[_Kind]:
     from apps.reports.services import export_send
     from apps.runs.models import PlanRun, RunStatus, SweepChunk
     from apps.runs.services import plan_run_send, sweep_chunk_send
+    from apps.tracking.forecasting import forecast_send
+    from apps.tracking.models import Forecast
 
     queued, running = RunStatus.QUEUED, RunStatus.RUNNING
     return [
@@ -63,6 +65,18 @@ def _kinds() -> list[_Kind]:
             Q(status=running) | (Q(status=queued) & ~Q(phase=PHASE_ORG_QUEUE)),
             lambda now: {"phase": ""},
             lambda pk: plan_run_send(run=PlanRun.objects.get(pk=pk)),
+        ),
+        # A re-forecast after a report is waited for on the Tracking page, like a plan run: it
+        # shares the interactive budget, so a job posting reports by the minute only delays its
+        # own organization's work.
+        _Kind(
+            Forecast,
+            "runs",
+            "organization_id",
+            Q(status=queued, dispatched_at__isnull=True),
+            Q(status=running) | Q(status=queued, dispatched_at__isnull=False),
+            lambda now: {"dispatched_at": now},
+            lambda pk: forecast_send(forecast_id=pk),
         ),
         _Kind(
             SweepChunk,

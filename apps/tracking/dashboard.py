@@ -17,7 +17,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext, pgettext_lazy
 
 from apps.programs.models import Program
 from apps.runs.compare_deltas import Delta
@@ -155,11 +155,11 @@ def _probabilities(answer: dict[str, Any], program: Program) -> list[dict[str, A
     return rows
 
 
-STATUS_LABELS = {
-    "planned": pgettext("stage status", "as planned"),
-    "not_started": pgettext("stage status", "not started"),
-    "running": pgettext("stage status", "running"),
-    "done": pgettext("stage status", "done"),
+STATUS_LABELS = {  # lazy: read in the language of each page
+    "planned": pgettext_lazy("stage status", "not reported"),
+    "not_started": pgettext_lazy("stage status", "not started"),
+    "running": pgettext_lazy("stage status", "running"),
+    "done": pgettext_lazy("stage status", "done"),
 }
 
 

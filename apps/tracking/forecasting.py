@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
@@ -26,6 +26,7 @@ from apps.api.money import convert
 from apps.api.money import money as api_money
 from apps.common.health import broker_status_forget
 from apps.programs.models import Scenario
+from apps.runs.fairness import org_dispatch
 from apps.runs.models import RunStatus
 from apps.tracking.models import ActualReport, Alert, AlertKind, ApprovedBaseline, Forecast
 from apps.tracking.selectors import actuals_for, baseline_current
@@ -211,15 +212,19 @@ def forecast_queue(*, baseline: ApprovedBaseline, last_actual: ActualReport | No
                 baseline=baseline,
                 last_actual=last_actual,
             )
-            transaction.on_commit(lambda: forecast_send(forecast_id=made.pk))
+            # It joins the organization's queue (``apps.runs.fairness``): sent at once when a
+            # slot is free, else when one of its runs or forecasts finishes.
+            organization_id = baseline.organization_id
+            transaction.on_commit(lambda: org_dispatch(organization_id=organization_id))
     except IntegrityError:  # another request queued the same one a moment ago
         return Forecast.objects.get(baseline=baseline, last_actual=last_actual)
     return made
 
 
 def forecast_send(*, forecast_id: int) -> bool:
-    """Publish the forecast's task; False (left queued for the sweeper) when the broker is
-    down."""
+    """Publish the forecast's task (the dispatcher, ``apps.runs.fairness.org_dispatch``, has
+    marked it ``dispatched_at``); False when the broker is down — the sweeper sends it again
+    after ``RESEND_AFTER``."""
     from apps.tracking.tasks import forecast_task  # tasks import this module
 
     try:
@@ -228,7 +233,6 @@ def forecast_send(*, forecast_id: int) -> bool:
         logger.warning("forecast %s not sent, broker unreachable: %s", forecast_id, exc)
         broker_status_forget()
         return False
-    Forecast.objects.filter(pk=forecast_id).update(dispatched_at=timezone.now())
     return True
 
 
@@ -273,17 +277,22 @@ def forecast_execute(*, forecast_id: int, worker: str = "") -> Forecast | None:
         )
         shaped = answer(result, baseline.report)
     except ValidationError as exc:
-        return _finish(row, error=f"{exc.field}: {exc.message}")
+        row = _finish(row, error=f"{exc.field}: {exc.message}")
+        org_dispatch(organization_id=row.organization_id)
+        return row
     except Exception:  # a bug must not leave the row running forever
         logger.exception("forecast %s failed", forecast_id)
-        return _finish(
+        row = _finish(
             row,
             error=f"The forecast could not be computed (an error on our side, logged as "
             f"forecast {row.pk}); the next report will try again.",
         )
+        org_dispatch(organization_id=row.organization_id)
+        return row
     with transaction.atomic():  # the answer and its alerts together, or neither
         row = _finish(row, result=result, shaped=shaped)
         alerts_raise(forecast_row=row)
+    org_dispatch(organization_id=row.organization_id)  # a slot is free: the next job goes
     return row
 
 
@@ -306,11 +315,9 @@ def forecasts_sweep_stale() -> dict[str, int]:
     failing them after ``MAX_ATTEMPTS``."""
     now = timezone.now()
     resent = 0
-    lost = Forecast.objects.filter(
-        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - RESEND_AFTER),
-        status=RunStatus.QUEUED,
-        created_at__lt=now - RESEND_AFTER,
-    )
+    # Sent but never started (the message lost, the broker down when it was published). One
+    # not sent yet waits in its organization's queue: ``org_dispatch_all`` sends it.
+    lost = Forecast.objects.filter(dispatched_at__lt=now - RESEND_AFTER, status=RunStatus.QUEUED)
     for pk in lost.values_list("pk", flat=True)[:100]:
         resent += forecast_send(forecast_id=pk)
     stale_after = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + STALE_MARGIN

@@ -49,7 +49,10 @@ class ActualReportForm(forms.Form):
     observed_mfu = _number(_("Observed MFU (optional)"), _("A fraction: 0.42 for 42 percent."))
     progress = _number(
         _("Share done (other stages)"),
-        _("0–1 (1: finished). The main run's tokens say it; SFT may give tokens instead."),
+        _(
+            "For a stage other than the main run: 0.4 when 40% of its work is done, 1 when it "
+            "is finished. SFT and DPO may give their tokens trained instead."
+        ),
     )
     currency = forms.ChoiceField(label=_("Amounts in"), choices=CURRENCY_CHOICES, required=False)
     usd_to_cny = _number(

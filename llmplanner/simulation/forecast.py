@@ -33,11 +33,11 @@ stages, pools, people — follows as in any simulation (``simulate_program(main_
   is the prior; the report's pace, ``elapsed ÷ progress``, is the observation, weighing its share
   done: ``log D' = (1 − p)·log D + p·log(elapsed ÷ p)`` — the normal-normal update whose
   observation variance is the prior's × (1 − p) ÷ p, so half-way the two weigh the same and a
-  finished stage is its observed dates. A stage reported started is dated from its report; one
-  not reported finished is still running on the latest report's day; one reported not started
-  starts no earlier than that day. A started stage means what it depends on had finished by its
-  start (unreported stages before it are cut to it). Interruptions, spikes and MFU are read from
-  the main run's reports only.
+  finished stage is its observed dates. A stage reported started is dated from its report (and
+  runs at least to that day); one reported not started starts no earlier than that day. A
+  started stage means what it depends on had finished by its start: a stage before it not
+  reported done is cut to it (not before its own report's day). Interruptions, spikes and MFU
+  are read from the main run's reports only.
 
 ``spread=False`` uses the posterior means in every trial: no randomness in the main run (the
 tests derive such a forecast by hand).
@@ -338,7 +338,7 @@ def _progress(spec: PlanSpec, report: Actuals) -> float | None:
 
 
 def _stage_span(
-    stage: Stage, report: Actuals, progress: float | None, report_day: float, today: float
+    stage: Stage, report: Actuals, progress: float | None, report_day: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """A started stage's dates per trial from its report (the update of the module docstring)."""
     days = report.elapsed_days
@@ -350,8 +350,8 @@ def _stage_span(
         length = np.exp((1 - progress) * np.log(planned) + progress * math.log(days / progress))
     else:
         length = planned
-    # Not reported finished: it runs at least until its report's day, and the latest report's.
-    return start, np.maximum(start + np.maximum(length, days), today)
+    # Not reported finished: it runs at least until its report's day.
+    return start, start + np.maximum(length, days)
 
 
 def _upstream(stages: dict[str, Stage], key: str) -> set[str]:
@@ -525,9 +525,9 @@ def forecast(
         if key == "main":
             continue
         if report.elapsed_days <= 0:
-            earliest[key] = today
+            earliest[key] = day_of(report)  # not started on that day: not before it
         else:
-            spans[key] = _stage_span(planned[key], report, progress[key], day_of(report), today)
+            spans[key] = _stage_span(planned[key], report, progress[key], day_of(report))
 
     prior = post = None
     multiplier = net = start = finish = None
@@ -552,21 +552,27 @@ def forecast(
         if started:
             start = np.full(n, main_day - main_report.elapsed_days)
             finish = main_day + remaining / net
-            if remaining > 0:  # not done: still running on the latest report's day
-                finish = np.maximum(finish, today)
             spans["main"] = (start, finish)
         elif rm is not None:
-            earliest["main"] = today  # reported not started: not before the report's day
-    # A started stage means what it depends on had finished when it started: unreported
-    # stages before it are cut to its start.
+            earliest["main"] = main_day  # reported not started: not before the report's day
+    # A started stage means what it depends on had finished when it started: a stage before it
+    # that was not reported done is cut to its start — but not before its own report's day (a
+    # report of it running then is a fact: the work overlapped).
     for key, (begin, _end) in list(spans.items()):
         for dep in _upstream(planned, key):
-            if dep in by_stage or not tracked(dep):
+            report = by_stage.get(dep)
+            if not tracked(dep) or (report is not None and report.elapsed_days <= 0):
                 continue
+            if report is not None and (
+                (progress.get(dep) or 0) >= 1 or (dep == "main" and remaining <= 0)
+            ):
+                continue  # reported done: its dates are facts
             d_start, d_finish = spans.get(dep, (planned[dep].start_days, planned[dep].finish_days))
             d_finish = np.minimum(d_finish, begin)
+            if report is not None:
+                d_finish = np.maximum(d_finish, day_of(report))
             spans[dep] = (np.minimum(d_start, d_finish), d_finish)
-    if has_main and not started and "main" in spans:  # the main run cut to a later stage's start
+    if has_main and "main" in spans:  # observed, or cut to a later stage's start
         start, finish = spans["main"]
     result = simulate_program(spec, trials=n, seed=seed, spans=spans, earliest=earliest)
     main = next((s for s in result.stages if s.key == "main"), None)

@@ -389,3 +389,25 @@ def test_unreported_contingency_is_not_counted_as_spent(baseline):
     f = forecast(plan(), actuals, trials=TRIALS, seed=SEED)
     assert "contingency" in f["spent_from_plan"] and f["spent"]["contingency"] == 0.0
     assert f["spent"]["people"] > 0  # the other categories unreported are taken as planned
+
+
+def test_a_later_stage_that_started_ends_a_main_run_reported_running_before_it(baseline):
+    # The main run reported running at half its tokens on day s+10; SFT reported started two
+    # days before day s+15. The SFT start is the later fact: the main run ended by then (not
+    # before its own report's day), instead of running on to the latest report's day.
+    spec, _, prior, main = baseline
+    s = round(float(np.median(main.start_days)))
+    day = spec.start_date + dt.timedelta(days=s)
+    main_report = Actuals(day + dt.timedelta(days=10), prior.tokens / 2, 10.0)
+    sft_report = Actuals(day + dt.timedelta(days=15), 0.0, 2.0, stage="sft", progress=0.1)
+    got = forecast(plan(), [main_report, sft_report], trials=51, seed=SEED)
+    sft_start = s + 13
+    assert got["main"]["finish_days"]["p90"] <= sft_start + 1e-9
+    assert got["main"]["finish_days"]["p10"] >= s + 10 - 1e-9
+    rows = {r["key"]: r for r in got["stages"]}
+    assert rows["main"]["status"] == "running" and rows["sft"]["status"] == "running"
+    assert rows["main"]["finish_days_p50"] <= rows["sft"]["finish_days_p50"]
+    # A stage reported running keeps its report's day even when a later stage started earlier.
+    early_sft = Actuals(day + dt.timedelta(days=15), 0.0, 8.0, stage="sft", progress=0.5)
+    got = forecast(plan(), [main_report, early_sft], trials=51, seed=SEED)
+    assert got["main"]["finish_days"]["p50"] == pytest.approx(s + 10)

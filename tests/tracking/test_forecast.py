@@ -277,10 +277,14 @@ def test_another_organizations_forecast_is_a_404(early_baseline, client, django_
 def test_the_sweeper_resends_lost_forecasts_and_fails_dead_ones(early_baseline):
     row = forecast_current(scenario=early_baseline.scenario)
     long_ago = timezone.now() - timedelta(minutes=30)
+    # One waiting in its organization's queue (never sent) is not the sweeper's: the dispatcher's.
     Forecast.objects.filter(pk=row.pk).update(created_at=long_ago, dispatched_at=None)
+    assert forecasts_sweep_stale()["resent"] == 0
+    # One sent long ago and never started (its message lost) is sent again.
+    Forecast.objects.filter(pk=row.pk).update(dispatched_at=long_ago)
     assert forecasts_sweep_stale()["resent"] == 1
     row.refresh_from_db()
-    assert row.dispatched_at is not None and row.status == RunStatus.QUEUED
+    assert row.status == RunStatus.QUEUED
     Forecast.objects.filter(pk=row.pk).update(
         status=RunStatus.RUNNING, started_at=long_ago, attempts=MAX_ATTEMPTS
     )
@@ -449,3 +453,32 @@ def test_withdrawing_the_latest_report_brings_back_the_forecast_before_it(owner,
     assert back.pk == before.pk  # the stored forecast of the report before: nothing recomputed
     history = forecast_history(baseline=early_baseline)
     assert wrong.pk not in [h.last_actual_id for h in history]
+
+
+def test_a_forecast_waits_for_a_free_slot_of_its_organization(
+    owner, early_baseline, settings, django_capture_on_commit_callbacks
+):
+    # Forecasts share the organization's interactive budget with its plan runs (fairness): with
+    # one slot held by a run, a report's forecast waits unsent, and goes when the run finishes.
+    from unittest import mock
+
+    from apps.runs.services import plan_run_create, plan_run_execute
+
+    settings.ORG_MAX_IN_FLIGHT = 1
+    scenario = early_baseline.scenario
+    with (
+        mock.patch("apps.tracking.tasks.forecast_task.delay") as forecasts,
+        mock.patch("apps.runs.tasks.plan_run_task.delay") as runs,
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            run = plan_run_create(user=owner, scenario=scenario, trials=100, seed=5)
+        assert runs.call_count == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            row = forecast_current(scenario=scenario)
+        assert row is not None
+        row.refresh_from_db()
+        assert row.dispatched_at is None and forecasts.call_count == 0
+        plan_run_execute(run_id=run.pk, worker="test")
+        row.refresh_from_db()
+        assert row.dispatched_at is not None
+        assert forecasts.call_args.args == (row.pk,)
