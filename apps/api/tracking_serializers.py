@@ -282,7 +282,11 @@ class ForecastMainRunSerializer(serializers.Serializer):  # type: ignore[type-ar
 class ForecastStageSerializer(serializers.Serializer):  # type: ignore[type-arg]
     key = serializers.CharField()
     name = serializers.CharField(help_text="In English.")
-    status = serializers.ChoiceField(choices=["planned", "not_started", "running", "done"])
+    status = serializers.ChoiceField(
+        choices=["planned", "not_started", "running", "likely_done", "done"],
+        help_text="planned: not reported; likely_done: reported running, but its forecast end "
+        "(P90) is past on the forecast's day.",
+    )
     progress = serializers.FloatField(allow_null=True)
     reported_on = serializers.DateField(allow_null=True)
     planned_finish_date_p50 = serializers.DateField()

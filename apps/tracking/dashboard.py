@@ -159,6 +159,7 @@ STATUS_LABELS = {  # lazy: read in the language of each page
     "planned": pgettext_lazy("stage status", "not reported"),
     "not_started": pgettext_lazy("stage status", "not started"),
     "running": pgettext_lazy("stage status", "running"),
+    "likely_done": pgettext_lazy("stage status", "likely done, not reported"),
     "done": pgettext_lazy("stage status", "done"),
 }
 

@@ -22,11 +22,12 @@ stages, pools, people — follows as in any simulation (``simulate_program(main_
   goodput of the sampled rates; the main run ends then, and the program is re-simulated after it.
 - **Money.** What was spent is fact: the forecast cost of a trial is the spend reported to date
   plus what the trial's charges (``Charge``) book after the report's day — never a distribution
-  over the past. A category the report leaves out is taken as the plan spent it by that day
-  (``spent_from_plan`` names them) — but contingency, a reserve, counts as drawn only when
-  reported. An observed rate below ``MIN_OBSERVED_SHARE`` of the plan's (a stalled run) is taken
-  at that floor, so the forecast stays finite.
-
+  over the past. A category last reported before the forecast's day (a later report gave no
+  money) adds what the trial books between its report and that day. A category no report gives
+  is taken as the plan spent it by that day (``spent_from_plan`` names them) — but
+  contingency, a reserve, counts as drawn only when reported. An observed rate below
+  ``MIN_OBSERVED_SHARE`` of the plan's (a stalled run) is taken at that floor, so the forecast
+  stays finite.
 - **Other stages** (data preparation, burn-in, SFT, preference tuning, evaluation, a RAG
   corpus ingest …) are reported by the share of their work done (``progress``; for SFT and DPO
   also from tokens, ``stage_tokens``) after ``elapsed_days``. Per trial the planned length ``D``
@@ -371,8 +372,11 @@ def _stage_rows(
     result: ProgramResult,
     reports: dict[str, Actuals],
     progress: dict[str, float | None],
+    today: float,
 ) -> list[dict[str, Any]]:
-    """Each tracked stage: planned and forecast dates (P50/P90), and what its report said."""
+    """Each tracked stage: planned and forecast dates (P50/P90), and what its report said. A
+    stage reported running whose forecast end (P90) is already past on the forecast's day is
+    ``likely_done``: nobody has reported it finished yet."""
     planned = {s.key: s for s in base.stages}
 
     def date(days: float) -> str:
@@ -393,6 +397,8 @@ def _stage_rows(
             status = "not_started"
         elif done is not None and done >= 1:
             status = "done"
+        elif float(np.percentile(stage.finish_days, 90)) <= today:
+            status = "likely_done"
         else:
             status = "running"
         rows.append(
@@ -458,12 +464,12 @@ def _stage_drivers(
     return out
 
 
-def _spend(reports: Sequence[Actuals]) -> dict[str, float]:
-    """Spend to date by category: each category from the latest report that gives it (spend is
-    cumulative for the whole program, whichever stage the report speaks of)."""
-    out: dict[str, float] = {}
+def _spend(reports: Sequence[Actuals]) -> dict[str, tuple[float, dt.date]]:
+    """Spend by category: each category's amount and date from the latest report that gives it
+    (spend is cumulative for the whole program, whichever stage the report speaks of)."""
+    out: dict[str, tuple[float, dt.date]] = {}
     for report in sorted(reports, key=lambda r: r.date):  # stable: same-day reports in order
-        out.update(report.spend)
+        out.update({c: (amount, report.date) for c, amount in report.spend.items()})
     return out
 
 
@@ -583,14 +589,18 @@ def forecast(
     after = _after(result, today)
     planned_all, planned_after = _after(base, 0.0), _after(base, today)
     planned_spend = {c: planned_all[c] - planned_after[c] for c in CATEGORIES}
-    # A category no report gives was spent as planned (per trial); one given is fact.
-    # Contingency is a reserve, not spend: only what a report says was drawn from it is past.
-    spent = {
-        c: np.full(n, float(spend[c]))
-        if c in spend
-        else (np.zeros(n) if c == "contingency" else planned_spend[c])
-        for c in CATEGORIES
-    }
+    # A category no report gives was spent as planned (per trial); one given is fact on its
+    # report's day, and what the trial books from that day to today is added (a later report
+    # without money must not drop the days between).
+    since = {day: _after(result, float((day - spec.start_date).days)) for _, day in spend.values()}
+    spent: dict[str, np.ndarray] = {}
+    for c in CATEGORIES:
+        if c in spend:
+            amount, day = spend[c]
+            spent[c] = float(amount) + (since[day][c] - after[c])
+        else:
+            # Contingency is a reserve, not spend: only what a report says was drawn is past.
+            spent[c] = np.zeros(n) if c == "contingency" else planned_spend[c]
     by_category = {c: spent[c] + after[c] for c in CATEGORIES}
     to_complete = sum((after[c] for c in CATEGORIES), np.zeros(n))
     spent_total = sum((spent[c] for c in CATEGORIES), np.zeros(n))
@@ -613,11 +623,12 @@ def forecast(
         "finish_date_p50": date(float(np.median(finish_days))),
         "finish_date_p90": date(float(np.percentile(finish_days, 90))),
         "main": None,
-        "stages": _stage_rows(spec, base, result, by_stage, progress),
+        "stages": _stage_rows(spec, base, result, by_stage, progress, today),
         "cost": _pct(total),
         "cost_by_category": {c: _pct(v) for c, v in by_category.items()},
         "cost_to_complete": _pct(to_complete),
         "spent": {c: float(np.median(spent[c])) for c in CATEGORIES},
+        "spend_reported_on": {c: day.isoformat() for c, (_, day) in spend.items()},
         "spent_total": float(np.median(spent_total)),
         "spent_from_plan": [c for c in CATEGORIES if c not in spend],
         "planned_spend_to_date": _pct(planned_to_date),

@@ -30,6 +30,7 @@ from apps.tracking.models import ActualReport, ApprovedBaseline, OrganizationCal
 from apps.webhooks.models import Webhook, WebhookDelivery
 from tests.accounts.factories import InvitationFactory, MembershipFactory
 from tests.conftest import login
+from tests.tracking.factories import ActualReportFactory, ApprovedBaselineFactory
 from tests.webhooks.factories import WebhookFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +86,7 @@ ROUTES = [
     Route("tracking:status_export", ("scenario_id",), MEMBER, get=False),
     Route("tracking:actual_add", ("scenario_id",), EDITOR, get=False),
     Route("tracking:actuals_import", ("scenario_id",), EDITOR, get=False),
+    Route("tracking:actual_withdraw", ("scenario_id", "report_id"), EDITOR, get=False),
     Route("tracking:actuals_template", (), None),  # the same blank CSV for everyone
     Route("reports:export_start", ("run_id",), MEMBER, get=False),
     Route("reports:export_detail", ("export_id",), None),
@@ -170,6 +172,8 @@ def world(organization, owner):
     link, _ = share_link_create(user=owner, run=run, days=7)
     invitation = InvitationFactory(organization=organization, invited_by=owner)
     webhook = WebhookFactory(organization=organization, created_by=owner)
+    baseline = ApprovedBaselineFactory(run=run, approved_by=owner)
+    report = ActualReportFactory(baseline=baseline)
     ids = {
         "program_id": program.pk,
         "scenario_id": scenario.pk,
@@ -186,6 +190,7 @@ def world(organization, owner):
         "fmt": "json",
         "link_id": link.pk,
         "webhook_id": webhook.pk,
+        "report_id": report.pk,
         "organization_id": organization.pk,
     }
     return {

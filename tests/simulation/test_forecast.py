@@ -340,7 +340,9 @@ def test_spend_is_read_from_the_latest_report_that_gives_each_category(baseline)
         spend={"people": 70.0},
     )
     got = forecast(plan(), [early, later], trials=51, seed=SEED)
-    assert got["spent"]["gpu_compute"] == 100.0 and got["spent"]["people"] == 70.0
+    assert got["spent"]["people"] == 70.0
+    # GPU compute was last reported two days earlier: those two days' rent is added to it.
+    assert got["spent"]["gpu_compute"] == pytest.approx(100.0 + 2 * GPUS * 24 * PRICE, rel=1e-6)
     assert got["as_of"] == later.date.isoformat()
 
 
@@ -405,9 +407,24 @@ def test_a_later_stage_that_started_ends_a_main_run_reported_running_before_it(b
     assert got["main"]["finish_days"]["p90"] <= sft_start + 1e-9
     assert got["main"]["finish_days"]["p10"] >= s + 10 - 1e-9
     rows = {r["key"]: r for r in got["stages"]}
-    assert rows["main"]["status"] == "running" and rows["sft"]["status"] == "running"
+    # Its end is past on the forecast's day (the SFT started): likely done, not reported so.
+    assert rows["main"]["status"] == "likely_done" and rows["sft"]["status"] == "running"
     assert rows["main"]["finish_days_p50"] <= rows["sft"]["finish_days_p50"]
     # A stage reported running keeps its report's day even when a later stage started earlier.
     early_sft = Actuals(day + dt.timedelta(days=15), 0.0, 8.0, stage="sft", progress=0.5)
     got = forecast(plan(), [main_report, early_sft], trials=51, seed=SEED)
     assert got["main"]["finish_days"]["p50"] == pytest.approx(s + 10)
+
+
+def test_a_stage_reported_running_whose_forecast_end_is_past_is_likely_done(baseline):
+    spec, _, prior, main = baseline
+    s = round(float(np.median(main.start_days)))
+    day = spec.start_date + dt.timedelta(days=s)
+    # Data reported half done on day s; the main run, which needs it, reported started that
+    # day: the data stage ended by then, and on the forecast's day (s + 10) it is likely done,
+    # only not reported so.
+    data = Actuals(day, 0.0, 2.0, stage="data", progress=0.5)
+    main_report = Actuals(day + dt.timedelta(days=10), prior.net_rate * 10, 10.0)
+    rows = {r["key"]: r for r in forecast(plan(), [data, main_report], trials=51)["stages"]}
+    assert rows["data"]["status"] == "likely_done"
+    assert rows["main"]["status"] == "running"
