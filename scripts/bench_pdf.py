@@ -10,7 +10,10 @@ layout and PDF — on A4, in English and in Chinese:
 
 - ``pdf_gpt3_first_s``: the first render in a fresh process (fonts loaded, caches cold), English;
 - ``pdf_gpt3_en_s`` / ``pdf_gpt3_zh_s``: the median of ``--repeat`` renders after that;
-- ``pdf_gpt3_pages`` and ``pdf_gpt3_kb``: the English document's size.
+- ``pdf_gpt3_pages`` and ``pdf_gpt3_kb``: the English document's size;
+- ``status_pdf_en_s`` / ``status_pdf_pages``: the run approved as the baseline and forecast
+  (before any report, computed in-process), the median of ``--repeat`` renders of its status
+  report (``apps.reports.status_document.render_status_pdf``).
 Target: ≤ 5 s for the GPT-3 template on this 2-core machine.
 """
 
@@ -93,12 +96,31 @@ def bench(repeat: int) -> dict[str, float]:
             times.append(time.perf_counter() - started)
         return statistics.median(times)
 
+    from apps.reports.status_document import render_status_pdf
+    from apps.tracking.forecasting import forecast_current, forecast_execute
+    from apps.tracking.services import baseline_approve
+
+    baseline_approve(user=user, scenario=run.scenario, run=run)
+    with mock.patch("apps.tracking.tasks.forecast_task.delay"):  # no broker: forecast inline
+        row = forecast_current(scenario=run.scenario)
+    assert row is not None
+    forecast = forecast_execute(forecast_id=row.pk, worker="bench")
+    assert forecast is not None and forecast.result, forecast.error if forecast else "not claimed"
+    status_times, status = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        status = render_status_pdf(forecast, paper="a4", language="en")
+        status_times.append(time.perf_counter() - started)
+    assert status is not None
+
     return {
         "pdf_gpt3_first_s": round(first_s, 2),
         "pdf_gpt3_en_s": round(median_of("en"), 2),
         "pdf_gpt3_zh_s": round(median_of("zh-hans"), 2),
         "pdf_gpt3_pages": first.page_count,
         "pdf_gpt3_kb": round(len(first.content) / 1024),
+        "status_pdf_en_s": round(statistics.median(status_times), 2),
+        "status_pdf_pages": status.page_count,
     }
 
 
