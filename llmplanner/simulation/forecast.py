@@ -660,8 +660,10 @@ def forecast(
             float(np.percentile(finish, 95)), float(np.percentile(base_main.finish_days, 95))
         )
         first = float(min(np.percentile(base_main.start_days, 5), start.min()))
-        grid = np.linspace(first, max(horizon, first + 1.0), BURNUP_POINTS)
         main_day = day_of(main_report)
+        grid = np.linspace(first, max(horizon, first + 1.0), BURNUP_POINTS)
+        if first < main_day < grid[-1]:  # the forecast line starts at the reported point
+            grid = np.unique(np.append(grid, main_day))
         if days > 0:
             out["observed"] = {
                 "throughput_tokens_per_day": main_report.tokens_trained / days,

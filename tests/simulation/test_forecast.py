@@ -209,6 +209,9 @@ def test_the_burn_up_has_the_planned_band_and_the_forecast_from_today(baseline):
     assert all(v is None for d, v in shown if d < today)
     future = [v for d, v in shown if d >= today]
     assert future[0] >= actuals.tokens_trained and future[-1] <= prior.tokens
+    # The forecast line starts on the report's day, at the tokens reported: no gap.
+    assert today in burn["days"]
+    assert future[0] == pytest.approx(actuals.tokens_trained)
     assert f["drivers"][0]["text"].startswith("Throughput 50% of plan since ")
 
 
