@@ -353,6 +353,10 @@ CORE_TEMPLATES = [
     gettext_noop("Loss spikes: %(seen)s observed, forecast %(post)s a day"),
     gettext_noop("Reported MFU %(seen)s against %(plan)s planned"),
     gettext_noop("The main run has not started: its dates are the plan's"),
+    gettext_noop(
+        "The main run has not been reported; a stage after it has started, so it is taken as "
+        "finished by then"
+    ),
     gettext_noop("%(stage)s: not started on %(date)s"),
     gettext_noop("%(stage)s: done in %(days)s days (planned %(planned)s)"),
     gettext_noop("%(stage)s: %(share)s done after %(days)s days (planned %(planned)s days in all)"),

@@ -718,7 +718,15 @@ def forecast(
                 ).items()
             },
         }
-        drivers += _drivers(spec, prior, post, main_report, main_start_date)
+        if rm is None and "main" in spans:  # not reported, but a stage after it started
+            drivers.append(
+                T(
+                    "The main run has not been reported; a stage after it has started, so it "
+                    "is taken as finished by then"
+                )
+            )
+        else:
+            drivers += _drivers(spec, prior, post, main_report, main_start_date)
     drivers += _stage_drivers(spec, base, by_stage, progress)
     out["drivers"] = [d.fields("text") for d in drivers]
     return out

@@ -322,6 +322,7 @@ def test_sft_progress_is_read_from_its_tokens_and_a_started_sft_means_the_main_r
     # The main run (not reported) is cut to the SFT's observed start, in every trial.
     assert rows["main"]["status"] == "planned"
     assert rows["main"]["finish_days_p50"] <= sft_start
+    assert got["drivers"][0]["text"].startswith("The main run has not been reported; a stage")
     assert got["main"]["finish_days"]["p90"] <= sft_start + 1e-9
 
 
