@@ -566,17 +566,17 @@ def forecast(
     # report of it running then is a fact: the work overlapped).
     for key, (begin, _end) in list(spans.items()):
         for dep in _upstream(planned, key):
-            report = by_stage.get(dep)
-            if not tracked(dep) or (report is not None and report.elapsed_days <= 0):
+            seen = by_stage.get(dep)
+            if not tracked(dep) or (seen is not None and seen.elapsed_days <= 0):
                 continue
-            if report is not None and (
+            if seen is not None and (
                 (progress.get(dep) or 0) >= 1 or (dep == "main" and remaining <= 0)
             ):
                 continue  # reported done: its dates are facts
             d_start, d_finish = spans.get(dep, (planned[dep].start_days, planned[dep].finish_days))
             d_finish = np.minimum(d_finish, begin)
-            if report is not None:
-                d_finish = np.maximum(d_finish, day_of(report))
+            if seen is not None:
+                d_finish = np.maximum(d_finish, day_of(seen))
             spans[dep] = (np.minimum(d_start, d_finish), d_finish)
     if has_main and "main" in spans:  # observed, or cut to a later stage's start
         start, finish = spans["main"]
